@@ -1,0 +1,229 @@
+//! Building a [`Client`]: endpoints, timeouts, API prefix, redirects.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::transport::{Transport, TransportConfig};
+
+/// Default read timeout, as python-etcd's `read_timeout`.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default time allowed to open a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default cap on one response body (a recursive read of a big tree).
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 << 20;
+
+/// A blocking etcd v2 client.
+///
+/// A `Client` may be shared by any number of threads at once (`&Client` is
+/// `Sync`); it keeps a pool of keep-alive connections. Building one sends
+/// nothing over the network, so it can be made before its server is up.
+#[derive(Debug)]
+pub struct Client {
+    pub(crate) transport: Transport,
+}
+
+impl Client {
+    /// A client for `host:port` over http, with default options.
+    pub fn new(host: &str, port: u16) -> Result<Client> {
+        Client::builder().host(host).port(port).build()
+    }
+
+    /// Starts a [`ClientBuilder`] (defaults: `127.0.0.1:2379`, `/v2`, 60 s).
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The endpoints this client talks to, as normalised base URLs.
+    pub fn endpoints(&self) -> &[String] {
+        &self.transport.config().endpoints
+    }
+}
+
+/// Options for a [`Client`]; `build()` checks them.
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    host: String,
+    port: u16,
+    protocol: String,
+    endpoints: Vec<String>,
+    version_prefix: String,
+    read_timeout: Duration,
+    connect_timeout: Duration,
+    allow_redirect: bool,
+    max_response_bytes: u64,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            host: "127.0.0.1".into(),
+            port: 2379,
+            protocol: "http".into(),
+            endpoints: Vec::new(),
+            version_prefix: "/v2".into(),
+            read_timeout: DEFAULT_READ_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            allow_redirect: true,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// Host name or IP of the single endpoint (ignored when `endpoints` is set).
+    pub fn host(mut self, host: &str) -> Self {
+        self.host = host.into();
+        self
+    }
+
+    /// Port of the single endpoint (ignored when `endpoints` is set).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// `http` (default) or `https` for the single endpoint.
+    pub fn protocol(mut self, protocol: &str) -> Self {
+        self.protocol = protocol.into();
+        self
+    }
+
+    /// Endpoint URLs such as `http://10.0.0.1:2379`; replaces host/port/protocol.
+    /// Requests go to the first; later endpoints are for failover.
+    pub fn endpoints<I, S>(mut self, endpoints: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.endpoints = endpoints.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The API version prefix, `/v2` by default.
+    pub fn version_prefix(mut self, prefix: &str) -> Self {
+        self.version_prefix = prefix.into();
+        self
+    }
+
+    /// Longest time one request may take, from sending to the end of the body.
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// Longest time to open a connection.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Whether to follow a 307/308 redirect that sends the same request to
+    /// another member (default true, as python-etcd). etcd 3.x members never
+    /// redirect: they forward writes to the leader themselves, so this matters
+    /// only for etcd 2.x or a proxy in front. A 301/302/303 (etcd's answer to a
+    /// path with `.`, `..` or `//`) is never followed: it would act on another
+    /// key. An unfollowed redirect is [`Error::Redirect`].
+    pub fn allow_redirect(mut self, allow: bool) -> Self {
+        self.allow_redirect = allow;
+        self
+    }
+
+    /// Largest response body accepted (default 256 MiB); a larger one fails
+    /// with [`Error::ResponseTooLarge`] instead of exhausting memory.
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    /// Checks the options and builds the client. Sends nothing.
+    pub fn build(self) -> Result<Client> {
+        let raw = if self.endpoints.is_empty() {
+            vec![format!(
+                "{}://{}:{}",
+                self.protocol,
+                host_for_url(&self.host),
+                self.port
+            )]
+        } else {
+            self.endpoints
+        };
+        let endpoints = raw
+            .iter()
+            .map(|e| normalize_endpoint(e))
+            .collect::<Result<Vec<_>>>()?;
+        let prefix = self.version_prefix.trim_end_matches('/');
+        if !prefix.starts_with('/') || prefix.contains(['?', '#', ' ']) {
+            return Err(Error::InvalidArgument(format!(
+                "version prefix {:?} must be a path such as \"/v2\"",
+                self.version_prefix
+            )));
+        }
+        if self.read_timeout.is_zero() || self.connect_timeout.is_zero() {
+            return Err(Error::InvalidArgument("timeouts must be positive".into()));
+        }
+        Ok(Client {
+            transport: Transport::new(TransportConfig {
+                endpoints,
+                prefix: prefix.to_owned(),
+                connect_timeout: self.connect_timeout,
+                read_timeout: self.read_timeout,
+                allow_redirect: self.allow_redirect,
+                max_response_bytes: self.max_response_bytes,
+            }),
+        })
+    }
+}
+
+/// IPv6 literals need brackets in a URL.
+fn host_for_url(host: &str) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    }
+}
+
+/// `http://host:port` with no path, no trailing slash.
+fn normalize_endpoint(e: &str) -> Result<String> {
+    let bad = |why: &str| Error::InvalidArgument(format!("endpoint {e:?}: {why}"));
+    let e = e.trim_end_matches('/');
+    let rest = if let Some(rest) = e.strip_prefix("http://") {
+        rest
+    } else if e.starts_with("https://") {
+        return Err(bad("https is not supported by this build yet"));
+    } else {
+        return Err(bad("must start with http://"));
+    };
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+        return Err(bad("must be scheme://host[:port] with nothing after"));
+    }
+    let uri: ureq::http::Uri = e.parse().map_err(|_| bad("not a valid URL"))?;
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(bad("has no host"));
+    }
+    Ok(e.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_are_checked() {
+        assert_eq!(normalize_endpoint("http://a:1/").unwrap(), "http://a:1");
+        for bad in [
+            "a:1",
+            "ftp://a",
+            "http://",
+            "http://a/b",
+            "http://a b",
+            "http://u@a",
+        ] {
+            assert!(
+                matches!(normalize_endpoint(bad), Err(Error::InvalidArgument(_))),
+                "{bad}"
+            );
+        }
+        assert_eq!(host_for_url("::1"), "[::1]");
+    }
+}

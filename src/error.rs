@@ -1,0 +1,147 @@
+//! Errors: one variant per etcd error code, plus the client's own failures.
+
+use std::fmt;
+
+/// The detail etcd sends with an error: `{"errorCode", "message", "cause", "index"}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct EtcdError {
+    /// etcd's error code (100 key not found, 101 compare failed, …).
+    #[serde(rename = "errorCode")]
+    pub code: u32,
+    /// etcd's description of the code.
+    #[serde(default)]
+    pub message: String,
+    /// What the error is about: usually the key, or `[expected != actual]` for a
+    /// failed compare.
+    #[serde(default)]
+    pub cause: String,
+    /// etcd's current index when it answered.
+    #[serde(default)]
+    pub index: u64,
+}
+
+impl fmt::Display for EtcdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "etcd error {}: {}", self.code, self.message)?;
+        if !self.cause.is_empty() {
+            write!(f, " ({})", self.cause)?;
+        }
+        write!(f, " [index {}]", self.index)
+    }
+}
+
+/// Declares `Error` with one variant per known etcd code (each carrying the
+/// `EtcdError` detail), the client's own variants, and the code → variant map.
+macro_rules! errors {
+    (
+        etcd { $( $(#[$edoc:meta])* $code:literal => $evariant:ident, )* }
+        client { $( $(#[$cmeta:meta])* $cvariant:ident $( $cfields:tt )? , )* }
+    ) => {
+        /// Everything a request can fail with.
+        ///
+        /// etcd's own errors have a variant per code (carrying message, cause and
+        /// index); a code this version does not know arrives as [`Error::Etcd`].
+        #[derive(Debug, thiserror::Error)]
+        #[non_exhaustive]
+        pub enum Error {
+            $( $(#[$edoc])* #[error("{0}")] $evariant(EtcdError), )*
+            /// An etcd error code this version of the client does not know.
+            #[error("{0}")]
+            Etcd(EtcdError),
+            $( $(#[$cmeta])* $cvariant $( $cfields )? , )*
+        }
+
+        impl Error {
+            /// The variant for an error etcd sent.
+            pub fn from_etcd(e: EtcdError) -> Error {
+                match e.code {
+                    $( $code => Error::$evariant(e), )*
+                    _ => Error::Etcd(e),
+                }
+            }
+
+            /// etcd's detail, when etcd itself reported the error.
+            pub fn etcd(&self) -> Option<&EtcdError> {
+                match self {
+                    $( Error::$evariant(e) )|* | Error::Etcd(e) => Some(e),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+errors! {
+    etcd {
+        /// 100: the key does not exist.
+        100 => KeyNotFound,
+        /// 101: `prevValue` or `prevIndex` did not match.
+        101 => CompareFailed,
+        /// 102: the operation needs a value but the key is a directory.
+        102 => NotFile,
+        /// 104: a path component is a value, not a directory.
+        104 => NotDir,
+        /// 105: `prevExist=false` (or mkdir) on a key that exists.
+        105 => NodeExist,
+        /// 107: the root key cannot be written.
+        107 => RootReadOnly,
+        /// 108: deleting a non-empty directory without `recursive`.
+        108 => DirNotEmpty,
+        /// 110: missing credentials or permission.
+        110 => Unauthorized,
+        /// 200: a value is required.
+        200 => ValueRequired,
+        /// 201: `prevValue` is required.
+        201 => PrevValueRequired,
+        /// 202: the TTL is not a number.
+        202 => TtlNaN,
+        /// 203: the index is not a number.
+        203 => IndexNaN,
+        /// 209: an invalid field.
+        209 => InvalidField,
+        /// 210: an invalid form.
+        210 => InvalidForm,
+        /// 211: a value was sent with `refresh`.
+        211 => RefreshValue,
+        /// 212: `refresh` needs a TTL.
+        212 => RefreshTtlRequired,
+        /// 300: raft internal error (often a request timed out inside etcd).
+        300 => RaftInternal,
+        /// 301: a leader election is in progress.
+        301 => LeaderElect,
+        /// 400: the watcher was cleared by etcd's recovery.
+        400 => WatcherCleared,
+        /// 401: the requested event index is older than etcd's history.
+        401 => EventIndexCleared,
+    }
+    client {
+        /// An argument was rejected before anything was sent.
+        #[error("invalid argument: {0}")]
+        InvalidArgument(String),
+        /// No connection could be made, or it broke before an answer came.
+        #[error("connection to {endpoint} failed: {reason}")]
+        Connection { endpoint: String, reason: String },
+        /// The request did not complete within the client's timeout.
+        #[error("request to {endpoint} timed out")]
+        Timeout { endpoint: String },
+        /// The server's answer could not be understood (bad JSON, bad header…).
+        #[error("protocol error: {0}")]
+        Protocol(String),
+        /// The server answered `/v2/keys` with a plain 404: it has no v2 API
+        /// (etcd 3.4/3.5 without `--enable-v2`, or etcd 3.6+).
+        #[error("v2 API not enabled on this server ({endpoint})")]
+        V2NotEnabled { endpoint: String },
+        /// An HTTP status the client does not expect, without an etcd error body.
+        #[error("unexpected HTTP status {status}: {body}")]
+        UnexpectedStatus { status: u16, body: String },
+        /// A redirect the client did not follow (see `allow_redirect`).
+        #[error("redirect ({status}) to {location} not followed")]
+        Redirect { status: u16, location: String },
+        /// The response body is larger than the client accepts.
+        #[error("response larger than {limit} bytes")]
+        ResponseTooLarge { limit: u64 },
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,26 @@
+//! etcdc: a client for etcd's v2 HTTP API.
+//!
+//! A blocking Rust client ([`Client`]) and, in [`ffi`], the C API over it that
+//! `include/etcdc.h` declares.
+//!
+//! ```no_run
+//! let client = etcdc::Client::new("127.0.0.1", 2379)?;
+//! client.set("/nodes/n1", "1")?;
+//! assert_eq!(client.get("/nodes/n1")?.node.value.as_deref(), Some("1"));
+//! # Ok::<(), etcdc::Error>(())
+//! ```
+
+mod client;
+mod error;
+pub mod ffi;
+mod keys;
+mod node;
+mod transport;
+
+pub use client::{
+    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_READ_TIMEOUT,
+};
+pub use error::{Error, EtcdError, Result};
+pub use keys::{DeleteOptions, ReadOptions, WriteOptions};
+pub use node::{Action, Headers, Leaves, Node, Response};

@@ -1,0 +1,374 @@
+//! HTTP to etcd: the ureq agent, its connector, the endpoint list, and the
+//! mapping of HTTP outcomes to [`Error`].
+//!
+//! This is the one module that touches ureq's `unversioned` transport API
+//! (hence the pinned minor version in `Cargo.toml`). Our connector opens plain
+//! TCP sockets with `TCP_NODELAY`, registers each with the agent so that
+//! `Agent::shutdown` can interrupt blocked I/O, and checks a pooled connection
+//! with a single non-blocking `recv(MSG_PEEK)` instead of ureq's three syscalls.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ureq::http::{self, Method};
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, LazyBuffers, NextTimeout, ShutdownHandle,
+    Transport as UreqTransport,
+};
+
+use crate::error::{Error, EtcdError, Result};
+use crate::node::Headers;
+
+/// How many 307/308 hops a request follows when `allow_redirect` is on.
+const MAX_REDIRECTS: usize = 3;
+
+/// What [`Transport`] needs to be built; filled in by the client builder.
+#[derive(Debug, Clone)]
+pub(crate) struct TransportConfig {
+    /// Base URLs without a trailing slash, e.g. `http://127.0.0.1:2379`.
+    pub endpoints: Vec<String>,
+    /// API prefix, e.g. `/v2`.
+    pub prefix: String,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    pub allow_redirect: bool,
+    pub max_response_bytes: u64,
+}
+
+/// A raw answer: status, etcd headers and body.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub status: u16,
+    pub headers: Headers,
+    pub body: Vec<u8>,
+    /// The endpoint that answered.
+    pub endpoint: usize,
+}
+
+/// A pooled, keep-alive HTTP client for a list of etcd endpoints.
+///
+/// Shared by all threads of a client (ureq's agent is thread-safe).
+pub(crate) struct Transport {
+    agent: ureq::Agent,
+    config: TransportConfig,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("endpoints", &self.config.endpoints)
+            .field("prefix", &self.config.prefix)
+            .finish()
+    }
+}
+
+impl Transport {
+    /// Builds the agent. Sends nothing.
+    pub fn new(config: TransportConfig) -> Transport {
+        let agent_config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .no_delay(true)
+            .user_agent(concat!("etcdc/", env!("CARGO_PKG_VERSION")))
+            .max_idle_connections(64)
+            .max_idle_connections_per_host(32)
+            .timeout_connect(Some(config.connect_timeout))
+            .timeout_global(Some(config.read_timeout))
+            .build();
+        let agent = ureq::Agent::with_parts(
+            agent_config,
+            TcpConnector,
+            ureq::unversioned::resolver::DefaultResolver::default(),
+        );
+        Transport { agent, config }
+    }
+
+    pub fn config(&self) -> &TransportConfig {
+        &self.config
+    }
+
+    /// Sends `method` to `path` (after the API prefix, with its query string) on
+    /// the current endpoint, with an optional form body. Returns the reply
+    /// whatever its status; see [`Reply::into_success`].
+    pub fn request(&self, method: Method, path: &str, form: Option<&str>) -> Result<Reply> {
+        let endpoint = 0;
+        let mut url = format!(
+            "{}{}{}",
+            self.config.endpoints[endpoint], self.config.prefix, path
+        );
+        let mut hops = 0;
+        loop {
+            let reply = self.send_once(&method, &url, form, endpoint)?;
+            if !matches!(reply.0.status, 301 | 302 | 303 | 307 | 308) {
+                return Ok(reply.0);
+            }
+            let location = reply.1.unwrap_or_default();
+            // Only a 307/308 to the same path on another member is a "go ask
+            // someone else" (etcd 2.x followers did this for writes). etcd also
+            // answers 301 for paths with `.`/`..`/`//`: following that would
+            // act on another key.
+            let same_path = location.ends_with(&url[self.config.endpoints[endpoint].len()..]);
+            if !self.config.allow_redirect
+                || !matches!(reply.0.status, 307 | 308)
+                || !same_path
+                || hops == MAX_REDIRECTS
+            {
+                return Err(Error::Redirect {
+                    status: reply.0.status,
+                    location,
+                });
+            }
+            hops += 1;
+            url = location;
+        }
+    }
+
+    fn send_once(
+        &self,
+        method: &Method,
+        url: &str,
+        form: Option<&str>,
+        endpoint: usize,
+    ) -> Result<(Reply, Option<String>)> {
+        let builder = http::Request::builder().method(method.clone()).uri(url);
+        let result = match form {
+            Some(body) => self.agent.run(
+                builder
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body.as_bytes())
+                    .map_err(|e| Error::InvalidArgument(format!("bad request: {e}")))?,
+            ),
+            None => self.agent.run(
+                builder
+                    .body(())
+                    .map_err(|e| Error::InvalidArgument(format!("bad request: {e}")))?,
+            ),
+        };
+        let name = &self.config.endpoints[endpoint];
+        let mut response = result.map_err(|e| map_ureq_error(e, name))?;
+        let status = response.status().as_u16();
+        let headers = parse_headers(response.headers())?;
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(self.config.max_response_bytes)
+            .read_to_vec()
+            .map_err(|e| map_ureq_error(e, name))?;
+        Ok((
+            Reply {
+                status,
+                headers,
+                body,
+                endpoint,
+            },
+            location,
+        ))
+    }
+}
+
+impl Reply {
+    /// `Ok(self)` for a 2xx; otherwise the error the reply describes: etcd's
+    /// own error when the body is one, [`Error::V2NotEnabled`] for a bare 404,
+    /// [`Error::UnexpectedStatus`] for anything else.
+    pub fn into_success(self, transport: &Transport) -> Result<Reply> {
+        if (200..300).contains(&self.status) {
+            return Ok(self);
+        }
+        if let Ok(e) = serde_json::from_slice::<EtcdError>(&self.body) {
+            return Err(Error::from_etcd(e));
+        }
+        if self.status == 404 {
+            return Err(Error::V2NotEnabled {
+                endpoint: transport.config.endpoints[self.endpoint].clone(),
+            });
+        }
+        let shown = &self.body[..self.body.len().min(200)];
+        Err(Error::UnexpectedStatus {
+            status: self.status,
+            body: String::from_utf8_lossy(shown).into_owned(),
+        })
+    }
+}
+
+fn map_ureq_error(e: ureq::Error, endpoint: &str) -> Error {
+    let endpoint = endpoint.to_owned();
+    match e {
+        ureq::Error::Timeout(_) => Error::Timeout { endpoint },
+        ureq::Error::Io(e) if e.kind() == io::ErrorKind::TimedOut => Error::Timeout { endpoint },
+        ureq::Error::Io(e) => Error::Connection {
+            endpoint,
+            reason: e.to_string(),
+        },
+        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => Error::Connection {
+            endpoint,
+            reason: e.to_string(),
+        },
+        ureq::Error::BodyExceedsLimit(limit) => Error::ResponseTooLarge { limit },
+        other => Error::Protocol(other.to_string()),
+    }
+}
+
+/// Reads etcd's index headers strictly: absent is 0, anything but a `u64` is
+/// a protocol error.
+fn parse_headers(h: &http::HeaderMap) -> Result<Headers> {
+    fn index(h: &http::HeaderMap, name: &str) -> Result<u64> {
+        match h.get(name) {
+            None => Ok(0),
+            Some(v) => v
+                .to_str()
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+                .ok_or_else(|| Error::Protocol(format!("bad {name} header: {v:?}"))),
+        }
+    }
+    Ok(Headers {
+        etcd_index: index(h, "x-etcd-index")?,
+        raft_index: index(h, "x-raft-index")?,
+        raft_term: index(h, "x-raft-term")?,
+        cluster_id: h
+            .get("x-etcd-cluster-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    })
+}
+
+/// Opens plain TCP connections (see the module doc).
+#[derive(Debug)]
+struct TcpConnector;
+
+impl Connector<()> for TcpConnector {
+    type Out = Conn;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        _chained: Option<()>,
+    ) -> std::result::Result<Option<Conn>, ureq::Error> {
+        let timeout = details.timeout.not_zero().map(|t| *t);
+        let mut last = None;
+        for addr in details.addrs.iter() {
+            let attempt = match timeout {
+                Some(t) => TcpStream::connect_timeout(addr, t),
+                None => TcpStream::connect(addr),
+            };
+            match attempt {
+                Ok(stream) => {
+                    stream.set_nodelay(true)?;
+                    let stream = Arc::new(stream);
+                    (details.register_shutdown)(
+                        Arc::downgrade(&stream) as std::sync::Weak<dyn ShutdownHandle>
+                    )?;
+                    let buffers = LazyBuffers::new(
+                        details.config.input_buffer_size(),
+                        details.config.output_buffer_size(),
+                    );
+                    return Ok(Some(Conn {
+                        stream,
+                        buffers,
+                        read_timeout: None,
+                        write_timeout: None,
+                    }));
+                }
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    last = Some(ureq::Error::Timeout(ureq::Timeout::Connect))
+                }
+                Err(e) => last = Some(ureq::Error::Io(e)),
+            }
+        }
+        Err(last.unwrap_or(ureq::Error::ConnectionFailed))
+    }
+}
+
+/// One TCP connection. The socket is in an `Arc` so that the agent's shutdown
+/// handle can interrupt I/O blocked on it from another thread.
+#[derive(Debug)]
+struct Conn {
+    stream: Arc<TcpStream>,
+    buffers: LazyBuffers,
+    /// The socket timeouts last set, to skip redundant `setsockopt` calls.
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+}
+
+/// The budget of one I/O call: `Err` when it is spent, `Ok(None)` for no limit.
+fn io_budget(timeout: NextTimeout) -> std::result::Result<Option<Duration>, ureq::Error> {
+    if timeout.after.is_zero() {
+        return Err(ureq::Error::Timeout(timeout.reason));
+    }
+    Ok(timeout.not_zero().map(|t| *t))
+}
+
+/// Maps a socket error, turning the timeout kinds into ureq's timeout.
+fn io_error(e: io::Error, timeout: NextTimeout) -> ureq::Error {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ureq::Error::Timeout(timeout.reason),
+        _ => ureq::Error::Io(e),
+    }
+}
+
+impl UreqTransport for Conn {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.buffers
+    }
+
+    fn transmit_output(
+        &mut self,
+        amount: usize,
+        timeout: NextTimeout,
+    ) -> std::result::Result<(), ureq::Error> {
+        let timeout = timeout.for_write();
+        let budget = io_budget(timeout)?;
+        if budget != self.write_timeout {
+            self.stream.set_write_timeout(budget)?;
+            self.write_timeout = budget;
+        }
+        let output = &self.buffers.output()[..amount];
+        (&*self.stream)
+            .write_all(output)
+            .map_err(|e| io_error(e, timeout))
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> std::result::Result<bool, ureq::Error> {
+        let timeout = timeout.for_read();
+        let budget = io_budget(timeout)?;
+        if budget != self.read_timeout {
+            self.stream.set_read_timeout(budget)?;
+            self.read_timeout = budget;
+        }
+        let input = self.buffers.input_append_buf();
+        let amount = loop {
+            match (&*self.stream).read(input) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other.map_err(|e| io_error(e, timeout))?,
+            }
+        };
+        self.buffers.input_appended(amount);
+        Ok(amount > 0)
+    }
+
+    /// Open when a non-blocking peek finds nothing to read: no EOF, no error,
+    /// no stray bytes. One syscall.
+    fn is_open(&mut self) -> bool {
+        let mut byte = 0u8;
+        // SAFETY: the fd is open for as long as `self.stream` lives; the buffer
+        // is one valid byte.
+        let n = unsafe {
+            libc::recv(
+                self.stream.as_raw_fd(),
+                (&mut byte as *mut u8).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
+    }
+}
