@@ -206,8 +206,11 @@ impl Client {
 
     /// Resets the TTL of an existing key or directory to `ttl` seconds without
     /// changing its value or waking watchers. [`Error::KeyNotFound`] if it is
-    /// gone.
+    /// gone, [`Error::InvalidArgument`] for a `ttl` of 0.
     pub fn refresh(&self, key: &str, ttl: u64) -> Result<Response> {
+        if ttl == 0 {
+            return Err(Error::InvalidArgument("refresh needs a ttl > 0".into()));
+        }
         let opts = WriteOptions {
             ttl: Some(ttl),
             refresh: true,

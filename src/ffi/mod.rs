@@ -1,1 +1,147 @@
-//! C API
+//! The C API declared in `include/etcdc.h`.
+//!
+//! This layer holds no etcd logic: each function checks and converts its
+//! arguments, calls the Rust client, and converts the result or error. Every
+//! `extern "C"` body runs inside [`boundary`] (or [`status`], which builds on
+//! it), so no panic crosses into C.
+//!
+//! Handles are Rust structs that C sees as opaque (`etcdc_client` wraps a
+//! [`Client`](crate::Client), `etcdc_response` a [`Response`](crate::Response)
+//! plus a C view of its nodes). Handles returned through out-parameters are
+//! `Box`es given to C; their `_free` functions take them back.
+//!
+//! Every `unsafe extern "C"` function has the same safety contract, stated
+//! once in the header: each pointer argument is NULL or valid for its type
+//! (handles live and not freed, strings NUL-terminated, out-parameters
+//! writable); NULLs are checked here, the rest cannot be.
+#![allow(non_camel_case_types, clippy::missing_safety_doc)]
+
+use std::ffi::{c_char, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::{Error, Result};
+
+pub mod client;
+pub mod error;
+pub mod keys;
+pub mod node;
+
+pub use error::etcdc_status;
+
+/// What a C function returns when the Rust code under it panicked.
+pub(crate) trait OnPanic {
+    fn on_panic() -> Self;
+}
+
+impl OnPanic for etcdc_status {
+    fn on_panic() -> Self {
+        etcdc_status::ETCDC_ERR_PANIC
+    }
+}
+
+impl<T> OnPanic for *const T {
+    fn on_panic() -> Self {
+        std::ptr::null()
+    }
+}
+
+macro_rules! on_panic_zero {
+    ($($t:ty),*) => { $( impl OnPanic for $t { fn on_panic() -> Self { <$t>::default() } } )* };
+}
+on_panic_zero!((), bool, u64, i64, usize);
+
+/// Runs `f`, turning a panic into `T::on_panic()` and recording it as the
+/// thread's last error.
+pub(crate) fn boundary<T: OnPanic>(f: impl FnOnce() -> T) -> T {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(v) => v,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            error::set_last(
+                etcdc_status::ETCDC_ERR_PANIC,
+                &format!("internal error (panic): {what}"),
+                None,
+            );
+            T::on_panic()
+        }
+    }
+}
+
+/// [`boundary`] for status-returning functions: `Ok` is `ETCDC_OK`; an error
+/// becomes its status and the thread's last-error detail.
+pub(crate) fn status(f: impl FnOnce() -> Result<()>) -> etcdc_status {
+    boundary(|| match f() {
+        Ok(()) => etcdc_status::ETCDC_OK,
+        Err(e) => error::record(&e),
+    })
+}
+
+/// The body of every `etcdc_*_options_init()`: zero the struct and set its
+/// version (each options struct is `repr(C)` and starts with `version: u32`).
+pub(crate) fn init_options<T>(opts: *mut T, version: u32) {
+    boundary(|| {
+        if !opts.is_null() {
+            // SAFETY: writable per the header's contract; all-zero is a valid
+            // value of every options struct, whose first field is a u32.
+            unsafe {
+                std::ptr::write_bytes(opts, 0, 1);
+                *(opts as *mut u32) = version;
+            }
+        }
+    })
+}
+
+/// A required pointer argument, or `InvalidArgument` naming it.
+pub(crate) unsafe fn arg_ref<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
+    // SAFETY: the caller promises a valid or NULL pointer.
+    unsafe { p.as_ref() }.ok_or_else(|| Error::InvalidArgument(format!("{name} is NULL")))
+}
+
+/// A required out-parameter, or `InvalidArgument` naming it.
+pub(crate) unsafe fn arg_out<'a, T>(p: *mut T, name: &str) -> Result<&'a mut T> {
+    // SAFETY: the caller promises a valid or NULL pointer.
+    unsafe { p.as_mut() }.ok_or_else(|| Error::InvalidArgument(format!("{name} is NULL")))
+}
+
+/// A required NUL-terminated UTF-8 string argument.
+pub(crate) unsafe fn arg_str<'a>(p: *const c_char, name: &str) -> Result<&'a str> {
+    // SAFETY: as above.
+    unsafe { opt_str(p, name) }?.ok_or_else(|| Error::InvalidArgument(format!("{name} is NULL")))
+}
+
+/// An optional string argument: NULL is `None`.
+pub(crate) unsafe fn opt_str<'a>(p: *const c_char, name: &str) -> Result<Option<&'a str>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: non-NULL and NUL-terminated per the caller.
+    let bytes = unsafe { CStr::from_ptr(p) };
+    bytes
+        .to_str()
+        .map(Some)
+        .map_err(|e| Error::InvalidArgument(format!("{name} is not valid UTF-8 ({e})")))
+}
+
+/// Writes `value` into the out-parameter `out` unless it is NULL (the
+/// caller does not want it); a boxed value is dropped then.
+pub(crate) unsafe fn put_box<T>(out: *mut *mut T, value: T) {
+    if !out.is_null() {
+        // SAFETY: non-NULL and writable per the caller.
+        unsafe { *out = Box::into_raw(Box::new(value)) };
+    }
+}
+
+/// Checks the `version` field an options struct starts with.
+pub(crate) fn check_version(found: u32, supported: u32, what: &str) -> Result<()> {
+    if found == 0 || found > supported {
+        return Err(Error::InvalidArgument(format!(
+            "{what} has version {found}; this library knows versions 1 to {supported} \
+             (initialise it with its _INIT macro or _init function)"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! Client handles, the library version and owned strings.
+
+use std::ffi::{c_char, CString};
+use std::time::Duration;
+
+use super::{arg_out, arg_str, check_version, opt_str, status};
+use crate::error::{Error, Result};
+use crate::Client;
+
+/// Major version of the library this header belongs to.
+pub const ETCDC_VERSION_MAJOR: u32 = 0;
+/// Minor version of the library this header belongs to.
+pub const ETCDC_VERSION_MINOR: u32 = 1;
+/// Patch version of the library this header belongs to.
+pub const ETCDC_VERSION_PATCH: u32 = 0;
+
+/// The current version of `etcdc_client_options`.
+pub const ETCDC_CLIENT_OPTIONS_VERSION: u32 = 1;
+
+/// A connection to an etcd cluster: its endpoints, options and a pool of
+/// keep-alive connections.
+///
+/// Thread-safety: one client may be used by any number of threads at once.
+/// Create it with `etcdc_client_new()`, free it with `etcdc_client_free()`
+/// once no thread uses it any more.
+pub struct etcdc_client {
+    pub(crate) client: Client,
+}
+
+/// Options of `etcdc_client_new()`.
+///
+/// Initialise with `ETCDC_CLIENT_OPTIONS_INIT` or `etcdc_client_options_init()`,
+/// then set what you need: every field left 0 / NULL / false takes its
+/// default. Strings are copied; they need only live during the call.
+#[repr(C)]
+pub struct etcdc_client_options {
+    /// `ETCDC_CLIENT_OPTIONS_VERSION`.
+    pub version: u32,
+    /// Host of the single endpoint; default "127.0.0.1". Ignored when
+    /// `endpoints` is set.
+    pub host: *const c_char,
+    /// Port of the single endpoint; default 2379.
+    pub port: u16,
+    /// "http" (default) for the single endpoint.
+    pub protocol: *const c_char,
+    /// Endpoint URLs such as "http://10.0.0.1:2379" (`endpoint_count` of them);
+    /// replace host/port/protocol. Requests go to the first.
+    pub endpoints: *const *const c_char,
+    /// Number of strings in `endpoints`.
+    pub endpoint_count: usize,
+    /// Longest time one request may take, in milliseconds; default 60000.
+    pub read_timeout_ms: u64,
+    /// Longest time to open a connection, in milliseconds; default 5000.
+    pub connect_timeout_ms: u64,
+    /// API prefix; default "/v2".
+    pub version_prefix: *const c_char,
+    /// Refuse redirects instead of following a 307/308 to another member
+    /// (python-etcd's `allow_redirect=False`). etcd 3.x never sends those;
+    /// a 301 (etcd's answer to `.`/`..`/`//` paths) is never followed.
+    pub no_redirect: bool,
+    /// Largest response body accepted, in bytes; default 256 MiB.
+    pub max_response_bytes: u64,
+}
+
+/// Sets `opts` to the defaults of the current version (all fields 0, version
+/// set), as `ETCDC_CLIENT_OPTIONS_INIT` does. Does nothing if `opts` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_client_options_init(opts: *mut etcdc_client_options) {
+    super::init_options(opts, ETCDC_CLIENT_OPTIONS_VERSION);
+}
+
+fn millis(ms: u64) -> Option<Duration> {
+    (ms != 0).then(|| Duration::from_millis(ms))
+}
+
+/// Converts C options to a builder.
+unsafe fn builder(opts: *const etcdc_client_options) -> Result<crate::ClientBuilder> {
+    let mut b = Client::builder();
+    // SAFETY: valid or NULL per the contract.
+    let Some(o) = (unsafe { opts.as_ref() }) else {
+        return Ok(b);
+    };
+    check_version(
+        o.version,
+        ETCDC_CLIENT_OPTIONS_VERSION,
+        "etcdc_client_options",
+    )?;
+    // SAFETY (all below): strings are NULL or NUL-terminated per the contract.
+    if let Some(host) = unsafe { opt_str(o.host, "host") }? {
+        b = b.host(host);
+    }
+    if o.port != 0 {
+        b = b.port(o.port);
+    }
+    if let Some(protocol) = unsafe { opt_str(o.protocol, "protocol") }? {
+        b = b.protocol(protocol);
+    }
+    if o.endpoint_count > 0 {
+        if o.endpoints.is_null() {
+            return Err(Error::InvalidArgument(
+                "endpoints is NULL but endpoint_count is not 0".into(),
+            ));
+        }
+        // SAFETY: `endpoint_count` readable pointers per the contract.
+        let raw = unsafe { std::slice::from_raw_parts(o.endpoints, o.endpoint_count) };
+        let list = raw
+            .iter()
+            .enumerate()
+            .map(|(i, p)| unsafe { arg_str(*p, &format!("endpoints[{i}]")) })
+            .collect::<Result<Vec<&str>>>()?;
+        b = b.endpoints(list);
+    }
+    if let Some(t) = millis(o.read_timeout_ms) {
+        b = b.read_timeout(t);
+    }
+    if let Some(t) = millis(o.connect_timeout_ms) {
+        b = b.connect_timeout(t);
+    }
+    if let Some(prefix) = unsafe { opt_str(o.version_prefix, "version_prefix") }? {
+        b = b.version_prefix(prefix);
+    }
+    if o.max_response_bytes != 0 {
+        b = b.max_response_bytes(o.max_response_bytes);
+    }
+    Ok(b.allow_redirect(!o.no_redirect))
+}
+
+/// Creates a client. Sends nothing over the network: the server need not be
+/// up yet.
+///
+/// `opts` may be NULL for the defaults (http://127.0.0.1:2379, /v2, 60 s).
+/// On success `*out` is a new client, owned by the caller, to be released with
+/// `etcdc_client_free()`. On failure `*out` is untouched.
+///
+/// Errors: `ETCDC_ERR_INVALID_ARGUMENT` (NULL `out`, a bad endpoint URL,
+/// invalid UTF-8, an unknown options version).
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_client_new(
+    opts: *const etcdc_client_options,
+    out: *mut *mut etcdc_client,
+) -> super::etcdc_status {
+    status(|| {
+        // SAFETY: per the contract.
+        let out = unsafe { arg_out(out, "out") }?;
+        let client = unsafe { builder(opts) }?.build()?;
+        *out = Box::into_raw(Box::new(etcdc_client { client }));
+        Ok(())
+    })
+}
+
+/// Frees a client and closes its connections. NULL is a no-op. No other
+/// thread may be using the client; responses obtained from it stay valid.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_client_free(client: *mut etcdc_client) {
+    super::boundary(|| {
+        if !client.is_null() {
+            // SAFETY: a Box given out by etcdc_client_new, freed once.
+            drop(unsafe { Box::from_raw(client) });
+        }
+    })
+}
+
+/// The library's version as "MAJOR.MINOR.PATCH": a static string, never
+/// NULL. Compare with the `ETCDC_VERSION_*` macros to detect a header/library
+/// mismatch.
+#[no_mangle]
+pub extern "C" fn etcdc_version() -> *const c_char {
+    super::boundary(|| concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast())
+}
+
+/// Frees a string that an etcdc function returned as `char *` (owned by the
+/// caller). NULL is a no-op. Never pass it a `const char *` from etcdc: those
+/// are borrowed from their handle.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_string_free(s: *mut c_char) {
+    super::boundary(|| {
+        if !s.is_null() {
+            // SAFETY: made by CString::into_raw in this library, freed once.
+            drop(unsafe { CString::from_raw(s) });
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn version_macros_match_the_crate() {
+        assert_eq!(
+            format!(
+                "{}.{}.{}",
+                super::ETCDC_VERSION_MAJOR,
+                super::ETCDC_VERSION_MINOR,
+                super::ETCDC_VERSION_PATCH
+            ),
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+}

@@ -1,0 +1,241 @@
+//! Status codes and the thread-local detail of the last failure.
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int, CString};
+
+use crate::error::{Error, EtcdError};
+
+/// What an etcdc function returns: `ETCDC_OK` (0) or why it failed.
+///
+/// etcd's own errors keep etcd's numbers (100–401), so they can be compared
+/// with the etcd documentation; the client's own failures are numbered from
+/// 1000. Numbers never change once released. `etcdc_status_str()` describes
+/// each; `etcdc_error_last()` has the detail of the last failure.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum etcdc_status {
+    /// Success.
+    ETCDC_OK = 0,
+    /// etcd 100: the key does not exist.
+    ETCDC_ERR_KEY_NOT_FOUND = 100,
+    /// etcd 101: prev_value / prev_index did not match.
+    ETCDC_ERR_COMPARE_FAILED = 101,
+    /// etcd 102: the key is a directory (a value was expected).
+    ETCDC_ERR_NOT_FILE = 102,
+    /// etcd 104: a path component is a value, not a directory.
+    ETCDC_ERR_NOT_DIR = 104,
+    /// etcd 105: the key already exists.
+    ETCDC_ERR_NODE_EXIST = 105,
+    /// etcd 107: the root is read only.
+    ETCDC_ERR_ROOT_READ_ONLY = 107,
+    /// etcd 108: the directory is not empty.
+    ETCDC_ERR_DIR_NOT_EMPTY = 108,
+    /// etcd 110: missing credentials or permission.
+    ETCDC_ERR_UNAUTHORIZED = 110,
+    /// etcd 200: a value is required.
+    ETCDC_ERR_VALUE_REQUIRED = 200,
+    /// etcd 201: prev_value is required.
+    ETCDC_ERR_PREV_VALUE_REQUIRED = 201,
+    /// etcd 202: the TTL is not a number.
+    ETCDC_ERR_TTL_NAN = 202,
+    /// etcd 203: the index is not a number.
+    ETCDC_ERR_INDEX_NAN = 203,
+    /// etcd 209: invalid field.
+    ETCDC_ERR_INVALID_FIELD = 209,
+    /// etcd 210: invalid form.
+    ETCDC_ERR_INVALID_FORM = 210,
+    /// etcd 211: a value was given with refresh.
+    ETCDC_ERR_REFRESH_VALUE = 211,
+    /// etcd 212: refresh needs a TTL.
+    ETCDC_ERR_REFRESH_TTL_REQUIRED = 212,
+    /// etcd 300: raft internal error (often a timeout inside etcd).
+    ETCDC_ERR_RAFT_INTERNAL = 300,
+    /// etcd 301: a leader election is in progress.
+    ETCDC_ERR_LEADER_ELECT = 301,
+    /// etcd 400: the watcher was cleared by etcd's recovery.
+    ETCDC_ERR_WATCHER_CLEARED = 400,
+    /// etcd 401: the event index is older than etcd's history.
+    ETCDC_ERR_EVENT_INDEX_CLEARED = 401,
+    /// An argument was rejected before anything was sent (NULL, invalid
+    /// UTF-8, a bad key, an options struct of an unknown version…).
+    ETCDC_ERR_INVALID_ARGUMENT = 1000,
+    /// No connection could be made, or it broke before an answer came.
+    ETCDC_ERR_CONNECTION = 1001,
+    /// The request did not complete within the client's timeout.
+    ETCDC_ERR_TIMEOUT = 1002,
+    /// The server's answer could not be understood (bad JSON, bad header).
+    ETCDC_ERR_PROTOCOL = 1003,
+    /// The server has no v2 API (etcd without `--enable-v2`, or 3.6+).
+    ETCDC_ERR_V2_NOT_ENABLED = 1004,
+    /// An HTTP status the client does not expect, with no etcd error body.
+    ETCDC_ERR_HTTP_STATUS = 1005,
+    /// A redirect that was not followed.
+    ETCDC_ERR_REDIRECT = 1006,
+    /// The response is larger than the client's limit.
+    ETCDC_ERR_RESPONSE_TOO_LARGE = 1007,
+    /// An etcd error code this library does not know; the code is in
+    /// `etcdc_error_last()->etcd_code`.
+    ETCDC_ERR_ETCD_OTHER = 1008,
+    /// A bug in etcdc: Rust code panicked. The call had no effect on the
+    /// handles passed to it beyond what a failed call may have.
+    ETCDC_ERR_PANIC = 1009,
+}
+
+use etcdc_status::*;
+
+/// The status of a Rust error.
+pub(crate) fn status_of(e: &Error) -> etcdc_status {
+    match e {
+        Error::KeyNotFound(_) => ETCDC_ERR_KEY_NOT_FOUND,
+        Error::CompareFailed(_) => ETCDC_ERR_COMPARE_FAILED,
+        Error::NotFile(_) => ETCDC_ERR_NOT_FILE,
+        Error::NotDir(_) => ETCDC_ERR_NOT_DIR,
+        Error::NodeExist(_) => ETCDC_ERR_NODE_EXIST,
+        Error::RootReadOnly(_) => ETCDC_ERR_ROOT_READ_ONLY,
+        Error::DirNotEmpty(_) => ETCDC_ERR_DIR_NOT_EMPTY,
+        Error::Unauthorized(_) => ETCDC_ERR_UNAUTHORIZED,
+        Error::ValueRequired(_) => ETCDC_ERR_VALUE_REQUIRED,
+        Error::PrevValueRequired(_) => ETCDC_ERR_PREV_VALUE_REQUIRED,
+        Error::TtlNaN(_) => ETCDC_ERR_TTL_NAN,
+        Error::IndexNaN(_) => ETCDC_ERR_INDEX_NAN,
+        Error::InvalidField(_) => ETCDC_ERR_INVALID_FIELD,
+        Error::InvalidForm(_) => ETCDC_ERR_INVALID_FORM,
+        Error::RefreshValue(_) => ETCDC_ERR_REFRESH_VALUE,
+        Error::RefreshTtlRequired(_) => ETCDC_ERR_REFRESH_TTL_REQUIRED,
+        Error::RaftInternal(_) => ETCDC_ERR_RAFT_INTERNAL,
+        Error::LeaderElect(_) => ETCDC_ERR_LEADER_ELECT,
+        Error::WatcherCleared(_) => ETCDC_ERR_WATCHER_CLEARED,
+        Error::EventIndexCleared(_) => ETCDC_ERR_EVENT_INDEX_CLEARED,
+        Error::Etcd(_) => ETCDC_ERR_ETCD_OTHER,
+        Error::InvalidArgument(_) => ETCDC_ERR_INVALID_ARGUMENT,
+        Error::Connection { .. } => ETCDC_ERR_CONNECTION,
+        Error::Timeout { .. } => ETCDC_ERR_TIMEOUT,
+        Error::Protocol(_) => ETCDC_ERR_PROTOCOL,
+        Error::V2NotEnabled { .. } => ETCDC_ERR_V2_NOT_ENABLED,
+        Error::UnexpectedStatus { .. } => ETCDC_ERR_HTTP_STATUS,
+        Error::Redirect { .. } => ETCDC_ERR_REDIRECT,
+        Error::ResponseTooLarge { .. } => ETCDC_ERR_RESPONSE_TOO_LARGE,
+    }
+}
+
+/// The description of a status number, NUL-terminated.
+fn describe(status: c_int) -> &'static str {
+    macro_rules! table {
+        ($($s:ident => $text:literal,)*) => {
+            $( if status == $s as c_int { return concat!($text, "\0"); } )*
+        };
+    }
+    table! {
+        ETCDC_OK => "success",
+        ETCDC_ERR_KEY_NOT_FOUND => "key not found",
+        ETCDC_ERR_COMPARE_FAILED => "compare failed",
+        ETCDC_ERR_NOT_FILE => "not a file",
+        ETCDC_ERR_NOT_DIR => "not a directory",
+        ETCDC_ERR_NODE_EXIST => "key already exists",
+        ETCDC_ERR_ROOT_READ_ONLY => "root is read only",
+        ETCDC_ERR_DIR_NOT_EMPTY => "directory not empty",
+        ETCDC_ERR_UNAUTHORIZED => "unauthorized",
+        ETCDC_ERR_VALUE_REQUIRED => "value required",
+        ETCDC_ERR_PREV_VALUE_REQUIRED => "prevValue required",
+        ETCDC_ERR_TTL_NAN => "TTL is not a number",
+        ETCDC_ERR_INDEX_NAN => "index is not a number",
+        ETCDC_ERR_INVALID_FIELD => "invalid field",
+        ETCDC_ERR_INVALID_FORM => "invalid form",
+        ETCDC_ERR_REFRESH_VALUE => "value provided on refresh",
+        ETCDC_ERR_REFRESH_TTL_REQUIRED => "refresh needs a TTL",
+        ETCDC_ERR_RAFT_INTERNAL => "raft internal error",
+        ETCDC_ERR_LEADER_ELECT => "leader election in progress",
+        ETCDC_ERR_WATCHER_CLEARED => "watcher cleared",
+        ETCDC_ERR_EVENT_INDEX_CLEARED => "event index cleared",
+        ETCDC_ERR_INVALID_ARGUMENT => "invalid argument",
+        ETCDC_ERR_CONNECTION => "connection failed",
+        ETCDC_ERR_TIMEOUT => "timed out",
+        ETCDC_ERR_PROTOCOL => "protocol error",
+        ETCDC_ERR_V2_NOT_ENABLED => "v2 API not enabled on this server",
+        ETCDC_ERR_HTTP_STATUS => "unexpected HTTP status",
+        ETCDC_ERR_REDIRECT => "redirect not followed",
+        ETCDC_ERR_RESPONSE_TOO_LARGE => "response too large",
+        ETCDC_ERR_ETCD_OTHER => "etcd error",
+        ETCDC_ERR_PANIC => "internal error (panic)",
+    }
+    "unknown status\0"
+}
+
+/// Describes a status: a static string, never NULL ("unknown status" for a
+/// number that is not a status). Thread-safe; never fails.
+#[no_mangle]
+pub extern "C" fn etcdc_status_str(status: c_int) -> *const c_char {
+    super::boundary(|| describe(status).as_ptr().cast::<c_char>())
+}
+
+/// Detail of the last failure of an etcdc call on the calling thread.
+///
+/// Read it through `etcdc_error_last()`. The strings are borrowed: they stay
+/// valid until the next etcdc call that fails on this thread.
+#[repr(C)]
+pub struct etcdc_error {
+    /// The status the failed call returned.
+    pub status: etcdc_status,
+    /// etcd's errorCode when etcd reported the failure, else 0 (this is how
+    /// an unknown etcd code arrives with `ETCDC_ERR_ETCD_OTHER`).
+    pub etcd_code: u32,
+    /// A message for humans; never NULL.
+    pub message: *const c_char,
+    /// etcd's "cause" (often the key), or "" when there is none; never NULL.
+    pub cause: *const c_char,
+    /// etcd's index when it reported the error, else 0.
+    pub index: u64,
+}
+
+struct LastError {
+    message: CString,
+    cause: CString,
+    view: etcdc_error,
+}
+
+thread_local! {
+    static LAST: RefCell<Option<Box<LastError>>> = const { RefCell::new(None) };
+}
+
+fn c_string(s: &str) -> CString {
+    CString::new(s.replace('\0', "\\0")).unwrap_or_default()
+}
+
+/// Records the detail of a failure as this thread's last error.
+pub(crate) fn set_last(status: etcdc_status, message: &str, etcd: Option<&EtcdError>) {
+    let mut last = Box::new(LastError {
+        message: c_string(message),
+        cause: c_string(etcd.map_or("", |e| e.cause.as_str())),
+        view: etcdc_error {
+            status,
+            etcd_code: etcd.map_or(0, |e| e.code),
+            message: std::ptr::null(),
+            cause: std::ptr::null(),
+            index: etcd.map_or(0, |e| e.index),
+        },
+    });
+    last.view.message = last.message.as_ptr();
+    last.view.cause = last.cause.as_ptr();
+    LAST.with(|l| *l.borrow_mut() = Some(last));
+}
+
+/// Records `e` as this thread's last error and returns its status.
+pub(crate) fn record(e: &Error) -> etcdc_status {
+    let status = status_of(e);
+    set_last(status, &e.to_string(), e.etcd());
+    status
+}
+
+/// The detail of the last failed etcdc call on this thread, or NULL if none
+/// has failed yet. Borrowed: valid until the next failing etcdc call on this
+/// thread; do not free it. Each thread has its own.
+#[no_mangle]
+pub extern "C" fn etcdc_error_last() -> *const etcdc_error {
+    super::boundary(|| {
+        LAST.with(|l| {
+            l.borrow()
+                .as_ref()
+                .map_or(std::ptr::null(), |b| &b.view as *const etcdc_error)
+        })
+    })
+}

@@ -1,0 +1,357 @@
+//! The keys API in C: write, read, delete and their conveniences.
+//!
+//! Every function here takes a client (which any number of threads may share),
+//! returns an `etcdc_status`, and on success stores a new response in `*out`
+//! (owned by the caller, freed with `etcdc_response_free()`). `out` may be NULL
+//! when the caller does not want the response. On failure `*out` is untouched
+//! and `etcdc_error_last()` has the detail.
+
+use std::ffi::{c_char, c_int};
+
+use super::client::etcdc_client;
+use super::node::{etcdc_node, etcdc_response, put_response};
+use super::{arg_ref, arg_str, check_version, opt_str, status};
+use crate::error::{Error, Result};
+use crate::keys::{DeleteOptions, ReadOptions, WriteOptions};
+use crate::Response;
+
+/// The current version of `etcdc_write_options`.
+pub const ETCDC_WRITE_OPTIONS_VERSION: u32 = 1;
+/// The current version of `etcdc_read_options`.
+pub const ETCDC_READ_OPTIONS_VERSION: u32 = 1;
+/// The current version of `etcdc_delete_options`.
+pub const ETCDC_DELETE_OPTIONS_VERSION: u32 = 1;
+
+/// `etcdc_write_options.prev_exist`: no condition on existence (default).
+pub const ETCDC_PREV_EXIST_ANY: c_int = 0;
+/// `etcdc_write_options.prev_exist`: only if the key exists.
+pub const ETCDC_PREV_EXIST_TRUE: c_int = 1;
+/// `etcdc_write_options.prev_exist`: only if the key does not exist (create).
+pub const ETCDC_PREV_EXIST_FALSE: c_int = 2;
+
+/// Options of `etcdc_write()`. Initialise with `ETCDC_WRITE_OPTIONS_INIT` or
+/// `etcdc_write_options_init()`; fields left 0 / NULL / false mean "not set".
+/// Strings need only live during the call.
+#[repr(C)]
+pub struct etcdc_write_options {
+    /// `ETCDC_WRITE_OPTIONS_VERSION`.
+    pub version: u32,
+    /// Seconds to live; 0 for no TTL.
+    pub ttl: u64,
+    /// Create a directory (the value must be NULL or "").
+    pub dir: bool,
+    /// POST an in-order key under the directory `key`; etcd names it after
+    /// its index (`<key>/00000000000000000042`), so keys sort in creation order.
+    pub append: bool,
+    /// Only if the current value is this (compare-and-swap); NULL: no condition.
+    pub prev_value: *const c_char,
+    /// Only if the key was last modified at this index; 0: no condition.
+    pub prev_index: u64,
+    /// One of `ETCDC_PREV_EXIST_ANY` / `_TRUE` / `_FALSE`.
+    pub prev_exist: c_int,
+    /// Reset the TTL of an existing key without changing its value or waking
+    /// watchers (needs `ttl`; the value must be NULL or "").
+    pub refresh: bool,
+}
+
+/// Options of `etcdc_read()`. Initialise with `ETCDC_READ_OPTIONS_INIT` or
+/// `etcdc_read_options_init()`; all false means a plain read of one node.
+#[repr(C)]
+pub struct etcdc_read_options {
+    /// `ETCDC_READ_OPTIONS_VERSION`.
+    pub version: u32,
+    /// List the whole subtree of a directory (otherwise one level).
+    pub recursive: bool,
+    /// List children in key order.
+    pub sorted: bool,
+    /// Read through raft consensus: never stale, but slower.
+    pub quorum: bool,
+}
+
+/// Options of `etcdc_delete()`. Initialise with `ETCDC_DELETE_OPTIONS_INIT`
+/// or `etcdc_delete_options_init()`; all 0 / NULL deletes a value.
+#[repr(C)]
+pub struct etcdc_delete_options {
+    /// `ETCDC_DELETE_OPTIONS_VERSION`.
+    pub version: u32,
+    /// Delete a directory and everything under it.
+    pub recursive: bool,
+    /// Delete an empty directory.
+    pub dir: bool,
+    /// Only if the current value is this (compare-and-delete); NULL: no condition.
+    pub prev_value: *const c_char,
+    /// Only if the key was last modified at this index; 0: no condition.
+    pub prev_index: u64,
+}
+
+/// Sets `opts` to the defaults of the current version (all fields 0, version
+/// set), as `ETCDC_WRITE_OPTIONS_INIT` does. Does nothing if `opts` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_write_options_init(opts: *mut etcdc_write_options) {
+    super::init_options(opts, ETCDC_WRITE_OPTIONS_VERSION);
+}
+
+/// Sets `opts` to the defaults of the current version (all fields 0, version
+/// set), as `ETCDC_READ_OPTIONS_INIT` does. Does nothing if `opts` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_read_options_init(opts: *mut etcdc_read_options) {
+    super::init_options(opts, ETCDC_READ_OPTIONS_VERSION);
+}
+
+/// Sets `opts` to the defaults of the current version (all fields 0, version
+/// set), as `ETCDC_DELETE_OPTIONS_INIT` does. Does nothing if `opts` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_delete_options_init(opts: *mut etcdc_delete_options) {
+    super::init_options(opts, ETCDC_DELETE_OPTIONS_VERSION);
+}
+
+/// Reads the options struct at `p` (NULL: `None`) after checking its version.
+unsafe fn options<'a, T>(p: *const T, supported: u32, name: &str) -> Result<Option<&'a T>> {
+    // SAFETY: per the contract.
+    let Some(o) = (unsafe { p.as_ref() }) else {
+        return Ok(None);
+    };
+    // SAFETY: every options struct is repr(C) and starts with `version: u32`.
+    let version = unsafe { *(p as *const u32) };
+    check_version(version, supported, name)?;
+    Ok(Some(o))
+}
+
+fn nonzero(n: u64) -> Option<u64> {
+    (n != 0).then_some(n)
+}
+unsafe fn write_options<'a>(p: *const etcdc_write_options) -> Result<WriteOptions<'a>> {
+    // SAFETY (all): per the contract of etcdc_write().
+    let found = unsafe { options(p, ETCDC_WRITE_OPTIONS_VERSION, "etcdc_write_options") }?;
+    let Some(o) = found else {
+        return Ok(WriteOptions::default());
+    };
+    let prev_exist = match o.prev_exist {
+        ETCDC_PREV_EXIST_ANY => None,
+        ETCDC_PREV_EXIST_TRUE => Some(true),
+        ETCDC_PREV_EXIST_FALSE => Some(false),
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "prev_exist is {other}, not one of the ETCDC_PREV_EXIST_* values"
+            )))
+        }
+    };
+    Ok(WriteOptions {
+        ttl: nonzero(o.ttl),
+        dir: o.dir,
+        append: o.append,
+        prev_value: unsafe { opt_str(o.prev_value, "prev_value") }?,
+        prev_index: nonzero(o.prev_index),
+        prev_exist,
+        refresh: o.refresh,
+    })
+}
+
+/// Runs a keys call with a checked client and stores its response in `out`.
+unsafe fn call(
+    client: *const etcdc_client,
+    out: *mut *mut etcdc_response,
+    f: impl FnOnce(&crate::Client) -> Result<Response>,
+) -> super::etcdc_status {
+    status(|| {
+        // SAFETY: per the contract.
+        let client = unsafe { arg_ref(client, "client") }?;
+        let response = f(&client.client)?;
+        // SAFETY: per the contract.
+        unsafe { put_response(out, response) };
+        Ok(())
+    })
+}
+
+/// Writes `value` at `key` (PUT), or with `append` creates an in-order key
+/// under the directory `key` (POST). `opts` NULL is a plain set. `value` may
+/// be NULL only for `dir` and `refresh` (which take no value).
+///
+/// Errors: etcd's, e.g. `ETCDC_ERR_COMPARE_FAILED`, `ETCDC_ERR_NODE_EXIST`,
+/// `ETCDC_ERR_NOT_FILE`, `ETCDC_ERR_KEY_NOT_FOUND`; `ETCDC_ERR_INVALID_ARGUMENT`
+/// for NULL, invalid UTF-8, a key with an empty, "." or ".." segment, or
+/// options that contradict each other; transport errors.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_write(
+    client: *const etcdc_client,
+    key: *const c_char,
+    value: *const c_char,
+    opts: *const etcdc_write_options,
+    out: *mut *mut etcdc_response,
+) -> super::etcdc_status {
+    // SAFETY (all): per the contract.
+    unsafe {
+        call(client, out, |c| {
+            let key = arg_str(key, "key")?;
+            let opts = write_options(opts)?;
+            let value = match opt_str(value, "value")? {
+                Some(v) => v,
+                None if opts.dir || opts.refresh => "",
+                None => return Err(Error::InvalidArgument("value is NULL".into())),
+            };
+            c.write(key, value, &opts)
+        })
+    }
+}
+
+/// Reads `key`: a value, or a directory with its children (one level, or the
+/// whole subtree with `recursive`). `opts` NULL is a plain read.
+///
+/// Errors: `ETCDC_ERR_KEY_NOT_FOUND`, `ETCDC_ERR_INVALID_ARGUMENT`, transport
+/// errors.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_read(
+    client: *const etcdc_client,
+    key: *const c_char,
+    opts: *const etcdc_read_options,
+    out: *mut *mut etcdc_response,
+) -> super::etcdc_status {
+    // SAFETY (all): per the contract.
+    unsafe {
+        call(client, out, |c| {
+            let key = arg_str(key, "key")?;
+            let opts = match options(opts, ETCDC_READ_OPTIONS_VERSION, "etcdc_read_options")? {
+                None => ReadOptions::default(),
+                Some(o) => ReadOptions {
+                    recursive: o.recursive,
+                    sorted: o.sorted,
+                    quorum: o.quorum,
+                },
+            };
+            c.read(key, &opts)
+        })
+    }
+}
+
+/// Deletes `key`; the response's prev node is what was removed. `opts` NULL
+/// deletes a value.
+///
+/// Errors: `ETCDC_ERR_KEY_NOT_FOUND`, `ETCDC_ERR_NOT_FILE` (a directory
+/// without `dir`/`recursive`), `ETCDC_ERR_DIR_NOT_EMPTY`,
+/// `ETCDC_ERR_COMPARE_FAILED`, `ETCDC_ERR_INVALID_ARGUMENT`, transport errors.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_delete(
+    client: *const etcdc_client,
+    key: *const c_char,
+    opts: *const etcdc_delete_options,
+    out: *mut *mut etcdc_response,
+) -> super::etcdc_status {
+    // SAFETY (all): per the contract.
+    unsafe {
+        call(client, out, |c| {
+            let key = arg_str(key, "key")?;
+            let opts = match options(opts, ETCDC_DELETE_OPTIONS_VERSION, "etcdc_delete_options")? {
+                None => DeleteOptions::default(),
+                Some(o) => DeleteOptions {
+                    recursive: o.recursive,
+                    dir: o.dir,
+                    prev_value: opt_str(o.prev_value, "prev_value")?,
+                    prev_index: nonzero(o.prev_index),
+                },
+            };
+            c.delete(key, &opts)
+        })
+    }
+}
+
+/// Sets `key` to `value` only if its current value is `prev_value`
+/// (python-etcd's `test_and_set`); `ttl` 0 for none.
+///
+/// Errors: `ETCDC_ERR_COMPARE_FAILED`, `ETCDC_ERR_KEY_NOT_FOUND`,
+/// `ETCDC_ERR_INVALID_ARGUMENT`, transport errors.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_test_and_set(
+    client: *const etcdc_client,
+    key: *const c_char,
+    value: *const c_char,
+    prev_value: *const c_char,
+    ttl: u64,
+    out: *mut *mut etcdc_response,
+) -> super::etcdc_status {
+    // SAFETY (all): per the contract.
+    unsafe {
+        call(client, out, |c| {
+            c.test_and_set(
+                arg_str(key, "key")?,
+                arg_str(value, "value")?,
+                arg_str(prev_value, "prev_value")?,
+                nonzero(ttl),
+            )
+        })
+    }
+}
+
+/// Writes `value` over a node that was read, only if nobody modified it since
+/// (compare-and-swap on its modified index), keeping its TTL. `value` NULL
+/// keeps the node's value (refreshing only the TTL); for a directory it must
+/// be NULL. `node` is borrowed from any live response, of any client.
+///
+/// Errors: `ETCDC_ERR_COMPARE_FAILED` if the key changed in between,
+/// `ETCDC_ERR_KEY_NOT_FOUND` if it is gone, `ETCDC_ERR_INVALID_ARGUMENT`,
+/// transport errors.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_update(
+    client: *const etcdc_client,
+    node: *const etcdc_node,
+    value: *const c_char,
+    out: *mut *mut etcdc_response,
+) -> super::etcdc_status {
+    // SAFETY (all): per the contract.
+    unsafe {
+        call(client, out, |c| {
+            let node = arg_ref(node, "node")?.node();
+            match opt_str(value, "value")? {
+                None => c.update(node),
+                Some(v) => c.update(&crate::Node {
+                    value: Some(v.to_owned()),
+                    nodes: Vec::new(),
+                    ..node.clone()
+                }),
+            }
+        })
+    }
+}
+
+/// Creates the directory `key` (with a TTL unless `ttl` is 0), failing with
+/// `ETCDC_ERR_NODE_EXIST` if the key exists, as `etcdctl mkdir`.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_mkdir(
+    client: *const etcdc_client,
+    key: *const c_char,
+    ttl: u64,
+    out: *mut *mut etcdc_response,
+) -> super::etcdc_status {
+    // SAFETY (all): per the contract.
+    unsafe { call(client, out, |c| c.mkdir(arg_str(key, "key")?, nonzero(ttl))) }
+}
+
+/// Resets the TTL of an existing key or directory to `ttl` seconds (not 0)
+/// without changing its value or waking watchers.
+///
+/// Errors: `ETCDC_ERR_KEY_NOT_FOUND` if it is gone, `ETCDC_ERR_INVALID_ARGUMENT`
+/// (also for `ttl` 0), transport errors.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_refresh(
+    client: *const etcdc_client,
+    key: *const c_char,
+    ttl: u64,
+    out: *mut *mut etcdc_response,
+) -> super::etcdc_status {
+    // SAFETY (all): per the contract.
+    unsafe { call(client, out, |c| c.refresh(arg_str(key, "key")?, ttl)) }
+}
+
+/// Deletes a value and hands it back: the response's node
+/// (`etcdc_response_node()`) is the node as it was before the delete.
+///
+/// Errors: `ETCDC_ERR_KEY_NOT_FOUND` if there was nothing to pop, as
+/// `etcdc_delete()` otherwise.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_pop(
+    client: *const etcdc_client,
+    key: *const c_char,
+    out: *mut *mut etcdc_response,
+) -> super::etcdc_status {
+    // SAFETY (all): per the contract.
+    unsafe { call(client, out, |c| c.pop(arg_str(key, "key")?)) }
+}
