@@ -28,14 +28,22 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-/** Initialiser for etcdc_client_options: the defaults of this version. */
-#define ETCDC_CLIENT_OPTIONS_INIT { ETCDC_CLIENT_OPTIONS_VERSION }
+/*
+ * Initialisers for the options structs: the defaults of this version. They
+ * list every field so that -Wextra stays quiet; building the C tests with
+ * -Werror checks that they match the structs below.
+ */
+/** Initialiser for etcdc_client_options: the defaults. */
+#define ETCDC_CLIENT_OPTIONS_INIT \
+    { ETCDC_CLIENT_OPTIONS_VERSION, NULL, 0, NULL, NULL, 0, 0, 0, NULL, false, 0 }
 /** Initialiser for etcdc_write_options: a plain set. */
-#define ETCDC_WRITE_OPTIONS_INIT { ETCDC_WRITE_OPTIONS_VERSION }
+#define ETCDC_WRITE_OPTIONS_INIT \
+    { ETCDC_WRITE_OPTIONS_VERSION, 0, false, false, NULL, 0, ETCDC_PREV_EXIST_ANY, false }
 /** Initialiser for etcdc_read_options: a plain read. */
-#define ETCDC_READ_OPTIONS_INIT { ETCDC_READ_OPTIONS_VERSION }
+#define ETCDC_READ_OPTIONS_INIT { ETCDC_READ_OPTIONS_VERSION, false, false, false }
 /** Initialiser for etcdc_delete_options: a plain delete. */
-#define ETCDC_DELETE_OPTIONS_INIT { ETCDC_DELETE_OPTIONS_VERSION }
+#define ETCDC_DELETE_OPTIONS_INIT { ETCDC_DELETE_OPTIONS_VERSION, false, false, NULL, 0 }
+
 
 /**
  * Major version of the library this header belongs to.
