@@ -39,7 +39,7 @@ clippy:
 check-header: build
 	@git diff --exit-code --stat -- include/etcdc.h || \
 	  { echo "include/etcdc.h differs from what build.rs generates: commit the regenerated header"; exit 1; }
-	$(MAKE) -C examples-c header
+	$(MAKE) -C examples-c header readme
 
 rust-test:
 	$(CARGO) test

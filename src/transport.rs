@@ -47,6 +47,8 @@ pub(crate) struct Reply {
     pub body: Vec<u8>,
     /// The endpoint that answered.
     pub endpoint: usize,
+    /// The `Location` header, for redirects.
+    pub location: Option<String>,
 }
 
 /// A pooled, keep-alive HTTP client for a list of etcd endpoints.
@@ -96,29 +98,28 @@ impl Transport {
     /// whatever its status; see [`Reply::into_success`].
     pub fn request(&self, method: Method, path: &str, form: Option<&str>) -> Result<Reply> {
         let endpoint = 0;
-        let mut url = format!(
-            "{}{}{}",
-            self.config.endpoints[endpoint], self.config.prefix, path
-        );
+        let target = format!("{}{}", self.config.prefix, path);
+        let mut url = format!("{}{}", self.config.endpoints[endpoint], target);
         let mut hops = 0;
         loop {
-            let reply = self.send_once(&method, &url, form, endpoint)?;
-            if !matches!(reply.0.status, 301 | 302 | 303 | 307 | 308) {
-                return Ok(reply.0);
+            let mut reply = self.send_once(&method, &url, form, endpoint)?;
+            if !matches!(reply.status, 301 | 302 | 303 | 307 | 308) {
+                return Ok(reply);
             }
-            let location = reply.1.unwrap_or_default();
-            // Only a 307/308 to the same path on another member is a "go ask
-            // someone else" (etcd 2.x followers did this for writes). etcd also
-            // answers 301 for paths with `.`/`..`/`//`: following that would
-            // act on another key.
-            let same_path = location.ends_with(&url[self.config.endpoints[endpoint].len()..]);
-            if !self.config.allow_redirect
-                || !matches!(reply.0.status, 307 | 308)
-                || !same_path
-                || hops == MAX_REDIRECTS
-            {
+            let location = reply.location.take().unwrap_or_default();
+            // Only a 307/308 that sends the same request to another member is
+            // followed (etcd 2.x followers did this for writes). etcd also
+            // answers 301 for paths with `.`, `..` or `//`: following that
+            // would act on another key.
+            let follow = self.config.allow_redirect
+                && matches!(reply.status, 307 | 308)
+                && hops < MAX_REDIRECTS
+                && location.starts_with("http://")
+                && location.ends_with(&target)
+                && location != url;
+            if !follow {
                 return Err(Error::Redirect {
-                    status: reply.0.status,
+                    status: reply.status,
                     location,
                 });
             }
@@ -133,7 +134,7 @@ impl Transport {
         url: &str,
         form: Option<&str>,
         endpoint: usize,
-    ) -> Result<(Reply, Option<String>)> {
+    ) -> Result<Reply> {
         let builder = http::Request::builder().method(method.clone()).uri(url);
         let result = match form {
             Some(body) => self.agent.run(
@@ -163,15 +164,13 @@ impl Transport {
             .limit(self.config.max_response_bytes)
             .read_to_vec()
             .map_err(|e| map_ureq_error(e, name))?;
-        Ok((
-            Reply {
-                status,
-                headers,
-                body,
-                endpoint,
-            },
+        Ok(Reply {
+            status,
+            headers,
+            body,
+            endpoint,
             location,
-        ))
+        })
     }
 }
 
