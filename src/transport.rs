@@ -6,6 +6,8 @@
 //! TCP sockets with `TCP_NODELAY`, registers each with the agent so that
 //! `Agent::shutdown` can interrupt blocked I/O, and checks a pooled connection
 //! with a single non-blocking `recv(MSG_PEEK)` instead of ureq's three syscalls.
+//! A loop of keep-alive GETs then costs three syscalls per request: one send,
+//! one receive, one probe.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -275,6 +277,7 @@ impl Connector<()> for TcpConnector {
                         buffers,
                         read_timeout: None,
                         write_timeout: None,
+                        fresh_io: true,
                     }));
                 }
                 Err(e) if e.kind() == io::ErrorKind::TimedOut => {
@@ -296,6 +299,27 @@ struct Conn {
     /// The socket timeouts last set, to skip redundant `setsockopt` calls.
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
+    /// I/O happened since the last liveness probe.
+    fresh_io: bool,
+}
+
+/// Sets a socket timeout unless the one in force is already within 1/256 of
+/// `budget` (the remaining request budget shrinks by microseconds from one
+/// request to the next; re-setting it each time would cost a syscall per I/O).
+fn update_timeout(
+    current: &mut Option<Duration>,
+    budget: Option<Duration>,
+    set: impl FnOnce(Option<Duration>) -> io::Result<()>,
+) -> io::Result<()> {
+    let close_enough = match (*current, budget) {
+        (Some(c), Some(b)) => c.abs_diff(b) <= b / 256,
+        (c, b) => c == b,
+    };
+    if !close_enough {
+        set(budget)?;
+        *current = budget;
+    }
+    Ok(())
 }
 
 /// The budget of one I/O call: `Err` when it is spent, `Ok(None)` for no limit.
@@ -326,10 +350,10 @@ impl UreqTransport for Conn {
     ) -> std::result::Result<(), ureq::Error> {
         let timeout = timeout.for_write();
         let budget = io_budget(timeout)?;
-        if budget != self.write_timeout {
-            self.stream.set_write_timeout(budget)?;
-            self.write_timeout = budget;
-        }
+        update_timeout(&mut self.write_timeout, budget, |t| {
+            self.stream.set_write_timeout(t)
+        })?;
+        self.fresh_io = true;
         let output = &self.buffers.output()[..amount];
         (&*self.stream)
             .write_all(output)
@@ -339,10 +363,10 @@ impl UreqTransport for Conn {
     fn await_input(&mut self, timeout: NextTimeout) -> std::result::Result<bool, ureq::Error> {
         let timeout = timeout.for_read();
         let budget = io_budget(timeout)?;
-        if budget != self.read_timeout {
-            self.stream.set_read_timeout(budget)?;
-            self.read_timeout = budget;
-        }
+        update_timeout(&mut self.read_timeout, budget, |t| {
+            self.stream.set_read_timeout(t)
+        })?;
+        self.fresh_io = true;
         let input = self.buffers.input_append_buf();
         let amount = loop {
             match (&*self.stream).read(input) {
@@ -356,7 +380,16 @@ impl UreqTransport for Conn {
 
     /// Open when a non-blocking peek finds nothing to read: no EOF, no error,
     /// no stray bytes. One syscall.
+    ///
+    /// ureq's pool asks twice per request: when the connection is returned,
+    /// right after the response was read (then unconsumed bytes are already
+    /// caught from the buffer), and when it is taken for the next request.
+    /// Only the second probe can see anything new, so the first call after
+    /// I/O answers without a syscall; the probe at take time always runs.
     fn is_open(&mut self) -> bool {
+        if std::mem::take(&mut self.fresh_io) {
+            return true;
+        }
         let mut byte = 0u8;
         // SAFETY: the fd is open for as long as `self.stream` lives; the buffer
         // is one valid byte.
