@@ -284,7 +284,8 @@ typedef struct etcdc_client_options {
     const char *protocol;
     /**
      * Endpoint URLs such as "http://10.0.0.1:2379" (`endpoint_count` of them);
-     * replace host/port/protocol. Requests go to the first.
+     * replace host/port/protocol. Requests go to the first (no failover to the
+     * others yet; each is still checked).
      */
     const char *const *endpoints;
     /**

@@ -89,7 +89,8 @@ impl ClientBuilder {
     }
 
     /// Endpoint URLs such as `http://10.0.0.1:2379`; replaces host/port/protocol.
-    /// Requests go to the first; later endpoints are for failover.
+    /// Requests go to the first; this version does not fail over to the
+    /// others yet (each is still checked).
     pub fn endpoints<I, S>(mut self, endpoints: I) -> Self
     where
         I: IntoIterator<Item = S>,

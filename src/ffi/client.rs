@@ -44,7 +44,8 @@ pub struct etcdc_client_options {
     /// "http" (default) for the single endpoint.
     pub protocol: *const c_char,
     /// Endpoint URLs such as "http://10.0.0.1:2379" (`endpoint_count` of them);
-    /// replace host/port/protocol. Requests go to the first.
+    /// replace host/port/protocol. Requests go to the first (no failover to the
+    /// others yet; each is still checked).
     pub endpoints: *const *const c_char,
     /// Number of strings in `endpoints`.
     pub endpoint_count: usize,
