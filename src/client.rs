@@ -202,6 +202,11 @@ fn normalize_endpoint(e: &str) -> Result<String> {
     if uri.host().is_none_or(str::is_empty) {
         return Err(bad("has no host"));
     }
+    // A ':' after the host (outside an IPv6 literal's brackets) needs a valid port.
+    let after_host = rest.rsplit(']').next().unwrap_or(rest);
+    if after_host.contains(':') && uri.port_u16().is_none_or(|p| p == 0) {
+        return Err(bad("has a port that is not a number from 1 to 65535"));
+    }
     Ok(e.to_owned())
 }
 
@@ -225,6 +230,11 @@ mod tests {
                 "{bad}"
             );
         }
+        assert_eq!(
+            normalize_endpoint("http://[::1]:2379").unwrap(),
+            "http://[::1]:2379"
+        );
+        assert_eq!(normalize_endpoint("http://[::1]").unwrap(), "http://[::1]");
         assert_eq!(host_for_url("::1"), "[::1]");
     }
 }

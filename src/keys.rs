@@ -18,10 +18,16 @@ const ESCAPE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// The longest TTL etcd handles: it computes `ttl` seconds in signed 64-bit
+/// nanoseconds, so a longer one overflows (making the key permanent, or
+/// expiring it at once).
+pub const MAX_TTL: u64 = i64::MAX as u64 / 1_000_000_000;
+
 /// Options of [`Client::write`]. `Default` is a plain set.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WriteOptions<'a> {
-    /// Seconds to live; `None` for no TTL.
+    /// Seconds to live, up to [`MAX_TTL`]; `None` for no TTL. (etcd expires
+    /// a key with a TTL of 0 at once.)
     pub ttl: Option<u64>,
     /// Create a directory instead of a value (the value must be empty).
     pub dir: bool,
@@ -31,6 +37,7 @@ pub struct WriteOptions<'a> {
     /// Only if the current value is this (compare-and-swap).
     pub prev_value: Option<&'a str>,
     /// Only if the key was last modified at this index (compare-and-swap).
+    /// Not 0: etcd would take it as "no condition".
     pub prev_index: Option<u64>,
     /// `Some(true)`: only if the key exists; `Some(false)`: only if it does not.
     pub prev_exist: Option<bool>,
@@ -61,6 +68,7 @@ pub struct DeleteOptions<'a> {
     /// Only if the current value is this (compare-and-delete).
     pub prev_value: Option<&'a str>,
     /// Only if the key was last modified at this index (compare-and-delete).
+    /// Not 0: etcd would take it as "no condition".
     pub prev_index: Option<u64>,
 }
 
@@ -75,6 +83,13 @@ impl Client {
         if (opts.dir || opts.refresh) && !value.is_empty() {
             let what = if opts.dir { "a directory" } else { "a refresh" };
             return Err(Error::InvalidArgument(format!("{what} takes no value")));
+        }
+        check_prev_index(opts.prev_index)?;
+        if opts.ttl.is_some_and(|ttl| ttl > MAX_TTL) {
+            return Err(Error::InvalidArgument(format!(
+                "ttl {} is over etcd's maximum of {MAX_TTL} seconds",
+                opts.ttl.unwrap_or_default()
+            )));
         }
         if opts.refresh && opts.ttl.is_none() {
             return Err(Error::InvalidArgument("refresh needs a ttl".into()));
@@ -143,6 +158,7 @@ impl Client {
     /// Errors: [`Error::KeyNotFound`], [`Error::NotFile`] (a directory without
     /// `dir`/`recursive`), [`Error::DirNotEmpty`], [`Error::CompareFailed`].
     pub fn delete(&self, key: &str, opts: &DeleteOptions) -> Result<Response> {
+        check_prev_index(opts.prev_index)?;
         let mut path = key_path(key)?;
         let mut query = Query::new(&mut path);
         query.flag("recursive", opts.recursive);
@@ -239,6 +255,17 @@ impl Client {
             .into_success(&self.transport)?;
         Response::parse(&reply.body, reply.headers)
     }
+}
+
+/// etcd ignores `prevIndex=0`: refuse it rather than send an unconditional
+/// write or delete.
+fn check_prev_index(prev_index: Option<u64>) -> Result<()> {
+    if prev_index == Some(0) {
+        return Err(Error::InvalidArgument(
+            "prev_index 0 would make etcd skip the compare".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// `/keys/<segments>` with each segment percent-encoded.

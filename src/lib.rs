@@ -22,5 +22,5 @@ pub use client::{
     DEFAULT_READ_TIMEOUT,
 };
 pub use error::{Error, EtcdError, Result};
-pub use keys::{DeleteOptions, ReadOptions, WriteOptions};
+pub use keys::{DeleteOptions, ReadOptions, WriteOptions, MAX_TTL};
 pub use node::{Action, Headers, Leaves, Node, Response};

@@ -11,12 +11,13 @@
 
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ureq::http::{self, Method};
+use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, LazyBuffers, NextTimeout, ShutdownHandle,
     Transport as UreqTransport,
@@ -24,6 +25,13 @@ use ureq::unversioned::transport::{
 
 use crate::error::{Error, EtcdError, Result};
 use crate::node::Headers;
+
+/// etcd 3.x serves its client port through cmux, which reads at most 4096
+/// bytes of a new connection to find the request line: a longer line makes
+/// etcd reset the connection (yet works on a connection that served a request
+/// already). Such requests are refused up front, so the outcome doesn't depend
+/// on the pool.
+const MAX_REQUEST_LINE: usize = 4096;
 
 /// How many 307/308 hops a request follows when `allow_redirect` is on.
 const MAX_REDIRECTS: usize = 3;
@@ -83,11 +91,7 @@ impl Transport {
             .timeout_connect(Some(config.connect_timeout))
             .timeout_global(Some(config.read_timeout))
             .build();
-        let agent = ureq::Agent::with_parts(
-            agent_config,
-            TcpConnector,
-            ureq::unversioned::resolver::DefaultResolver::default(),
-        );
+        let agent = ureq::Agent::with_parts(agent_config, TcpConnector, SyncResolver);
         Transport { agent, config }
     }
 
@@ -101,6 +105,14 @@ impl Transport {
     pub fn request(&self, method: Method, path: &str, form: Option<&str>) -> Result<Reply> {
         let endpoint = 0;
         let target = format!("{}{}", self.config.prefix, path);
+        // "<METHOD> <target> HTTP/1.1\r\n"
+        let line = method.as_str().len() + 1 + target.len() + 11;
+        if line > MAX_REQUEST_LINE {
+            return Err(Error::InvalidArgument(format!(
+                "request line of {line} bytes is over etcd's limit of {MAX_REQUEST_LINE} \
+                 (key or prev_value too long once percent-encoded)"
+            )));
+        }
         let mut url = format!("{}{}", self.config.endpoints[endpoint], target);
         let mut hops = 0;
         loop {
@@ -240,6 +252,46 @@ fn parse_headers(h: &http::HeaderMap) -> Result<Headers> {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     })
+}
+
+/// Resolves endpoint hosts on the calling thread: IP literals directly, host
+/// names with the system resolver (bounded by its own timeouts).
+///
+/// ureq's default resolver spawns a thread per new connection when a timeout
+/// is set and waits on it with `recv_timeout`, which also leaves a `Thread`
+/// handle allocated on a C program's main thread; a C library must not.
+#[derive(Debug)]
+struct SyncResolver;
+
+impl Resolver for SyncResolver {
+    fn resolve(
+        &self,
+        uri: &http::Uri,
+        _config: &ureq::config::Config,
+        _timeout: NextTimeout,
+    ) -> std::result::Result<ResolvedSocketAddrs, ureq::Error> {
+        let host = uri.host().ok_or(ureq::Error::HostNotFound)?;
+        let default_port = if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        };
+        let port = uri.port_u16().unwrap_or(default_port);
+        let literal = host.trim_start_matches('[').trim_end_matches(']');
+        let mut addrs = self.empty();
+        if let Ok(ip) = literal.parse::<IpAddr>() {
+            addrs.push(SocketAddr::new(ip, port));
+        } else {
+            // ureq keeps at most 16 addresses.
+            for addr in (host, port).to_socket_addrs()?.take(16) {
+                addrs.push(addr);
+            }
+        }
+        if addrs.is_empty() {
+            return Err(ureq::Error::HostNotFound);
+        }
+        Ok(addrs)
+    }
 }
 
 /// Opens plain TCP connections (see the module doc).

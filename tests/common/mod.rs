@@ -3,7 +3,8 @@
 //!
 //! [`shared`] starts one etcd per test binary (for tests that use their own
 //! key prefixes and cannot disturb each other); [`Etcd::start`] starts a
-//! private one. Each etcd is started from a keeper thread that lives until the
+//! private one, and [`Etcd::start_with`] one with [`Options`] (e.g. without
+//! the v2 API). Each etcd is started from a keeper thread that lives until the
 //! test process exits, with `PR_SET_PDEATHSIG`, so the kernel kills etcd when
 //! the test binary ends, however it ends. The keeper removes its data dir when
 //! etcd is stopped; dirs left by killed runs are removed by the next run.
@@ -44,6 +45,11 @@ pub fn client() -> etcdc::Client {
     shared().client()
 }
 
+/// A loopback port nobody listens on (bound, then released).
+pub fn dead_port() -> u16 {
+    free_port()
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .expect("bind a loopback port")
@@ -76,10 +82,31 @@ fn remove_stale_dirs() {
     }
 }
 
+/// How to start a private etcd with [`Etcd::start_with`].
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Pass `--enable-v2=true` (default). Without it etcd 3.4 answers
+    /// `/v2/keys` with a plain 404.
+    pub enable_v2: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { enable_v2: true }
+    }
+}
+
 impl Etcd {
-    /// Starts an etcd and waits until it answers; panics with etcd's log if
-    /// it does not within 20 s.
+    /// Starts an etcd with the v2 API and waits until it answers; panics with
+    /// etcd's log if it does not within 20 s.
     pub fn start() -> Etcd {
+        Etcd::start_with(Options::default())
+    }
+
+    /// Starts an etcd with `options` and waits until it answers (`/v2/keys/`
+    /// with v2, `/version` without); panics with etcd's log if it does not
+    /// within 20 s.
+    pub fn start_with(options: Options) -> Etcd {
         remove_stale_dirs();
         static SEQ: AtomicU64 = AtomicU64::new(0);
         let dir = data_root().join(format!(
@@ -93,7 +120,8 @@ impl Etcd {
         let peer_url = format!("http://127.0.0.1:{peer}");
         let log = std::fs::File::create(dir.join("etcd.log")).unwrap();
         let mut cmd = Command::new(etcd_binary());
-        cmd.args(["--enable-v2=true", "--name", "n1", "--data-dir"])
+        cmd.arg(format!("--enable-v2={}", options.enable_v2))
+            .args(["--name", "n1", "--data-dir"])
             .arg(dir.join("data"))
             .args([
                 "--listen-client-urls",
@@ -155,7 +183,11 @@ impl Etcd {
             if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
                 use std::io::{Read, Write};
                 let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-                let req = "GET /v2/keys/ HTTP/1.0\r\nHost: x\r\n\r\n";
+                let req = if options.enable_v2 {
+                    "GET /v2/keys/ HTTP/1.0\r\nHost: x\r\n\r\n"
+                } else {
+                    "GET /version HTTP/1.0\r\nHost: x\r\n\r\n"
+                };
                 let mut answer = String::new();
                 if s.write_all(req.as_bytes()).is_ok()
                     && s.read_to_string(&mut answer).is_ok()
