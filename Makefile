@@ -6,7 +6,9 @@
 # otherwise they say what to do. ETCD_BIN=/path/to/etcd uses another binary.
 
 CARGO ?= cargo
+ifdef ETCD_BIN
 export ETCD_BIN
+endif
 
 .PHONY: all build demo test ensure-etcd ensure-tools fmt clippy check-header rust-test c-test clean
 

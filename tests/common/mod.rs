@@ -59,7 +59,10 @@ fn free_port() -> u16 {
 }
 
 fn etcd_binary() -> String {
-    std::env::var("ETCD_BIN").unwrap_or_else(|_| "etcd".into())
+    std::env::var("ETCD_BIN")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "etcd".into())
 }
 
 fn data_root() -> PathBuf {
