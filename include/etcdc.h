@@ -81,6 +81,12 @@
 #define ETCDC_DELETE_OPTIONS_VERSION 1
 
 /**
+ * The longest TTL etcd handles, in seconds (about 292 years): etcd counts a
+ * TTL in signed 64-bit nanoseconds. A longer `ttl` is `ETCDC_ERR_INVALID_ARGUMENT`.
+ */
+#define ETCDC_MAX_TTL 9223372036
+
+/**
  * `etcdc_write_options.prev_exist`: no condition on existence (default).
  */
 #define ETCDC_PREV_EXIST_ANY 0
@@ -357,7 +363,7 @@ typedef struct etcdc_write_options {
      */
     uint32_t version;
     /**
-     * Seconds to live; 0 for no TTL.
+     * Seconds to live, up to `ETCDC_MAX_TTL`; 0 for no TTL.
      */
     uint64_t ttl;
     /**

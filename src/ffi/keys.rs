@@ -22,6 +22,10 @@ pub const ETCDC_READ_OPTIONS_VERSION: u32 = 1;
 /// The current version of `etcdc_delete_options`.
 pub const ETCDC_DELETE_OPTIONS_VERSION: u32 = 1;
 
+/// The longest TTL etcd handles, in seconds (about 292 years): etcd counts a
+/// TTL in signed 64-bit nanoseconds. A longer `ttl` is `ETCDC_ERR_INVALID_ARGUMENT`.
+pub const ETCDC_MAX_TTL: u64 = 9_223_372_036;
+
 /// `etcdc_write_options.prev_exist`: no condition on existence (default).
 pub const ETCDC_PREV_EXIST_ANY: c_int = 0;
 /// `etcdc_write_options.prev_exist`: only if the key exists.
@@ -36,7 +40,7 @@ pub const ETCDC_PREV_EXIST_FALSE: c_int = 2;
 pub struct etcdc_write_options {
     /// `ETCDC_WRITE_OPTIONS_VERSION`.
     pub version: u32,
-    /// Seconds to live; 0 for no TTL.
+    /// Seconds to live, up to `ETCDC_MAX_TTL`; 0 for no TTL.
     pub ttl: u64,
     /// Create a directory (the value must be NULL or "").
     pub dir: bool,
@@ -354,4 +358,12 @@ pub unsafe extern "C" fn etcdc_pop(
 ) -> super::etcdc_status {
     // SAFETY (all): per the contract.
     unsafe { call(client, out, |c| c.pop(arg_str(key, "key")?)) }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn max_ttl_matches_the_client() {
+        assert_eq!(super::ETCDC_MAX_TTL, crate::MAX_TTL);
+    }
 }
