@@ -200,11 +200,15 @@ typedef enum etcdc_status {
      */
     ETCDC_ERR_INVALID_ARGUMENT = 1000,
     /**
-     * No connection could be made, or it broke before an answer came.
+     * No connection could be made, or it broke before an answer came. If the
+     * request was sent, etcd may have applied it: a write is then of unknown
+     * outcome (read the key to know; an append or compare-and-swap is not
+     * safe to send again blindly).
      */
     ETCDC_ERR_CONNECTION = 1001,
     /**
-     * The request did not complete within the client's timeout.
+     * The request did not complete within the client's timeout. As for
+     * `ETCDC_ERR_CONNECTION`, a write may have been applied.
      */
     ETCDC_ERR_TIMEOUT = 1002,
     /**
@@ -233,8 +237,8 @@ typedef enum etcdc_status {
      */
     ETCDC_ERR_ETCD_OTHER = 1008,
     /**
-     * A bug in etcdc: Rust code panicked. The call had no effect on the
-     * handles passed to it beyond what a failed call may have.
+     * An internal error: a bug in etcdc, caught before it could crash the
+     * program. The handles passed to the call remain usable.
      */
     ETCDC_ERR_PANIC = 1009,
 } etcdc_status;
@@ -285,7 +289,8 @@ typedef struct etcdc_client_options {
      */
     uint16_t port;
     /**
-     * "http" (default) for the single endpoint.
+     * "http" (default) for the single endpoint; this version has no TLS, so
+     * anything else is `ETCDC_ERR_INVALID_ARGUMENT`.
      */
     const char *protocol;
     /**
@@ -483,8 +488,8 @@ const char *etcdc_version(void);
 
 /**
  * Frees a string that an etcdc function returned as `char *` (owned by the
- * caller). NULL is a no-op. Never pass it a `const char *` from etcdc: those
- * are borrowed from their handle.
+ * caller, who may modify it before). NULL is a no-op. Never pass it a
+ * `const char *` from etcdc: those are borrowed from their handle.
  */
 void etcdc_string_free(char *s);
 
@@ -576,9 +581,12 @@ enum etcdc_status etcdc_test_and_set(const struct etcdc_client *client,
 
 /**
  * Writes `value` over a node that was read, only if nobody modified it since
- * (compare-and-swap on its modified index), keeping its TTL. `value` NULL
- * keeps the node's value (refreshing only the TTL); for a directory it must
- * be NULL. `node` is borrowed from any live response, of any client.
+ * (compare-and-swap on its modified index), as python-etcd's `update`. It is
+ * a real write: a new modified index, watchers woken. The TTL is re-sent as
+ * what was left when the node was read (etcd would drop it otherwise).
+ * `value` NULL writes the node's value again; for a directory it must be
+ * NULL (only the TTL is set). `node` may come from any live response, of any
+ * client.
  *
  * Errors: `ETCDC_ERR_COMPARE_FAILED` if the key changed in between,
  * `ETCDC_ERR_KEY_NOT_FOUND` if it is gone, `ETCDC_ERR_INVALID_ARGUMENT`,
@@ -590,8 +598,11 @@ enum etcdc_status etcdc_update(const struct etcdc_client *client,
                                struct etcdc_response **out);
 
 /**
- * Creates the directory `key` (with a TTL unless `ttl` is 0), failing with
- * `ETCDC_ERR_NODE_EXIST` if the key exists, as `etcdctl mkdir`.
+ * Creates the directory `key` (with a TTL unless `ttl` is 0), as `etcdctl
+ * mkdir`.
+ *
+ * Errors: `ETCDC_ERR_NODE_EXIST` if the key exists, `ETCDC_ERR_NOT_DIR` if a
+ * parent is a value, `ETCDC_ERR_INVALID_ARGUMENT`, transport errors.
  */
 enum etcdc_status etcdc_mkdir(const struct etcdc_client *client,
                               const char *key,

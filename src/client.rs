@@ -153,9 +153,13 @@ impl ClientBuilder {
             .map(|e| normalize_endpoint(e))
             .collect::<Result<Vec<_>>>()?;
         let prefix = self.version_prefix.trim_end_matches('/');
-        if !prefix.starts_with('/') || prefix.contains(['?', '#', ' ']) {
+        let clean = prefix.starts_with('/')
+            && prefix[1..]
+                .split('/')
+                .all(|seg| !matches!(seg, "" | "." | "..") && !seg.contains(['?', '#', '%', ' ']));
+        if !clean {
             return Err(Error::InvalidArgument(format!(
-                "version prefix {:?} must be a path such as \"/v2\"",
+                "version prefix {:?} must be a clean path such as \"/v2\"",
                 self.version_prefix
             )));
         }

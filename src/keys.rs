@@ -95,10 +95,14 @@ impl Client {
             return Err(Error::InvalidArgument("refresh needs a ttl".into()));
         }
         if opts.append
-            && (opts.prev_value.is_some() || opts.prev_index.is_some() || opts.prev_exist.is_some())
+            && (opts.refresh
+                || opts.prev_value.is_some()
+                || opts.prev_index.is_some()
+                || opts.prev_exist.is_some())
         {
+            // etcd would ignore them and create a new key.
             return Err(Error::InvalidArgument(
-                "an in-order (append) write takes no prev_* condition".into(),
+                "an in-order (append) write takes no refresh or prev_* condition".into(),
             ));
         }
         let mut form = Form::default();
@@ -189,23 +193,31 @@ impl Client {
         self.write(key, value, &opts)
     }
 
-    /// Writes a node that was read and changed, only if nobody modified it
-    /// since: a compare-and-swap on its `modified_index`, keeping its TTL
-    /// (rounded down to whole seconds by etcd). For a directory it only
-    /// refreshes the TTL (etcd has no index compare on directories).
+    /// Writes a node that was read and changed (python-etcd's `update`), only
+    /// if nobody modified it since: a compare-and-swap on its
+    /// `modified_index` with its `value`. It is a real write even when the
+    /// value is unchanged (a new modified index, watchers woken). The TTL is
+    /// re-sent as the node's `ttl`: what was left when it was read, since a
+    /// compare-and-swap without a TTL would drop it. For a directory it only
+    /// sets the TTL (etcd has no index compare on directories).
     ///
     /// Errors: [`Error::CompareFailed`] if the key changed in between,
     /// [`Error::KeyNotFound`] if it is gone.
     pub fn update(&self, node: &Node) -> Result<Response> {
-        let ttl = node.ttl.map(|t| t.max(1) as u64);
+        self.update_value(node, node.value.as_deref().unwrap_or(""))
+    }
+
+    /// [`update`](Client::update) with `value` instead of `node.value`, for
+    /// callers that keep the node as read.
+    pub fn update_value(&self, node: &Node, value: &str) -> Result<Response> {
         let opts = WriteOptions {
             dir: node.dir,
-            ttl,
+            ttl: node.ttl.map(|t| t.max(1) as u64),
             prev_exist: Some(true),
             prev_index: (!node.dir).then_some(node.modified_index),
             ..WriteOptions::default()
         };
-        self.write(&node.key, node.value.as_deref().unwrap_or(""), &opts)
+        self.write(&node.key, value, &opts)
     }
 
     /// Creates the directory `key`, failing with [`Error::NodeExist`] if the

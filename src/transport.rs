@@ -49,11 +49,11 @@ pub(crate) struct TransportConfig {
     pub max_response_bytes: u64,
 }
 
-/// A raw answer: status, etcd headers and body.
+/// A raw answer: status, headers and body, whatever the status.
 #[derive(Debug)]
 pub(crate) struct Reply {
     pub status: u16,
-    pub headers: Headers,
+    pub headers: http::HeaderMap,
     pub body: Vec<u8>,
     /// The endpoint that answered.
     pub endpoint: usize,
@@ -83,6 +83,9 @@ impl Transport {
     pub fn new(config: TransportConfig) -> Transport {
         let agent_config = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            // ureq would read HTTP(S)_PROXY/ALL_PROXY from the environment; etcd
+            // endpoints are reached directly.
+            .proxy(None)
             .max_redirects(0)
             .no_delay(true)
             .user_agent(concat!("etcdc/", env!("CARGO_PKG_VERSION")))
@@ -166,9 +169,8 @@ impl Transport {
         let name = &self.config.endpoints[endpoint];
         let mut response = result.map_err(|e| map_ureq_error(e, name))?;
         let status = response.status().as_u16();
-        let headers = parse_headers(response.headers())?;
-        let location = response
-            .headers()
+        let headers = std::mem::take(response.headers_mut());
+        let location = headers
             .get("location")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
@@ -188,13 +190,25 @@ impl Transport {
     }
 }
 
+/// A successful answer: etcd's headers, parsed, and the body.
+#[derive(Debug)]
+pub(crate) struct Success {
+    pub headers: Headers,
+    pub body: Vec<u8>,
+}
+
 impl Reply {
-    /// `Ok(self)` for a 2xx; otherwise the error the reply describes: etcd's
-    /// own error when the body is one, [`Error::V2NotEnabled`] for a bare 404,
-    /// [`Error::UnexpectedStatus`] for anything else.
-    pub fn into_success(self, transport: &Transport) -> Result<Reply> {
+    /// The headers and body of a 2xx; otherwise the error the reply
+    /// describes: etcd's own error when the body is one,
+    /// [`Error::V2NotEnabled`] for a bare 404, [`Error::UnexpectedStatus`] for
+    /// anything else. Headers are checked only on success, so a malformed one
+    /// cannot hide etcd's error.
+    pub fn into_success(self, transport: &Transport) -> Result<Success> {
         if (200..300).contains(&self.status) {
-            return Ok(self);
+            return Ok(Success {
+                headers: parse_headers(&self.headers)?,
+                body: self.body,
+            });
         }
         if let Ok(e) = serde_json::from_slice::<EtcdError>(&self.body) {
             return Err(Error::from_etcd(e));
@@ -244,9 +258,9 @@ fn parse_headers(h: &http::HeaderMap) -> Result<Headers> {
         }
     }
     Ok(Headers {
-        etcd_index: index(h, "x-etcd-index")?,
-        raft_index: index(h, "x-raft-index")?,
-        raft_term: index(h, "x-raft-term")?,
+        etcd_index: index(h, "X-Etcd-Index")?,
+        raft_index: index(h, "X-Raft-Index")?,
+        raft_term: index(h, "X-Raft-Term")?,
         cluster_id: h
             .get("x-etcd-cluster-id")
             .and_then(|v| v.to_str().ok())
@@ -306,11 +320,21 @@ impl Connector<()> for TcpConnector {
         details: &ConnectionDetails,
         _chained: Option<()>,
     ) -> std::result::Result<Option<Conn>, ureq::Error> {
-        let timeout = details.timeout.not_zero().map(|t| *t);
+        // One budget for all the addresses of the host, not one each.
+        let deadline = details
+            .timeout
+            .not_zero()
+            .map(|t| std::time::Instant::now() + *t);
         let mut last = None;
         for addr in details.addrs.iter() {
-            let attempt = match timeout {
-                Some(t) => TcpStream::connect_timeout(addr, t),
+            let attempt = match deadline {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        return Err(ureq::Error::Timeout(ureq::Timeout::Connect));
+                    }
+                    TcpStream::connect_timeout(addr, left)
+                }
                 None => TcpStream::connect(addr),
             };
             match attempt {
@@ -374,6 +398,32 @@ fn update_timeout(
     Ok(())
 }
 
+/// Runs `op` again while a signal interrupts it (EINTR). Linux interrupts
+/// socket I/O that has a timeout even under `SA_RESTART`, and a retry would
+/// start the socket's full timeout anew, so each retry first re-arms it with
+/// what is left of `budget` (via `rearm`): signals cannot stretch a deadline.
+fn retry_interrupted<T>(
+    budget: Option<Duration>,
+    mut rearm: impl FnMut(Duration) -> io::Result<()>,
+    mut op: impl FnMut() -> io::Result<T>,
+) -> io::Result<T> {
+    let start = std::time::Instant::now();
+    loop {
+        match op() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                if let Some(budget) = budget {
+                    let left = budget.saturating_sub(start.elapsed());
+                    if left.is_zero() {
+                        return Err(io::ErrorKind::TimedOut.into());
+                    }
+                    rearm(left)?;
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
 /// The budget of one I/O call: `Err` when it is spent, `Ok(None)` for no limit.
 fn io_budget(timeout: NextTimeout) -> std::result::Result<Option<Duration>, ureq::Error> {
     if timeout.after.is_zero() {
@@ -402,30 +452,46 @@ impl UreqTransport for Conn {
     ) -> std::result::Result<(), ureq::Error> {
         let timeout = timeout.for_write();
         let budget = io_budget(timeout)?;
-        update_timeout(&mut self.write_timeout, budget, |t| {
-            self.stream.set_write_timeout(t)
-        })?;
+        let stream = &*self.stream;
+        let cache = &mut self.write_timeout;
+        update_timeout(cache, budget, |t| stream.set_write_timeout(t))?;
         self.fresh_io = true;
-        let output = &self.buffers.output()[..amount];
-        (&*self.stream)
-            .write_all(output)
-            .map_err(|e| io_error(e, timeout))
+        let mut output = &self.buffers.output()[..amount];
+        while !output.is_empty() {
+            let written = retry_interrupted(
+                budget,
+                |left| {
+                    *cache = Some(left);
+                    stream.set_write_timeout(Some(left))
+                },
+                || (&*stream).write(output),
+            )
+            .map_err(|e| io_error(e, timeout))?;
+            if written == 0 {
+                return Err(ureq::Error::Io(io::ErrorKind::WriteZero.into()));
+            }
+            output = &output[written..];
+        }
+        Ok(())
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> std::result::Result<bool, ureq::Error> {
         let timeout = timeout.for_read();
         let budget = io_budget(timeout)?;
-        update_timeout(&mut self.read_timeout, budget, |t| {
-            self.stream.set_read_timeout(t)
-        })?;
+        let stream = &*self.stream;
+        let cache = &mut self.read_timeout;
+        update_timeout(cache, budget, |t| stream.set_read_timeout(t))?;
         self.fresh_io = true;
         let input = self.buffers.input_append_buf();
-        let amount = loop {
-            match (&*self.stream).read(input) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => break other.map_err(|e| io_error(e, timeout))?,
-            }
-        };
+        let amount = retry_interrupted(
+            budget,
+            |left| {
+                *cache = Some(left);
+                stream.set_read_timeout(Some(left))
+            },
+            || (&*stream).read(input),
+        )
+        .map_err(|e| io_error(e, timeout))?;
         self.buffers.input_appended(amount);
         Ok(amount > 0)
     }

@@ -877,29 +877,7 @@ fn building_a_client_sends_nothing() {
     assert!(listener.accept().is_ok(), "the request did connect");
 }
 
-/// etcd answers a path with `..` with a 301 to the cleaned path; the client
-/// must never follow it into another key. Reached here through a version
-/// prefix with `..` in it.
-#[test]
-fn a_301_from_etcd_is_not_followed() {
-    let etcd = common::shared();
-    let c = Client::builder()
-        .endpoints([etcd.url.as_str()])
-        .version_prefix("/v2/x/..")
-        .build()
-        .unwrap();
-    let k = format!("{}/k", prefix("redirect"));
-    match c.set(&k, "v") {
-        Err(Error::Redirect { status, location }) => {
-            assert_eq!(status, 301);
-            assert!(location.ends_with(&format!("/v2/keys{k}")), "{location}");
-        }
-        other => panic!("expected Redirect, got {other:?}"),
-    }
-    assert_eq!(value(&common::client(), &k), None, "nothing was written");
-}
-
-// -------------------------------------------------------- bugs, kept
+// ------------------------------------- found as bugs, fixed, kept as tests
 
 /// etcd reads `prevIndex=0` as "no prevIndex": a write with
 /// `prev_index: Some(0)` is an unconditional set instead of a compare that
@@ -960,6 +938,49 @@ fn huge_ttl_is_refused() {
         assert!(
             matches!(w, Err(Error::InvalidArgument(_))),
             "ttl {ttl}: {w:?}"
+        );
+    }
+}
+
+#[test]
+fn append_with_refresh_is_refused_and_creates_nothing() {
+    let c = common::client();
+    let dir = prefix("append_refresh");
+    c.mkdir(&dir, None).unwrap();
+    let opts = WriteOptions {
+        append: true,
+        refresh: true,
+        ttl: Some(10),
+        ..WriteOptions::default()
+    };
+    assert!(matches!(
+        c.write(&dir, "", &opts),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(c.get(&dir).unwrap().node.nodes.is_empty());
+}
+
+#[test]
+fn a_version_prefix_that_is_not_a_clean_path_is_refused() {
+    for prefix in [
+        "/v2/../v3",
+        "/./v2",
+        "//v2",
+        "/v2//x",
+        "v2",
+        "/v2?x",
+        "/v 2",
+        "/v2%2F",
+    ] {
+        match Client::builder().version_prefix(prefix).build() {
+            Err(Error::InvalidArgument(_)) => {}
+            other => panic!("prefix {prefix:?}: expected InvalidArgument, got {other:?}"),
+        }
+    }
+    for prefix in ["/v2", "/v2/", "/proxy/v2"] {
+        assert!(
+            Client::builder().version_prefix(prefix).build().is_ok(),
+            "{prefix}"
         );
     }
 }

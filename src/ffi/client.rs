@@ -1,6 +1,6 @@
 //! Client handles, the library version and owned strings.
 
-use std::ffi::{c_char, CString};
+use std::ffi::c_char;
 use std::time::Duration;
 
 use super::{arg_out, arg_str, check_version, opt_str, status};
@@ -41,7 +41,8 @@ pub struct etcdc_client_options {
     pub host: *const c_char,
     /// Port of the single endpoint; default 2379.
     pub port: u16,
-    /// "http" (default) for the single endpoint.
+    /// "http" (default) for the single endpoint; this version has no TLS, so
+    /// anything else is `ETCDC_ERR_INVALID_ARGUMENT`.
     pub protocol: *const c_char,
     /// Endpoint URLs such as "http://10.0.0.1:2379" (`endpoint_count` of them);
     /// replace host/port/protocol. Requests go to the first (no failover to the
@@ -170,14 +171,14 @@ pub extern "C" fn etcdc_version() -> *const c_char {
 }
 
 /// Frees a string that an etcdc function returned as `char *` (owned by the
-/// caller). NULL is a no-op. Never pass it a `const char *` from etcdc: those
-/// are borrowed from their handle.
+/// caller, who may modify it before). NULL is a no-op. Never pass it a
+/// `const char *` from etcdc: those are borrowed from their handle.
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_string_free(s: *mut c_char) {
     super::boundary(|| {
         if !s.is_null() {
-            // SAFETY: made by CString::into_raw in this library, freed once.
-            drop(unsafe { CString::from_raw(s) });
+            // SAFETY: from malloc_string, freed once.
+            unsafe { libc::free(s.cast()) };
         }
     })
 }

@@ -59,9 +59,13 @@ pub enum etcdc_status {
     /// An argument was rejected before anything was sent (NULL, invalid
     /// UTF-8, a bad key, an options struct of an unknown version…).
     ETCDC_ERR_INVALID_ARGUMENT = 1000,
-    /// No connection could be made, or it broke before an answer came.
+    /// No connection could be made, or it broke before an answer came. If the
+    /// request was sent, etcd may have applied it: a write is then of unknown
+    /// outcome (read the key to know; an append or compare-and-swap is not
+    /// safe to send again blindly).
     ETCDC_ERR_CONNECTION = 1001,
-    /// The request did not complete within the client's timeout.
+    /// The request did not complete within the client's timeout. As for
+    /// `ETCDC_ERR_CONNECTION`, a write may have been applied.
     ETCDC_ERR_TIMEOUT = 1002,
     /// The server's answer could not be understood (bad JSON, bad header).
     ETCDC_ERR_PROTOCOL = 1003,
@@ -76,8 +80,8 @@ pub enum etcdc_status {
     /// An etcd error code this library does not know; the code is in
     /// `etcdc_error_last()->etcd_code`.
     ETCDC_ERR_ETCD_OTHER = 1008,
-    /// A bug in etcdc: Rust code panicked. The call had no effect on the
-    /// handles passed to it beyond what a failed call may have.
+    /// An internal error: a bug in etcdc, caught before it could crash the
+    /// program. The handles passed to the call remain usable.
     ETCDC_ERR_PANIC = 1009,
 }
 
@@ -216,7 +220,13 @@ pub(crate) fn set_last(status: etcdc_status, message: &str, etcd: Option<&EtcdEr
     });
     last.view.message = last.message.as_ptr();
     last.view.cause = last.cause.as_ptr();
-    LAST.with(|l| *l.borrow_mut() = Some(last));
+    // `try_with`: during thread teardown (an etcdc call from a pthread key
+    // destructor) the slot is gone; the detail is dropped then, no panic.
+    let _ = LAST.try_with(|l| {
+        if let Ok(mut slot) = l.try_borrow_mut() {
+            *slot = Some(last);
+        }
+    });
 }
 
 /// Records `e` as this thread's last error and returns its status.
@@ -232,10 +242,13 @@ pub(crate) fn record(e: &Error) -> etcdc_status {
 #[no_mangle]
 pub extern "C" fn etcdc_error_last() -> *const etcdc_error {
     super::boundary(|| {
-        LAST.with(|l| {
-            l.borrow()
-                .as_ref()
-                .map_or(std::ptr::null(), |b| &b.view as *const etcdc_error)
+        LAST.try_with(|l| {
+            l.try_borrow()
+                .ok()
+                .and_then(|slot| slot.as_ref().map(|b| &b.view as *const etcdc_error))
         })
+        .ok()
+        .flatten()
+        .unwrap_or(std::ptr::null())
     })
 }

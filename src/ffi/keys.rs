@@ -286,9 +286,12 @@ pub unsafe extern "C" fn etcdc_test_and_set(
 }
 
 /// Writes `value` over a node that was read, only if nobody modified it since
-/// (compare-and-swap on its modified index), keeping its TTL. `value` NULL
-/// keeps the node's value (refreshing only the TTL); for a directory it must
-/// be NULL. `node` is borrowed from any live response, of any client.
+/// (compare-and-swap on its modified index), as python-etcd's `update`. It is
+/// a real write: a new modified index, watchers woken. The TTL is re-sent as
+/// what was left when the node was read (etcd would drop it otherwise).
+/// `value` NULL writes the node's value again; for a directory it must be
+/// NULL (only the TTL is set). `node` may come from any live response, of any
+/// client.
 ///
 /// Errors: `ETCDC_ERR_COMPARE_FAILED` if the key changed in between,
 /// `ETCDC_ERR_KEY_NOT_FOUND` if it is gone, `ETCDC_ERR_INVALID_ARGUMENT`,
@@ -306,18 +309,17 @@ pub unsafe extern "C" fn etcdc_update(
             let node = arg_ref(node, "node")?.node();
             match opt_str(value, "value")? {
                 None => c.update(node),
-                Some(v) => c.update(&crate::Node {
-                    value: Some(v.to_owned()),
-                    nodes: Vec::new(),
-                    ..node.clone()
-                }),
+                Some(v) => c.update_value(node, v),
             }
         })
     }
 }
 
-/// Creates the directory `key` (with a TTL unless `ttl` is 0), failing with
-/// `ETCDC_ERR_NODE_EXIST` if the key exists, as `etcdctl mkdir`.
+/// Creates the directory `key` (with a TTL unless `ttl` is 0), as `etcdctl
+/// mkdir`.
+///
+/// Errors: `ETCDC_ERR_NODE_EXIST` if the key exists, `ETCDC_ERR_NOT_DIR` if a
+/// parent is a value, `ETCDC_ERR_INVALID_ARGUMENT`, transport errors.
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_mkdir(
     client: *const etcdc_client,

@@ -135,7 +135,27 @@ pub(crate) unsafe fn put_box<T>(out: *mut *mut T, value: T) {
     }
 }
 
+/// A copy of `s` in memory from `malloc`, NUL-terminated, for a `char *`
+/// result that C frees with `etcdc_string_free()` (which calls `free`), so
+/// the caller may modify it first. `s` must not contain NUL.
+pub(crate) fn malloc_string(s: &str) -> *mut c_char {
+    // SAFETY: malloc'ed size len + 1 holds the bytes and the NUL.
+    unsafe {
+        let p = libc::malloc(s.len() + 1).cast::<u8>();
+        if p.is_null() {
+            std::alloc::handle_alloc_error(std::alloc::Layout::array::<u8>(s.len() + 1).unwrap());
+        }
+        std::ptr::copy_nonoverlapping(s.as_ptr(), p, s.len());
+        *p.add(s.len()) = 0;
+        p.cast()
+    }
+}
+
 /// Checks the `version` field an options struct starts with.
+///
+/// Only version 1 exists so far. When a version 2 adds fields, readers must
+/// copy just the bytes of the caller's version into a zeroed struct instead
+/// of reading the struct whole: a version-1 caller's struct is shorter.
 pub(crate) fn check_version(found: u32, supported: u32, what: &str) -> Result<()> {
     if found == 0 || found > supported {
         return Err(Error::InvalidArgument(format!(

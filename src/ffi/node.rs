@@ -6,8 +6,8 @@
 //! read that view, so a response of any size costs two extra allocations, and
 //! node pointers stay valid until the response is freed.
 
-use std::ffi::{c_char, CString};
-use std::ptr;
+use std::ffi::c_char;
+use std::ptr::{self, NonNull};
 use std::sync::OnceLock;
 
 use super::{arg_out, arg_ref, put_box, status};
@@ -30,10 +30,13 @@ pub struct etcdc_node {
 /// headers. Owned by the caller, released with `etcdc_response_free()`. Not
 /// changed by any accessor, so any number of threads may read it at once.
 pub struct etcdc_response {
-    response: Box<Response>,
-    /// Owns the NUL-terminated strings the node views point into.
-    _arena: Box<[u8]>,
-    nodes: Box<[etcdc_node]>,
+    /// The Rust response, from `Box::into_raw` (freed in `Drop`): a raw owner,
+    /// so that moving this struct does not invalidate the node pointers into it.
+    response: NonNull<Response>,
+    /// Owns the NUL-terminated strings the node views point into. A `Vec`'s
+    /// buffer stays valid, and its pointers usable, when the `Vec` moves.
+    _arena: Vec<u8>,
+    nodes: Vec<etcdc_node>,
     action: *const c_char,
     cluster_id: *const c_char,
     prev_node: Option<usize>,
@@ -106,7 +109,11 @@ fn flatten<'a>(root: &'a Node, arena: &mut Arena, out: &mut Vec<Flat<'a>>) {
 
 impl etcdc_response {
     pub(crate) fn new(response: Response) -> etcdc_response {
-        let response = Box::new(response);
+        let owner = NonNull::from(Box::leak(Box::new(response)));
+        // SAFETY: `owner` is valid and not mutated for the life of the handle;
+        // every pointer below is derived from it, or from the Vecs' raw
+        // buffers, after they reach their final contents.
+        let response = unsafe { owner.as_ref() };
         let mut arena = Arena::default();
         let action = arena.add(response.action.as_str());
         let cluster_id = arena.add_opt(response.headers.cluster_id.as_deref());
@@ -117,15 +124,17 @@ impl etcdc_response {
             flatten(prev, &mut arena, &mut flat);
             at
         });
-        let arena = arena.0.into_boxed_slice();
+        let arena = arena.0;
+        let strings = arena.as_ptr();
         let at = |offset: usize| -> *const c_char {
             if offset == NONE {
                 ptr::null()
             } else {
-                arena[offset..].as_ptr().cast()
+                // SAFETY: offsets come from Arena::add, inside the buffer.
+                unsafe { strings.add(offset).cast() }
             }
         };
-        let mut nodes: Box<[etcdc_node]> = flat
+        let mut nodes: Vec<etcdc_node> = flat
             .iter()
             .map(|f| etcdc_node {
                 node: f.node,
@@ -137,24 +146,32 @@ impl etcdc_response {
                 child_count: f.node.nodes.len(),
             })
             .collect();
-        let base = nodes.as_ptr();
-        for (n, f) in nodes.iter_mut().zip(&flat) {
-            if n.child_count > 0 {
-                // SAFETY: first_child + child_count <= nodes.len() by construction.
-                n.children = unsafe { base.add(f.first_child) };
+        let base = nodes.as_mut_ptr();
+        for (i, f) in flat.iter().enumerate() {
+            // SAFETY: i < nodes.len(); first_child + child_count <= nodes.len()
+            // by construction. Only raw pointers touch the buffer here.
+            unsafe {
+                let node = base.add(i);
+                if (*node).child_count > 0 {
+                    (*node).children = base.add(f.first_child);
+                }
             }
         }
-        let (action, cluster_id) = (at(action), at(cluster_id));
-        drop(flat);
         etcdc_response {
-            response,
+            response: owner,
             _arena: arena,
             nodes,
-            action,
-            cluster_id,
+            action: at(action),
+            cluster_id: at(cluster_id),
             prev_node,
             leaves: OnceLock::new(),
         }
+    }
+
+    /// The Rust response.
+    fn response(&self) -> &Response {
+        // SAFETY: owned by `self` (see the field), freed only in Drop.
+        unsafe { self.response.as_ref() }
     }
 
     /// Indices (into `nodes`) of the leaves of the response's node, in
@@ -167,12 +184,20 @@ impl etcdc_response {
                 .enumerate()
                 .map(|(i, n)| (n.node, i))
                 .collect();
-            self.response
+            self.response()
                 .node
                 .leaves()
                 .map(|leaf| index[&(leaf as *const Node)])
                 .collect()
         })
+    }
+}
+
+impl Drop for etcdc_response {
+    fn drop(&mut self) {
+        // SAFETY: from Box::leak in `new`, freed once, here; the views that
+        // point into it are dropped with `self`.
+        drop(unsafe { Box::from_raw(self.response.as_ptr()) });
     }
 }
 
@@ -246,19 +271,19 @@ pub unsafe extern "C" fn etcdc_response_prev_node(
 /// is NULL).
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_response_etcd_index(response: *const etcdc_response) -> u64 {
-    read(response, 0, |r| r.response.headers.etcd_index)
+    read(response, 0, |r| r.response().headers.etcd_index)
 }
 
 /// `X-Raft-Index` (0 if absent or `response` is NULL).
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_response_raft_index(response: *const etcdc_response) -> u64 {
-    read(response, 0, |r| r.response.headers.raft_index)
+    read(response, 0, |r| r.response().headers.raft_index)
 }
 
 /// `X-Raft-Term` (0 if absent or `response` is NULL).
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_response_raft_term(response: *const etcdc_response) -> u64 {
-    read(response, 0, |r| r.response.headers.raft_term)
+    read(response, 0, |r| r.response().headers.raft_term)
 }
 
 /// `X-Etcd-Cluster-Id` as etcd sent it (hex), or NULL if absent. Borrowed from
@@ -384,7 +409,76 @@ pub unsafe extern "C" fn etcdc_node_to_json(
         let json = serde_json::to_string(node.node())
             .map_err(|e| crate::Error::Protocol(format!("cannot serialise node: {e}")))?;
         // serde_json escapes NUL as \u0000, so the JSON has no NUL byte.
-        *out = CString::new(json).unwrap_or_default().into_raw();
+        *out = super::malloc_string(&json);
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::Headers;
+    use std::ffi::CStr;
+
+    fn text(p: *const c_char) -> &'static str {
+        assert!(!p.is_null());
+        // SAFETY: test pointers come from a live response below.
+        unsafe { CStr::from_ptr(p) }.to_str().unwrap()
+    }
+
+    /// Walks the whole C view of a nested response; also the target of
+    /// `cargo +nightly miri test ffi::node` for the pointer provenance.
+    #[test]
+    fn c_view_of_a_nested_response() {
+        let body = br#"{"action":"get","node":{"key":"/d","dir":true,"nodes":[
+            {"key":"/d/a","value":"1","modifiedIndex":5,"createdIndex":5},
+            {"key":"/d/e","dir":true,"modifiedIndex":6,"createdIndex":6},
+            {"key":"/d/s","dir":true,"nodes":[{"key":"/d/s/b","value":"x\u0000y",
+              "ttl":7,"expiration":"2030-01-01T00:00:00Z","modifiedIndex":8,"createdIndex":8}],
+             "modifiedIndex":7,"createdIndex":7}],"modifiedIndex":4,"createdIndex":4},
+            "prevNode":{"key":"/d","dir":true,"modifiedIndex":3,"createdIndex":3}}"#;
+        let headers = Headers {
+            etcd_index: 9,
+            cluster_id: Some("abc".into()),
+            ..Headers::default()
+        };
+        let response = Response::parse(body, headers).unwrap();
+        let handle = Box::into_raw(Box::new(etcdc_response::new(response)));
+        unsafe {
+            assert_eq!(text(etcdc_response_action(handle)), "get");
+            assert_eq!(text(etcdc_response_cluster_id(handle)), "abc");
+            assert_eq!(etcdc_response_etcd_index(handle), 9);
+            let root = etcdc_response_node(handle);
+            assert_eq!(text(etcdc_node_key(root)), "/d");
+            assert!(etcdc_node_is_dir(root));
+            assert!(etcdc_node_value(root).is_null());
+            assert_eq!(etcdc_node_child_count(root), 3);
+            assert!(etcdc_node_child(root, 3).is_null());
+            let sub = etcdc_node_child(root, 2);
+            assert_eq!(text(etcdc_node_key(sub)), "/d/s");
+            let b = etcdc_node_child(sub, 0);
+            assert_eq!(text(etcdc_node_value(b)), "x");
+            assert_eq!(etcdc_node_value_len(b), 3);
+            assert_eq!(etcdc_node_ttl(b), 7);
+            assert_eq!(text(etcdc_node_expiration(b)), "2030-01-01T00:00:00Z");
+            let leaves: Vec<&str> = (0..etcdc_response_leaf_count(handle))
+                .map(|i| text(etcdc_node_key(etcdc_response_leaf(handle, i))))
+                .collect();
+            assert_eq!(leaves, ["/d/a", "/d/e", "/d/s/b"]);
+            let prev = etcdc_response_prev_node(handle);
+            assert_eq!(etcdc_node_modified_index(prev), 3);
+            assert_eq!(etcdc_node_child_count(prev), 0);
+            // The handle moves (as C code may copy the pointer around): views stay valid.
+            let moved = Box::new(std::ptr::read(handle));
+            drop(Box::from_raw(
+                handle as *mut std::mem::ManuallyDrop<etcdc_response>,
+            ));
+            let moved = Box::into_raw(moved);
+            assert_eq!(
+                text(etcdc_node_key(etcdc_response_leaf(moved, 2))),
+                "/d/s/b"
+            );
+            etcdc_response_free(moved);
+        }
+    }
 }
