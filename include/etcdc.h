@@ -43,6 +43,8 @@
 #define ETCDC_READ_OPTIONS_INIT { ETCDC_READ_OPTIONS_VERSION, false, false, false }
 /** Initialiser for etcdc_delete_options: a plain delete. */
 #define ETCDC_DELETE_OPTIONS_INIT { ETCDC_DELETE_OPTIONS_VERSION, false, false, NULL, 0 }
+/** Initialiser for etcdc_watch_options: the next change of the key, no timeout. */
+#define ETCDC_WATCH_OPTIONS_INIT { ETCDC_WATCH_OPTIONS_VERSION, false, 0, 0 }
 
 
 /**
@@ -100,6 +102,11 @@
  * `etcdc_write_options.prev_exist`: only if the key does not exist (create).
  */
 #define ETCDC_PREV_EXIST_FALSE 2
+
+/**
+ * The current version of `etcdc_watch_options`.
+ */
+#define ETCDC_WATCH_OPTIONS_VERSION 1
 
 /**
  * What an etcdc function returns: `ETCDC_OK` (0) or why it failed.
@@ -241,6 +248,15 @@ typedef enum etcdc_status {
      * program. The handles passed to the call remain usable.
      */
     ETCDC_ERR_PANIC = 1009,
+    /**
+     * A watch saw no change within its own timeout (not a failure of the
+     * connection: the watch can simply be repeated).
+     */
+    ETCDC_ERR_WATCH_TIMEOUT = 1010,
+    /**
+     * The watcher was cancelled with `etcdc_watcher_cancel()`.
+     */
+    ETCDC_ERR_CANCELLED = 1011,
 } etcdc_status;
 
 /**
@@ -266,6 +282,18 @@ typedef struct etcdc_node etcdc_node;
  * changed by any accessor, so any number of threads may read it at once.
  */
 typedef struct etcdc_response etcdc_response;
+
+/**
+ * An endless watch of a key or a subtree: delivers every change, in order,
+ * exactly once (each poll resumes at the last event's modified index + 1,
+ * also across dropped connections). It has its own connection.
+ *
+ * Create with `etcdc_watcher_new()`, free with `etcdc_watcher_free()`.
+ * Thread-safety: one thread at a time may call its functions, except
+ * `etcdc_watcher_cancel()`, which any thread may call at any time while the
+ * watcher exists (to wake a thread blocked in `etcdc_watcher_next()`).
+ */
+typedef struct etcdc_watcher etcdc_watcher;
 
 /**
  * Options of `etcdc_client_new()`.
@@ -448,6 +476,42 @@ typedef struct etcdc_delete_options {
      */
     uint64_t prev_index;
 } etcdc_delete_options;
+
+/**
+ * Options of `etcdc_watch()` and `etcdc_watcher_new()`. Initialise with
+ * `ETCDC_WATCH_OPTIONS_INIT` or `etcdc_watch_options_init()`; all 0 watches
+ * the key itself for its next change, without timeout.
+ */
+typedef struct etcdc_watch_options {
+    /**
+     * `ETCDC_WATCH_OPTIONS_VERSION`.
+     */
+    uint32_t version;
+    /**
+     * Watch the whole subtree of a directory, not only the key itself.
+     */
+    bool recursive;
+    /**
+     * Start from this etcd index: the first change at or after it (it may
+     * be in the past, within etcd's history of about 1,000 events); 0: the
+     * next change from now.
+     */
+    uint64_t wait_index;
+    /**
+     * For `etcdc_watch()`: give up with `ETCDC_ERR_WATCH_TIMEOUT` after this
+     * many milliseconds without a change; 0: wait as long as it takes (the
+     * client's read timeout does not apply to watches). Ignored by
+     * `etcdc_watcher_new()`: `etcdc_watcher_next()` takes a timeout per call.
+     */
+    uint64_t timeout_ms;
+} etcdc_watch_options;
+
+/**
+ * Called by `etcdc_watcher_run()` for each event. `event` is borrowed: valid
+ * during the call only (copy what you keep). Return 0 to go on, anything
+ * else to stop. It must return normally (no longjmp, no C++ exception).
+ */
+typedef int (*etcdc_watch_callback)(const struct etcdc_response *event, void *userdata);
 
 #ifdef __cplusplus
 extern "C" {
@@ -758,6 +822,103 @@ const struct etcdc_node *etcdc_node_child(const struct etcdc_node *node, size_t 
  * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for a NULL argument.
  */
 enum etcdc_status etcdc_node_to_json(const struct etcdc_node *node, char **out);
+
+/**
+ * Sets `opts` to the defaults of the current version (all fields 0, version
+ * set), as `ETCDC_WATCH_OPTIONS_INIT` does. Does nothing if `opts` is NULL.
+ */
+void etcdc_watch_options_init(struct etcdc_watch_options *opts);
+
+/**
+ * Waits for the next change of `key` (of its subtree with `recursive`) and
+ * stores it in `*out` (owned by the caller, freed with
+ * `etcdc_response_free()`; `out` may be NULL). The response is etcd's event:
+ * action ("set", "delete", "expire", "compareAndSwap"…), the node after the
+ * change, the node before it. A dropped connection is re-established and
+ * the poll resumed. Not cancellable: use an `etcdc_watcher` for that.
+ *
+ * Errors: `ETCDC_ERR_WATCH_TIMEOUT`; `ETCDC_ERR_EVENT_INDEX_CLEARED` when
+ * `wait_index` is older than etcd's history (`etcdc_error_last()->index` is
+ * etcd's current index); `ETCDC_ERR_INVALID_ARGUMENT`; connection errors
+ * once a few retries are spent.
+ */
+enum etcdc_status etcdc_watch(const struct etcdc_client *client,
+                              const char *key,
+                              const struct etcdc_watch_options *opts,
+                              struct etcdc_response **out);
+
+/**
+ * Creates a watcher of `key` (of its subtree with `recursive`), from
+ * `wait_index` or from now. Sends nothing yet. On success `*out` is a new
+ * watcher owned by the caller, freed with `etcdc_watcher_free()`; it may
+ * outlive `client`.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` (NULL, invalid UTF-8, a bad key).
+ */
+enum etcdc_status etcdc_watcher_new(const struct etcdc_client *client,
+                                    const char *key,
+                                    const struct etcdc_watch_options *opts,
+                                    struct etcdc_watcher **out);
+
+/**
+ * Waits for the next event, at most `timeout_ms` milliseconds (0: as long as
+ * it takes), and stores it in `*out` (owned by the caller, freed with
+ * `etcdc_response_free()`; `out` may be NULL).
+ *
+ * Errors: `ETCDC_ERR_WATCH_TIMEOUT` (the watcher stays usable: call again);
+ * `ETCDC_ERR_CANCELLED` once `etcdc_watcher_cancel()` was called, promptly
+ * even while blocked; `ETCDC_ERR_EVENT_INDEX_CLEARED` when the watcher fell
+ * more than etcd's history (about 1,000 events) behind: the events in
+ * between are lost to it, so re-read what you watch and call
+ * `etcdc_watcher_resume_from()` with that read's etcd index + 1; connection
+ * errors once a few retries are spent (calling again retries).
+ */
+enum etcdc_status etcdc_watcher_next(struct etcdc_watcher *watcher,
+                                     uint64_t timeout_ms,
+                                     struct etcdc_response **out);
+
+/**
+ * Cancels the watcher: a thread blocked in `etcdc_watcher_next()` (or
+ * `etcdc_watcher_run()`) returns `ETCDC_ERR_CANCELLED` at once, and so does
+ * every later call. Final. Any thread may call it, any number of times,
+ * while the watcher exists; NULL is a no-op.
+ */
+void etcdc_watcher_cancel(const struct etcdc_watcher *watcher);
+
+/**
+ * The etcd index the watcher's next poll starts from; 0 before the first
+ * event when it was created without `wait_index` (then: from now), or for
+ * NULL.
+ */
+uint64_t etcdc_watcher_next_index(const struct etcdc_watcher *watcher);
+
+/**
+ * Makes the watcher go on from etcd index `index` (not 0): after
+ * `ETCDC_ERR_EVENT_INDEX_CLEARED` and a fresh read, that read's
+ * `etcdc_response_etcd_index() + 1`.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL or an index of 0.
+ */
+enum etcdc_status etcdc_watcher_resume_from(struct etcdc_watcher *watcher, uint64_t index);
+
+/**
+ * Runs the watch loop for C users who would rather not write it: calls
+ * `callback(event, userdata)` for each event, in order, until the callback
+ * returns non-zero (then returns `ETCDC_OK`), the watcher is cancelled from
+ * another thread (`ETCDC_ERR_CANCELLED`), or an error as
+ * `etcdc_watcher_next()` reports it with no timeout. The watcher stays
+ * usable after an error (e.g. resume after `ETCDC_ERR_EVENT_INDEX_CLEARED`).
+ */
+enum etcdc_status etcdc_watcher_run(struct etcdc_watcher *watcher,
+                                    etcdc_watch_callback callback,
+                                    void *userdata);
+
+/**
+ * Frees a watcher, closing its connection. NULL is a no-op. No other thread
+ * may be using it: to stop a thread blocked in `etcdc_watcher_next()`,
+ * cancel, let that thread return, then free.
+ */
+void etcdc_watcher_free(struct etcdc_watcher *watcher);
 
 #ifdef __cplusplus
 }  // extern "C"

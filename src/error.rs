@@ -35,7 +35,10 @@ impl fmt::Display for EtcdError {
 macro_rules! errors {
     (
         etcd { $( $(#[$edoc:meta])* $code:literal => $evariant:ident, )* }
-        client { $( $(#[$cmeta:meta])* $cvariant:ident $( $cfields:tt )? , )* }
+        client { $(
+            $(#[$cmeta:meta])*
+            $cvariant:ident $( ( $($tuple:ty),* ) )? $( { $($field:ident : $fty:ty),* } )? ,
+        )* }
     ) => {
         /// Everything a request can fail with.
         ///
@@ -48,7 +51,7 @@ macro_rules! errors {
             /// An etcd error code this version of the client does not know.
             #[error("{0}")]
             Etcd(EtcdError),
-            $( $(#[$cmeta])* $cvariant $( $cfields )? , )*
+            $( $(#[$cmeta])* $cvariant $( ( $($tuple),* ) )? $( { $($field : $fty),* } )? , )*
         }
 
         impl Error {
@@ -140,6 +143,14 @@ errors! {
         /// The response body is larger than the client accepts.
         #[error("response larger than {limit} bytes")]
         ResponseTooLarge { limit: u64 },
+        /// A watch saw no change within its own timeout (distinct from
+        /// [`Error::Timeout`], a request that could not complete).
+        #[error("watch timed out: no change within {0:?}")]
+        WatchTimeout(std::time::Duration),
+        /// The watcher was cancelled (from any thread) through its
+        /// [`Canceller`](crate::Canceller).
+        #[error("cancelled")]
+        Cancelled,
     }
 }
 

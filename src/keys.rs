@@ -319,23 +319,23 @@ impl Form {
 }
 
 /// Appends `?a=b&c=d` parameters to a path.
-struct Query<'a> {
+pub(crate) struct Query<'a> {
     path: &'a mut String,
     first: bool,
 }
 
 impl<'a> Query<'a> {
-    fn new(path: &'a mut String) -> Self {
+    pub(crate) fn new(path: &'a mut String) -> Self {
         Query { path, first: true }
     }
 
-    fn add(&mut self, name: &str, value: &str) {
+    pub(crate) fn add(&mut self, name: &str, value: &str) {
         self.path.push(if self.first { '?' } else { '&' });
         self.first = false;
         let _ = write!(self.path, "{name}={}", utf8_percent_encode(value, ESCAPE));
     }
 
-    fn flag(&mut self, name: &str, on: bool) {
+    pub(crate) fn flag(&mut self, name: &str, on: bool) {
         if on {
             self.add(name, "true");
         }

@@ -16,6 +16,7 @@ pub mod ffi;
 mod keys;
 mod node;
 mod transport;
+mod watch;
 
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
@@ -24,3 +25,4 @@ pub use client::{
 pub use error::{Error, EtcdError, Result};
 pub use keys::{DeleteOptions, ReadOptions, WriteOptions, MAX_TTL};
 pub use node::{Action, Headers, Leaves, Node, Response};
+pub use watch::{Canceller, WatchOptions, Watcher};

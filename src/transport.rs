@@ -36,6 +36,17 @@ const MAX_REQUEST_LINE: usize = 4096;
 /// How many 307/308 hops a request follows when `allow_redirect` is on.
 const MAX_REDIRECTS: usize = 3;
 
+/// How long one request may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Limit {
+    /// The client's read timeout.
+    Default,
+    /// This long.
+    Within(Duration),
+    /// As long as it takes (a watch without timeout).
+    Unlimited,
+}
+
 /// What [`Transport`] needs to be built; filled in by the client builder.
 #[derive(Debug, Clone)]
 pub(crate) struct TransportConfig {
@@ -106,6 +117,17 @@ impl Transport {
     /// the current endpoint, with an optional form body. Returns the reply
     /// whatever its status; see [`Reply::into_success`].
     pub fn request(&self, method: Method, path: &str, form: Option<&str>) -> Result<Reply> {
+        self.request_within(method, path, form, Limit::Default)
+    }
+
+    /// [`request`](Self::request) with its own time limit.
+    pub fn request_within(
+        &self,
+        method: Method,
+        path: &str,
+        form: Option<&str>,
+        limit: Limit,
+    ) -> Result<Reply> {
         let endpoint = 0;
         let target = format!("{}{}", self.config.prefix, path);
         // "<METHOD> <target> HTTP/1.1\r\n"
@@ -119,7 +141,7 @@ impl Transport {
         let mut url = format!("{}{}", self.config.endpoints[endpoint], target);
         let mut hops = 0;
         loop {
-            let mut reply = self.send_once(&method, &url, form, endpoint)?;
+            let mut reply = self.send_once(&method, &url, form, endpoint, limit)?;
             if !matches!(reply.status, 301 | 302 | 303 | 307 | 308) {
                 return Ok(reply);
             }
@@ -151,20 +173,19 @@ impl Transport {
         url: &str,
         form: Option<&str>,
         endpoint: usize,
+        limit: Limit,
     ) -> Result<Reply> {
         let builder = http::Request::builder().method(method.clone()).uri(url);
+        let bad = |e: http::Error| Error::InvalidArgument(format!("bad request: {e}"));
         let result = match form {
-            Some(body) => self.agent.run(
+            Some(body) => self.run(
                 builder
                     .header("content-type", "application/x-www-form-urlencoded")
                     .body(body.as_bytes())
-                    .map_err(|e| Error::InvalidArgument(format!("bad request: {e}")))?,
+                    .map_err(bad)?,
+                limit,
             ),
-            None => self.agent.run(
-                builder
-                    .body(())
-                    .map_err(|e| Error::InvalidArgument(format!("bad request: {e}")))?,
-            ),
+            None => self.run(builder.body(()).map_err(bad)?, limit),
         };
         let name = &self.config.endpoints[endpoint];
         let mut response = result.map_err(|e| map_ureq_error(e, name))?;
@@ -195,6 +216,51 @@ impl Transport {
 pub(crate) struct Success {
     pub headers: Headers,
     pub body: Vec<u8>,
+}
+
+impl Transport {
+    fn run<B: ureq::AsSendBody>(
+        &self,
+        request: http::Request<B>,
+        limit: Limit,
+    ) -> std::result::Result<http::Response<ureq::Body>, ureq::Error> {
+        let timeout = match limit {
+            Limit::Default => return self.agent.run(request),
+            Limit::Within(d) => Some(d),
+            Limit::Unlimited => None,
+        };
+        let request = self
+            .agent
+            .configure_request(request)
+            .timeout_global(timeout)
+            .build();
+        self.agent.run(request)
+    }
+
+    /// A transport with the same configuration and a pool of its own, for a
+    /// watcher: its long polls don't hold the client's connections, and
+    /// [`shutdown`](Self::shutdown) ends them without touching the client's.
+    pub fn fork(&self) -> Transport {
+        Transport::new(self.config.clone())
+    }
+
+    /// Shuts down every connection of this transport, interrupting blocked
+    /// I/O in other threads, and refuses new ones. For cancellation; the
+    /// handle is a clone of the agent, cheap to keep beside the transport.
+    pub fn shutdown_handle(&self) -> Shutdown {
+        Shutdown(self.agent.clone())
+    }
+}
+
+/// Shuts a transport's connections down from any thread; see
+/// [`Transport::shutdown_handle`].
+#[derive(Debug, Clone)]
+pub(crate) struct Shutdown(ureq::Agent);
+
+impl Shutdown {
+    pub fn shutdown(&self) {
+        self.0.clone().shutdown();
+    }
 }
 
 impl Reply {
@@ -340,6 +406,7 @@ impl Connector<()> for TcpConnector {
             match attempt {
                 Ok(stream) => {
                     stream.set_nodelay(true)?;
+                    set_keepalive(&stream)?;
                     let stream = Arc::new(stream);
                     (details.register_shutdown)(
                         Arc::downgrade(&stream) as std::sync::Weak<dyn ShutdownHandle>
@@ -364,6 +431,36 @@ impl Connector<()> for TcpConnector {
         }
         Err(last.unwrap_or(ureq::Error::ConnectionFailed))
     }
+}
+
+/// TCP keep-alive: a watch without timeout waits on an idle connection for
+/// as long as it takes, so a peer that vanished without closing it (a dead
+/// host, a dropped route) must be noticed: after 30 s idle, 3 probes 10 s
+/// apart, the read fails and the watch reconnects.
+fn set_keepalive(stream: &TcpStream) -> io::Result<()> {
+    let fd = stream.as_raw_fd();
+    for (level, option, value) in [
+        (libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, 30),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, 10),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 3),
+    ] {
+        let value: libc::c_int = value;
+        // SAFETY: fd is an open socket; value is a valid c_int of the given size.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd,
+                level,
+                option,
+                (&value as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 /// One TCP connection. The socket is in an `Arc` so that the agent's shutdown

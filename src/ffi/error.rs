@@ -83,6 +83,11 @@ pub enum etcdc_status {
     /// An internal error: a bug in etcdc, caught before it could crash the
     /// program. The handles passed to the call remain usable.
     ETCDC_ERR_PANIC = 1009,
+    /// A watch saw no change within its own timeout (not a failure of the
+    /// connection: the watch can simply be repeated).
+    ETCDC_ERR_WATCH_TIMEOUT = 1010,
+    /// The watcher was cancelled with `etcdc_watcher_cancel()`.
+    ETCDC_ERR_CANCELLED = 1011,
 }
 
 use etcdc_status::*;
@@ -119,6 +124,8 @@ pub(crate) fn status_of(e: &Error) -> etcdc_status {
         Error::UnexpectedStatus { .. } => ETCDC_ERR_HTTP_STATUS,
         Error::Redirect { .. } => ETCDC_ERR_REDIRECT,
         Error::ResponseTooLarge { .. } => ETCDC_ERR_RESPONSE_TOO_LARGE,
+        Error::WatchTimeout(_) => ETCDC_ERR_WATCH_TIMEOUT,
+        Error::Cancelled => ETCDC_ERR_CANCELLED,
     }
 }
 
@@ -161,6 +168,8 @@ fn describe(status: c_int) -> &'static str {
         ETCDC_ERR_RESPONSE_TOO_LARGE => "response too large",
         ETCDC_ERR_ETCD_OTHER => "etcd error",
         ETCDC_ERR_PANIC => "internal error (panic)",
+        ETCDC_ERR_WATCH_TIMEOUT => "watch timed out",
+        ETCDC_ERR_CANCELLED => "cancelled",
     }
     "unknown status\0"
 }

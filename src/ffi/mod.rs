@@ -25,6 +25,7 @@ pub mod client;
 pub mod error;
 pub mod keys;
 pub mod node;
+pub mod watch;
 
 pub use error::etcdc_status;
 
