@@ -45,6 +45,8 @@
 #define ETCDC_DELETE_OPTIONS_INIT { ETCDC_DELETE_OPTIONS_VERSION, false, false, NULL, 0 }
 /** Initialiser for etcdc_watch_options: the next change of the key, no timeout. */
 #define ETCDC_WATCH_OPTIONS_INIT { ETCDC_WATCH_OPTIONS_VERSION, false, 0, 0 }
+/** Initialiser for etcdc_lock_options: TTL 60 s, under "/_locks". */
+#define ETCDC_LOCK_OPTIONS_INIT { ETCDC_LOCK_OPTIONS_VERSION, 0, NULL }
 
 
 /**
@@ -102,6 +104,11 @@
  * `etcdc_write_options.prev_exist`: only if the key does not exist (create).
  */
 #define ETCDC_PREV_EXIST_FALSE 2
+
+/**
+ * The current version of `etcdc_lock_options`.
+ */
+#define ETCDC_LOCK_OPTIONS_VERSION 1
 
 /**
  * The current version of `etcdc_watch_options`.
@@ -254,9 +261,22 @@ typedef enum etcdc_status {
      */
     ETCDC_ERR_WATCH_TIMEOUT = 1010,
     /**
-     * The watcher was cancelled with `etcdc_watcher_cancel()`.
+     * The watcher or lock wait was cancelled from another thread.
      */
     ETCDC_ERR_CANCELLED = 1011,
+    /**
+     * A lock or leadership was not acquired within the time given (a lock
+     * contender's own key was removed: no trace is left behind).
+     */
+    ETCDC_ERR_ACQUIRE_TIMEOUT = 1012,
+    /**
+     * The lock's key is gone (its TTL ran out): the lock is not held.
+     */
+    ETCDC_ERR_LOCK_EXPIRED = 1013,
+    /**
+     * The operation needs a held lock, or leadership, that is not held.
+     */
+    ETCDC_ERR_NOT_HELD = 1014,
 } etcdc_status;
 
 /**
@@ -268,6 +288,19 @@ typedef enum etcdc_status {
  * once no thread uses it any more.
  */
 typedef struct etcdc_client etcdc_client;
+
+/**
+ * A fair distributed lock built on the keys API: contenders queue as
+ * in-order keys under `<prefix>/<name>`, the first holds the lock, each
+ * waiter watches only its predecessor. A holder that dies stops renewing;
+ * after its TTL the next waiter gets the lock.
+ *
+ * Create with `etcdc_lock_new()`, free with `etcdc_lock_free()` (which
+ * releases the lock if held). Thread-safety: one thread at a time may call
+ * its functions, except `etcdc_lock_cancel()`, which any thread may call
+ * while the lock exists.
+ */
+typedef struct etcdc_lock etcdc_lock;
 
 /**
  * One key or directory, borrowed from the `etcdc_response` it came from:
@@ -478,6 +511,26 @@ typedef struct etcdc_delete_options {
 } etcdc_delete_options;
 
 /**
+ * Options of `etcdc_lock_new()`. Initialise with `ETCDC_LOCK_OPTIONS_INIT`
+ * or `etcdc_lock_options_init()`; 0 / NULL fields take their defaults.
+ */
+typedef struct etcdc_lock_options {
+    /**
+     * `ETCDC_LOCK_OPTIONS_VERSION`.
+     */
+    uint32_t version;
+    /**
+     * Seconds the lock lives without `etcdc_lock_renew()`; how long others
+     * wait for a holder that died. Default 60.
+     */
+    uint64_t ttl;
+    /**
+     * Directory under which each lock has its own; default "/_locks".
+     */
+    const char *prefix;
+} etcdc_lock_options;
+
+/**
  * Options of `etcdc_watch()` and `etcdc_watcher_new()`. Initialise with
  * `ETCDC_WATCH_OPTIONS_INIT` or `etcdc_watch_options_init()`; all 0 watches
  * the key itself for its next change, without timeout.
@@ -556,6 +609,73 @@ const char *etcdc_version(void);
  * `const char *` from etcdc: those are borrowed from their handle.
  */
 void etcdc_string_free(char *s);
+
+/**
+ * Campaigns: makes `name` the leader of election `key` (python-etcd's
+ * `election.set`), waiting at most `timeout_ms` milliseconds (0: try once;
+ * negative: as long as it takes) for the current leader to resign or expire.
+ * `ttl` seconds without `etcdc_election_renew()` end the leadership; 0 makes
+ * it last until `etcdc_election_delete()`. If `name` already leads, this
+ * renews it. On success `*index` (if not NULL) is the etcd index at which
+ * leadership was won.
+ *
+ * Errors: `ETCDC_ERR_ACQUIRE_TIMEOUT`; `ETCDC_ERR_INVALID_ARGUMENT` (NULL,
+ * invalid UTF-8, an empty name); request errors.
+ */
+enum etcdc_status etcdc_election_set(const struct etcdc_client *client,
+                                     const char *key,
+                                     const char *name,
+                                     uint64_t ttl,
+                                     int64_t timeout_ms,
+                                     uint64_t *index);
+
+/**
+ * Stores the current leader's name of election `key` in `*leader`, a new
+ * string the caller frees with `etcdc_string_free()`, or NULL when there is
+ * no leader.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT`, request errors.
+ */
+enum etcdc_status etcdc_election_get(const struct etcdc_client *client,
+                                     const char *key,
+                                     char **leader);
+
+/**
+ * Resigns: ends `name`'s leadership of election `key`, only if `name` leads
+ * (a compare-and-delete).
+ *
+ * Errors: `ETCDC_ERR_NOT_HELD` if `name` does not lead (nothing changes);
+ * `ETCDC_ERR_INVALID_ARGUMENT`; request errors.
+ */
+enum etcdc_status etcdc_election_delete(const struct etcdc_client *client,
+                                        const char *key,
+                                        const char *name);
+
+/**
+ * Keeps `name`'s leadership of election `key` alive for `ttl` more seconds,
+ * only if `name` leads. Call it well within the TTL.
+ *
+ * Errors: `ETCDC_ERR_NOT_HELD` if `name` does not lead;
+ * `ETCDC_ERR_INVALID_ARGUMENT`; request errors.
+ */
+enum etcdc_status etcdc_election_renew(const struct etcdc_client *client,
+                                       const char *key,
+                                       const char *name,
+                                       uint64_t ttl);
+
+/**
+ * Waits for the next change of leader of election `key`, at most
+ * `timeout_ms` milliseconds (negative: as long as it takes), and stores the
+ * new leader's name in `*leader` (a new string, freed with
+ * `etcdc_string_free()`), or NULL when the leader resigned or expired.
+ *
+ * Errors: `ETCDC_ERR_WATCH_TIMEOUT`, `ETCDC_ERR_INVALID_ARGUMENT`, request
+ * errors.
+ */
+enum etcdc_status etcdc_election_watch(const struct etcdc_client *client,
+                                       const char *key,
+                                       int64_t timeout_ms,
+                                       char **leader);
 
 /**
  * Describes a status: a static string, never NULL ("unknown status" for a
@@ -695,6 +815,80 @@ enum etcdc_status etcdc_refresh(const struct etcdc_client *client,
 enum etcdc_status etcdc_pop(const struct etcdc_client *client,
                             const char *key,
                             struct etcdc_response **out);
+
+/**
+ * Sets `opts` to the defaults of the current version (all fields 0, version
+ * set), as `ETCDC_LOCK_OPTIONS_INIT` does. Does nothing if `opts` is NULL.
+ */
+void etcdc_lock_options_init(struct etcdc_lock_options *opts);
+
+/**
+ * Creates a handle on the lock `name` (python-etcd's `get_lock`). Sends
+ * nothing: `etcdc_lock_acquire()` takes the lock. On success `*out` is a new
+ * lock owned by the caller, freed with `etcdc_lock_free()`; it may outlive
+ * `client`.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` (NULL, invalid UTF-8, an empty name,
+ * an unknown options version).
+ */
+enum etcdc_status etcdc_lock_new(const struct etcdc_client *client,
+                                 const char *name,
+                                 const struct etcdc_lock_options *opts,
+                                 struct etcdc_lock **out);
+
+/**
+ * Takes the lock, waiting at most `timeout_ms` milliseconds (0: try once;
+ * negative: as long as it takes). Returns `ETCDC_OK` at once if it is
+ * already held by this handle.
+ *
+ * Errors: `ETCDC_ERR_ACQUIRE_TIMEOUT` or `ETCDC_ERR_CANCELLED` when it gives
+ * up (its key is removed: nothing is left behind); `ETCDC_ERR_LOCK_EXPIRED`
+ * if its key vanished while it waited; request errors.
+ */
+enum etcdc_status etcdc_lock_acquire(struct etcdc_lock *lock, int64_t timeout_ms);
+
+/**
+ * Stores in `*locked` whether this handle holds the lock, as etcd says now
+ * (false once its key expired, even if it held the lock before).
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL; request errors.
+ */
+enum etcdc_status etcdc_lock_is_locked(struct etcdc_lock *lock, bool *locked);
+
+/**
+ * Resets the held lock's TTL to `ttl` seconds from now (and for later
+ * waits). Call it well within the TTL to keep the lock.
+ *
+ * Errors: `ETCDC_ERR_NOT_HELD` if not acquired; `ETCDC_ERR_LOCK_EXPIRED` if
+ * its key is gone (the lock was lost); `ETCDC_ERR_INVALID_ARGUMENT` for NULL
+ * or a `ttl` of 0; request errors.
+ */
+enum etcdc_status etcdc_lock_renew(struct etcdc_lock *lock, uint64_t ttl);
+
+/**
+ * Releases the lock, waking the next waiter. The handle can acquire again.
+ *
+ * Errors: `ETCDC_ERR_NOT_HELD` if not acquired; `ETCDC_ERR_LOCK_EXPIRED` if
+ * its key was already gone (someone else may have held the lock meanwhile);
+ * request errors.
+ */
+enum etcdc_status etcdc_lock_release(struct etcdc_lock *lock);
+
+/**
+ * Cancels waiting: a thread blocked in `etcdc_lock_acquire()` returns
+ * `ETCDC_ERR_CANCELLED` at once (removing its key), and so does every later
+ * acquire. Renew and release keep working. Any thread may call it while the
+ * lock exists; NULL is a no-op.
+ */
+void etcdc_lock_cancel(const struct etcdc_lock *lock);
+
+/**
+ * Frees the handle, releasing the lock if held and removing its key if it
+ * was waiting (best effort: the key expires anyway). NULL is a no-op. No
+ * other thread may be using it (cancel, let a blocked thread return, then
+ * free).
+ */
+void etcdc_lock_free(struct etcdc_lock *lock);
 
 /**
  * Frees a response and every node borrowed from it. NULL is a no-op.

@@ -151,6 +151,17 @@ errors! {
         /// [`Canceller`](crate::Canceller).
         #[error("cancelled")]
         Cancelled,
+        /// A lock or leadership was not acquired within the time given; a
+        /// lock contender's own key was removed.
+        #[error("not acquired within {0:?}")]
+        AcquireTimeout(std::time::Duration),
+        /// The lock's key is gone: its TTL ran out (or someone deleted it), so
+        /// the lock is no longer held, whatever this process believed.
+        #[error("lock expired: its key {0} is gone")]
+        LockExpired(String),
+        /// The operation needs a held lock (or leadership), and it is not held.
+        #[error("not held: {0}")]
+        NotHeld(String),
     }
 }
 

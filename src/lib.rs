@@ -11,9 +11,11 @@
 //! ```
 
 mod client;
+mod election;
 mod error;
 pub mod ffi;
 mod keys;
+mod lock;
 mod node;
 mod transport;
 mod watch;
@@ -22,7 +24,9 @@ pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_READ_TIMEOUT,
 };
+pub use election::{Election, DEFAULT_ELECTION_PREFIX};
 pub use error::{Error, EtcdError, Result};
 pub use keys::{DeleteOptions, ReadOptions, WriteOptions, MAX_TTL};
+pub use lock::{Lock, LockCanceller, LockGuard, LockOptions, DEFAULT_LOCK_PREFIX};
 pub use node::{Action, Headers, Leaves, Node, Response};
 pub use watch::{Canceller, WatchOptions, Watcher};

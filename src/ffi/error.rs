@@ -86,8 +86,15 @@ pub enum etcdc_status {
     /// A watch saw no change within its own timeout (not a failure of the
     /// connection: the watch can simply be repeated).
     ETCDC_ERR_WATCH_TIMEOUT = 1010,
-    /// The watcher was cancelled with `etcdc_watcher_cancel()`.
+    /// The watcher or lock wait was cancelled from another thread.
     ETCDC_ERR_CANCELLED = 1011,
+    /// A lock or leadership was not acquired within the time given (a lock
+    /// contender's own key was removed: no trace is left behind).
+    ETCDC_ERR_ACQUIRE_TIMEOUT = 1012,
+    /// The lock's key is gone (its TTL ran out): the lock is not held.
+    ETCDC_ERR_LOCK_EXPIRED = 1013,
+    /// The operation needs a held lock, or leadership, that is not held.
+    ETCDC_ERR_NOT_HELD = 1014,
 }
 
 use etcdc_status::*;
@@ -126,6 +133,9 @@ pub(crate) fn status_of(e: &Error) -> etcdc_status {
         Error::ResponseTooLarge { .. } => ETCDC_ERR_RESPONSE_TOO_LARGE,
         Error::WatchTimeout(_) => ETCDC_ERR_WATCH_TIMEOUT,
         Error::Cancelled => ETCDC_ERR_CANCELLED,
+        Error::AcquireTimeout(_) => ETCDC_ERR_ACQUIRE_TIMEOUT,
+        Error::LockExpired(_) => ETCDC_ERR_LOCK_EXPIRED,
+        Error::NotHeld(_) => ETCDC_ERR_NOT_HELD,
     }
 }
 
@@ -170,6 +180,9 @@ fn describe(status: c_int) -> &'static str {
         ETCDC_ERR_PANIC => "internal error (panic)",
         ETCDC_ERR_WATCH_TIMEOUT => "watch timed out",
         ETCDC_ERR_CANCELLED => "cancelled",
+        ETCDC_ERR_ACQUIRE_TIMEOUT => "not acquired in time",
+        ETCDC_ERR_LOCK_EXPIRED => "lock expired",
+        ETCDC_ERR_NOT_HELD => "not held",
     }
     "unknown status\0"
 }

@@ -22,8 +22,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::error::{Error, Result};
 
 pub mod client;
+pub mod election;
 pub mod error;
 pub mod keys;
+pub mod lock;
 pub mod node;
 pub mod watch;
 
@@ -150,6 +152,14 @@ pub(crate) fn malloc_string(s: &str) -> *mut c_char {
         *p.add(s.len()) = 0;
         p.cast()
     }
+}
+
+/// The C convention for waits: milliseconds, negative for "as long as it
+/// takes", 0 for "try once".
+pub(crate) fn wait_limit(timeout_ms: i64) -> Option<std::time::Duration> {
+    u64::try_from(timeout_ms)
+        .ok()
+        .map(std::time::Duration::from_millis)
 }
 
 /// Checks the `version` field an options struct starts with.

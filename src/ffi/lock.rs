@@ -1,0 +1,177 @@
+//! The distributed lock in C.
+
+use std::ffi::c_char;
+use std::ptr::{addr_of, addr_of_mut};
+
+use super::client::etcdc_client;
+use super::{arg_out, arg_ref, arg_str, check_version, opt_str, status, wait_limit};
+use crate::error::{Error, Result};
+use crate::lock::{Lock, LockCanceller, LockOptions};
+
+/// The current version of `etcdc_lock_options`.
+pub const ETCDC_LOCK_OPTIONS_VERSION: u32 = 1;
+
+/// Options of `etcdc_lock_new()`. Initialise with `ETCDC_LOCK_OPTIONS_INIT`
+/// or `etcdc_lock_options_init()`; 0 / NULL fields take their defaults.
+#[repr(C)]
+pub struct etcdc_lock_options {
+    /// `ETCDC_LOCK_OPTIONS_VERSION`.
+    pub version: u32,
+    /// Seconds the lock lives without `etcdc_lock_renew()`; how long others
+    /// wait for a holder that died. Default 60.
+    pub ttl: u64,
+    /// Directory under which each lock has its own; default "/_locks".
+    pub prefix: *const c_char,
+}
+
+/// A fair distributed lock built on the keys API: contenders queue as
+/// in-order keys under `<prefix>/<name>`, the first holds the lock, each
+/// waiter watches only its predecessor. A holder that dies stops renewing;
+/// after its TTL the next waiter gets the lock.
+///
+/// Create with `etcdc_lock_new()`, free with `etcdc_lock_free()` (which
+/// releases the lock if held). Thread-safety: one thread at a time may call
+/// its functions, except `etcdc_lock_cancel()`, which any thread may call
+/// while the lock exists.
+pub struct etcdc_lock {
+    lock: Lock,
+    canceller: LockCanceller,
+}
+
+/// Sets `opts` to the defaults of the current version (all fields 0, version
+/// set), as `ETCDC_LOCK_OPTIONS_INIT` does. Does nothing if `opts` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_lock_options_init(opts: *mut etcdc_lock_options) {
+    super::init_options(opts, ETCDC_LOCK_OPTIONS_VERSION);
+}
+
+/// Creates a handle on the lock `name` (python-etcd's `get_lock`). Sends
+/// nothing: `etcdc_lock_acquire()` takes the lock. On success `*out` is a new
+/// lock owned by the caller, freed with `etcdc_lock_free()`; it may outlive
+/// `client`.
+///
+/// Errors: `ETCDC_ERR_INVALID_ARGUMENT` (NULL, invalid UTF-8, an empty name,
+/// an unknown options version).
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_lock_new(
+    client: *const etcdc_client,
+    name: *const c_char,
+    opts: *const etcdc_lock_options,
+    out: *mut *mut etcdc_lock,
+) -> super::etcdc_status {
+    status(|| {
+        // SAFETY (all): per the header's contract.
+        let client = unsafe { arg_ref(client, "client") }?;
+        let name = unsafe { arg_str(name, "name") }?;
+        let out = unsafe { arg_out(out, "out") }?;
+        let mut options = LockOptions::default();
+        if let Some(o) = unsafe { opts.as_ref() } {
+            check_version(o.version, ETCDC_LOCK_OPTIONS_VERSION, "etcdc_lock_options")?;
+            if o.ttl != 0 {
+                options.ttl = o.ttl;
+            }
+            if let Some(prefix) = unsafe { opt_str(o.prefix, "prefix") }? {
+                options.prefix = prefix.into();
+            }
+        }
+        let lock = client.client.lock(name, &options)?;
+        let canceller = lock.canceller();
+        *out = Box::into_raw(Box::new(etcdc_lock { lock, canceller }));
+        Ok(())
+    })
+}
+
+/// The handle's `Lock`, reached without a reference to the whole handle, so
+/// that `etcdc_lock_cancel()` may read `canceller` meanwhile.
+unsafe fn lock_mut<'a>(lock: *mut etcdc_lock) -> Result<&'a mut Lock> {
+    if lock.is_null() {
+        return Err(Error::InvalidArgument("lock is NULL".into()));
+    }
+    // SAFETY: live per the header's contract; only this field is borrowed.
+    Ok(unsafe { &mut *addr_of_mut!((*lock).lock) })
+}
+
+/// Takes the lock, waiting at most `timeout_ms` milliseconds (0: try once;
+/// negative: as long as it takes). Returns `ETCDC_OK` at once if it is
+/// already held by this handle.
+///
+/// Errors: `ETCDC_ERR_ACQUIRE_TIMEOUT` or `ETCDC_ERR_CANCELLED` when it gives
+/// up (its key is removed: nothing is left behind); `ETCDC_ERR_LOCK_EXPIRED`
+/// if its key vanished while it waited; request errors.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_lock_acquire(
+    lock: *mut etcdc_lock,
+    timeout_ms: i64,
+) -> super::etcdc_status {
+    // SAFETY: per the header's contract.
+    status(|| unsafe { lock_mut(lock) }?.acquire(wait_limit(timeout_ms)))
+}
+
+/// Stores in `*locked` whether this handle holds the lock, as etcd says now
+/// (false once its key expired, even if it held the lock before).
+///
+/// Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL; request errors.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_lock_is_locked(
+    lock: *mut etcdc_lock,
+    locked: *mut bool,
+) -> super::etcdc_status {
+    status(|| {
+        // SAFETY (all): per the header's contract.
+        let lock = unsafe { lock_mut(lock) }?;
+        let locked = unsafe { arg_out(locked, "locked") }?;
+        *locked = lock.is_locked()?;
+        Ok(())
+    })
+}
+
+/// Resets the held lock's TTL to `ttl` seconds from now (and for later
+/// waits). Call it well within the TTL to keep the lock.
+///
+/// Errors: `ETCDC_ERR_NOT_HELD` if not acquired; `ETCDC_ERR_LOCK_EXPIRED` if
+/// its key is gone (the lock was lost); `ETCDC_ERR_INVALID_ARGUMENT` for NULL
+/// or a `ttl` of 0; request errors.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_lock_renew(lock: *mut etcdc_lock, ttl: u64) -> super::etcdc_status {
+    // SAFETY: per the header's contract.
+    status(|| unsafe { lock_mut(lock) }?.renew(ttl))
+}
+
+/// Releases the lock, waking the next waiter. The handle can acquire again.
+///
+/// Errors: `ETCDC_ERR_NOT_HELD` if not acquired; `ETCDC_ERR_LOCK_EXPIRED` if
+/// its key was already gone (someone else may have held the lock meanwhile);
+/// request errors.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_lock_release(lock: *mut etcdc_lock) -> super::etcdc_status {
+    // SAFETY: per the header's contract.
+    status(|| unsafe { lock_mut(lock) }?.release())
+}
+
+/// Cancels waiting: a thread blocked in `etcdc_lock_acquire()` returns
+/// `ETCDC_ERR_CANCELLED` at once (removing its key), and so does every later
+/// acquire. Renew and release keep working. Any thread may call it while the
+/// lock exists; NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_lock_cancel(lock: *const etcdc_lock) {
+    super::boundary(|| {
+        if !lock.is_null() {
+            // SAFETY: live per the header's contract; only this field is read.
+            unsafe { &*addr_of!((*lock).canceller) }.cancel();
+        }
+    })
+}
+
+/// Frees the handle, releasing the lock if held and removing its key if it
+/// was waiting (best effort: the key expires anyway). NULL is a no-op. No
+/// other thread may be using it (cancel, let a blocked thread return, then
+/// free).
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_lock_free(lock: *mut etcdc_lock) {
+    super::boundary(|| {
+        if !lock.is_null() {
+            // SAFETY: a Box given out by etcdc_lock_new, freed once.
+            drop(unsafe { Box::from_raw(lock) });
+        }
+    })
+}

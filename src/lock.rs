@@ -1,0 +1,357 @@
+//! A fair distributed lock on the keys API (etcd 3.x has no lock module).
+//!
+//! Each contender creates an in-order key with a TTL under the lock's
+//! directory (`<prefix>/<name>/<index>`); the lowest key holds the lock. A
+//! waiting contender watches only its predecessor, so a release wakes one
+//! waiter, not all, and the lock is granted in arrival order. While waiting,
+//! a contender keeps its key alive; a holder keeps it alive with `renew`.
+//! A holder that dies stops renewing: its key expires after its TTL and the
+//! next contender gets the lock.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::keys::{DeleteOptions, ReadOptions, WriteOptions};
+use crate::watch::{Canceller, WatchOptions};
+
+/// Where locks live unless told otherwise (python-etcd's `lock_prefix`).
+pub const DEFAULT_LOCK_PREFIX: &str = "/_locks";
+
+/// Options of [`Client::lock`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockOptions {
+    /// Seconds the lock lives without [`Lock::renew`] (default 60): how long
+    /// others wait for a holder that died.
+    pub ttl: u64,
+    /// The directory under which each lock has its own (default `/_locks`).
+    pub prefix: String,
+}
+
+impl Default for LockOptions {
+    fn default() -> Self {
+        LockOptions {
+            ttl: 60,
+            prefix: DEFAULT_LOCK_PREFIX.into(),
+        }
+    }
+}
+
+impl Client {
+    /// A handle on the lock `name` (python-etcd's `get_lock`). Sends nothing;
+    /// [`Lock::acquire`] takes it. The lock has connections of its own, so it
+    /// may outlive nothing but itself.
+    pub fn lock(&self, name: &str, opts: &LockOptions) -> Result<Lock> {
+        if opts.ttl == 0 {
+            return Err(Error::InvalidArgument("a lock needs a ttl > 0".into()));
+        }
+        let name = name.trim_matches('/');
+        if name.is_empty() {
+            return Err(Error::InvalidArgument("a lock needs a name".into()));
+        }
+        let dir = format!("{}/{}", opts.prefix.trim_end_matches('/'), name);
+        crate::keys::key_path(&dir)?;
+        Ok(Lock {
+            client: Client {
+                transport: self.transport.fork(),
+            },
+            dir,
+            ttl: opts.ttl,
+            token: token(),
+            key: None,
+            held: false,
+            cancel: Arc::default(),
+        })
+    }
+}
+
+/// A random value that tells this contender's key from any other.
+fn token() -> String {
+    let state = RandomState::new();
+    format!(
+        "{:016x}{:016x}-{}",
+        state.hash_one(std::time::SystemTime::now()),
+        state.hash_one(std::thread::current().id()),
+        std::process::id()
+    )
+}
+
+/// A distributed lock (see the module doc). Dropping a lock that is held, or
+/// being waited for, removes its key (best effort).
+///
+/// Threads: used by one thread at a time; its [`LockCanceller`] may be used
+/// from any thread.
+#[derive(Debug)]
+pub struct Lock {
+    client: Client,
+    dir: String,
+    ttl: u64,
+    token: String,
+    /// Our in-order key, while we hold or wait for the lock.
+    key: Option<String>,
+    held: bool,
+    cancel: Arc<CancelSlot>,
+}
+
+#[derive(Debug, Default)]
+struct CancelSlot {
+    cancelled: AtomicBool,
+    /// The watch an `acquire` is blocked in, if any.
+    waiting: Mutex<Option<Canceller>>,
+}
+
+/// Cancels [`Lock::acquire`] from any thread: a blocked `acquire` returns
+/// [`Error::Cancelled`] at once (removing its key), and so does every later
+/// one. `renew` and `release` keep working.
+#[derive(Debug, Clone)]
+pub struct LockCanceller(Arc<CancelSlot>);
+
+impl LockCanceller {
+    pub fn cancel(&self) {
+        self.0.cancelled.store(true, Ordering::SeqCst);
+        if let Ok(waiting) = self.0.waiting.lock() {
+            if let Some(watch) = waiting.as_ref() {
+                watch.cancel();
+            }
+        }
+    }
+}
+
+impl Lock {
+    /// Takes the lock, waiting at most `timeout` (`Some(ZERO)`: try once;
+    /// `None`: as long as it takes). Returns at once if it is already held.
+    ///
+    /// Errors: [`Error::AcquireTimeout`] or [`Error::Cancelled`] when it gives
+    /// up (its key is then removed: nothing is left behind);
+    /// [`Error::LockExpired`] if its key vanished while it waited; request
+    /// errors (its key is removed, best effort).
+    pub fn acquire(&mut self, timeout: Option<Duration>) -> Result<()> {
+        if self.held && self.key.is_some() {
+            return Ok(());
+        }
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let outcome = self.wait_for_turn(deadline, timeout.unwrap_or_default());
+        match outcome {
+            Ok(()) => self.held = true,
+            Err(Error::LockExpired(_)) => self.key = None,
+            Err(_) => self.remove_key(),
+        }
+        outcome
+    }
+
+    fn wait_for_turn(&mut self, deadline: Option<Instant>, timeout: Duration) -> Result<()> {
+        let key = match &self.key {
+            Some(key) => key.clone(),
+            None => {
+                let opts = WriteOptions {
+                    append: true,
+                    ttl: Some(self.ttl),
+                    ..WriteOptions::default()
+                };
+                let key = self.client.write(&self.dir, &self.token, &opts)?.node.key;
+                self.key = Some(key.clone());
+                key
+            }
+        };
+        // Keep our key alive while waiting: wake up this often to refresh it.
+        let keep_alive = Duration::from_secs((self.ttl / 3).max(1));
+        loop {
+            if self.cancel.cancelled.load(Ordering::SeqCst) {
+                return Err(Error::Cancelled);
+            }
+            let read = self.client.read(
+                &self.dir,
+                &ReadOptions {
+                    sorted: true,
+                    ..ReadOptions::default()
+                },
+            )?;
+            let keys: Vec<&str> = read.node.nodes.iter().map(|n| n.key.as_str()).collect();
+            let predecessor = match keys.iter().position(|k| *k == key) {
+                None => return Err(Error::LockExpired(key)),
+                Some(0) => return Ok(()),
+                Some(i) => keys[i - 1].to_owned(),
+            };
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|l| l.is_zero()) {
+                return Err(Error::AcquireTimeout(timeout));
+            }
+            let wait = WatchOptions {
+                wait_index: Some(read.headers.etcd_index + 1),
+                timeout: Some(left.map_or(keep_alive, |l| l.min(keep_alive))),
+                ..WatchOptions::default()
+            };
+            match self.watch(&predecessor, &wait) {
+                // The predecessor changed (released, expired, gone): look again.
+                Ok(()) | Err(Error::EventIndexCleared(_)) => {}
+                Err(Error::WatchTimeout(_)) => {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(Error::AcquireTimeout(timeout));
+                    }
+                    self.refresh_key(&key)?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// One cancellable watch of `key`.
+    fn watch(&self, key: &str, opts: &WatchOptions) -> Result<()> {
+        let mut watcher = self.client.watcher(key, opts)?;
+        *self.cancel.waiting.lock().map_err(|_| Error::Cancelled)? = Some(watcher.canceller());
+        // A cancel between the flag check and the registration is seen here.
+        if self.cancel.cancelled.load(Ordering::SeqCst) {
+            watcher.canceller().cancel();
+        }
+        let outcome = watcher.next_event(opts.timeout).map(drop);
+        if let Ok(mut waiting) = self.cancel.waiting.lock() {
+            *waiting = None;
+        }
+        outcome
+    }
+
+    fn refresh_key(&self, key: &str) -> Result<()> {
+        match self.client.refresh(key, self.ttl) {
+            Ok(_) => Ok(()),
+            Err(Error::KeyNotFound(_)) => Err(Error::LockExpired(key.to_owned())),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether this handle holds the lock, asked of etcd (not a local flag):
+    /// false if its key expired, even if it held the lock before.
+    pub fn is_locked(&mut self) -> Result<bool> {
+        let Some(key) = self.key.clone() else {
+            return Ok(false);
+        };
+        let keys = self.contenders()?;
+        if !keys.contains(&key) {
+            self.key = None;
+            self.held = false;
+        }
+        Ok(self.held && keys.first() == Some(&key))
+    }
+
+    /// The keys of all contenders, in arrival order (the first holds the lock).
+    fn contenders(&self) -> Result<Vec<String>> {
+        let opts = ReadOptions {
+            sorted: true,
+            ..ReadOptions::default()
+        };
+        match self.client.read(&self.dir, &opts) {
+            Ok(read) => Ok(read.node.nodes.into_iter().map(|n| n.key).collect()),
+            Err(Error::KeyNotFound(_)) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Resets the lock's TTL to `ttl` seconds (its new TTL from now on).
+    ///
+    /// Errors: [`Error::NotHeld`] if not acquired; [`Error::LockExpired`] if
+    /// its key is gone (the lock was lost); [`Error::InvalidArgument`] for 0.
+    pub fn renew(&mut self, ttl: u64) -> Result<()> {
+        let key = self.held_key()?;
+        if ttl == 0 {
+            return Err(Error::InvalidArgument("renew needs a ttl > 0".into()));
+        }
+        self.ttl = ttl;
+        let outcome = self.refresh_key(&key);
+        if let Err(Error::LockExpired(_)) = outcome {
+            self.key = None;
+            self.held = false;
+        }
+        outcome
+    }
+
+    /// Releases the lock, waking the next contender.
+    ///
+    /// Errors: [`Error::NotHeld`] if not acquired; [`Error::LockExpired`] if
+    /// its key was already gone (it expired: someone else may have had the
+    /// lock meanwhile).
+    pub fn release(&mut self) -> Result<()> {
+        let key = self.held_key()?;
+        self.key = None;
+        self.held = false;
+        let opts = DeleteOptions {
+            prev_value: Some(&self.token),
+            ..DeleteOptions::default()
+        };
+        match self.client.delete(&key, &opts) {
+            Ok(_) => Ok(()),
+            Err(Error::KeyNotFound(_) | Error::CompareFailed(_)) => Err(Error::LockExpired(key)),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn held_key(&self) -> Result<String> {
+        match (&self.key, self.held) {
+            (Some(key), true) => Ok(key.clone()),
+            _ => Err(Error::NotHeld(format!("lock {} is not acquired", self.dir))),
+        }
+    }
+
+    /// Removes our key, if any (best effort: it expires anyway).
+    fn remove_key(&mut self) {
+        self.held = false;
+        if let Some(key) = self.key.take() {
+            let opts = DeleteOptions {
+                prev_value: Some(&self.token),
+                ..DeleteOptions::default()
+            };
+            let _ = self.client.delete(&key, &opts);
+        }
+    }
+
+    /// The key this handle holds or waits with, if any.
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
+    /// A handle that cancels a blocked [`acquire`](Self::acquire) from any thread.
+    pub fn canceller(&self) -> LockCanceller {
+        LockCanceller(self.cancel.clone())
+    }
+
+    /// Acquires the lock like [`acquire`](Self::acquire) and returns a guard
+    /// that releases it when dropped.
+    pub fn acquire_guard(&mut self, timeout: Option<Duration>) -> Result<LockGuard<'_>> {
+        self.acquire(timeout)?;
+        Ok(LockGuard { lock: self })
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        self.remove_key();
+    }
+}
+
+/// Holds a [`Lock`] until dropped (then released, ignoring errors) or
+/// [`release`](LockGuard::release)d.
+#[derive(Debug)]
+pub struct LockGuard<'a> {
+    lock: &'a mut Lock,
+}
+
+impl LockGuard<'_> {
+    /// The lock, e.g. to [`renew`](Lock::renew) it.
+    pub fn lock(&mut self) -> &mut Lock {
+        self.lock
+    }
+
+    /// Releases the lock, reporting what [`Lock::release`] reports.
+    pub fn release(self) -> Result<()> {
+        let mut this = std::mem::ManuallyDrop::new(self);
+        this.lock.release()
+    }
+}
+
+impl Drop for LockGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self.lock.release();
+    }
+}
