@@ -917,7 +917,8 @@ const struct etcdc_node *etcdc_response_prev_node(const struct etcdc_response *r
 
 /**
  * `X-Etcd-Index`: etcd's index when it answered (0 if absent or `response`
- * is NULL).
+ * is NULL). For a watch event it is the index when the watch *started*,
+ * usually lower than the event's modified index.
  */
 uint64_t etcdc_response_etcd_index(const struct etcdc_response *response);
 
@@ -1089,7 +1090,7 @@ uint64_t etcdc_watcher_next_index(const struct etcdc_watcher *watcher);
 /**
  * Makes the watcher go on from etcd index `index` (not 0): after
  * `ETCDC_ERR_EVENT_INDEX_CLEARED` and a fresh read, that read's
- * `etcdc_response_etcd_index() + 1`.
+ * `etcdc_response_etcd_index() + 1`. A cancelled watcher stays cancelled.
  *
  * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL or an index of 0.
  */

@@ -120,7 +120,8 @@ impl Action {
 /// The cluster state etcd reports in the headers of every answer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Headers {
-    /// `X-Etcd-Index`: the store's index when etcd answered (0 if absent).
+    /// `X-Etcd-Index`: the store's index when etcd answered (0 if absent);
+    /// for a watch event, the index when the watch started.
     pub etcd_index: u64,
     /// `X-Raft-Index` (0 if absent).
     pub raft_index: u64,

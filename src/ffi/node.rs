@@ -268,7 +268,8 @@ pub unsafe extern "C" fn etcdc_response_prev_node(
 }
 
 /// `X-Etcd-Index`: etcd's index when it answered (0 if absent or `response`
-/// is NULL).
+/// is NULL). For a watch event it is the index when the watch *started*,
+/// usually lower than the event's modified index.
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_response_etcd_index(response: *const etcdc_response) -> u64 {
     read(response, 0, |r| r.response().headers.etcd_index)

@@ -196,7 +196,7 @@ pub unsafe extern "C" fn etcdc_watcher_next_index(watcher: *const etcdc_watcher)
 
 /// Makes the watcher go on from etcd index `index` (not 0): after
 /// `ETCDC_ERR_EVENT_INDEX_CLEARED` and a fresh read, that read's
-/// `etcdc_response_etcd_index() + 1`.
+/// `etcdc_response_etcd_index() + 1`. A cancelled watcher stays cancelled.
 ///
 /// Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL or an index of 0.
 #[no_mangle]
