@@ -117,16 +117,19 @@ impl Transport {
     /// the current endpoint, with an optional form body. Returns the reply
     /// whatever its status; see [`Reply::into_success`].
     pub fn request(&self, method: Method, path: &str, form: Option<&str>) -> Result<Reply> {
-        self.request_within(method, path, form, Limit::Default)
+        self.request_with(method, path, form, Limit::Default, &mut |_, _| {})
     }
 
-    /// [`request`](Self::request) with its own time limit.
-    pub fn request_within(
+    /// [`request`](Self::request) with its own time limit, calling `on_head`
+    /// with the status and headers of each response as soon as they arrive,
+    /// before the body (a watch learns its start index from them).
+    pub fn request_with(
         &self,
         method: Method,
         path: &str,
         form: Option<&str>,
         limit: Limit,
+        on_head: &mut dyn FnMut(u16, &http::HeaderMap),
     ) -> Result<Reply> {
         let endpoint = 0;
         let target = format!("{}{}", self.config.prefix, path);
@@ -141,7 +144,7 @@ impl Transport {
         let mut url = format!("{}{}", self.config.endpoints[endpoint], target);
         let mut hops = 0;
         loop {
-            let mut reply = self.send_once(&method, &url, form, endpoint, limit)?;
+            let mut reply = self.send_once(&method, &url, form, endpoint, limit, on_head)?;
             if !matches!(reply.status, 301 | 302 | 303 | 307 | 308) {
                 return Ok(reply);
             }
@@ -174,6 +177,7 @@ impl Transport {
         form: Option<&str>,
         endpoint: usize,
         limit: Limit,
+        on_head: &mut dyn FnMut(u16, &http::HeaderMap),
     ) -> Result<Reply> {
         let builder = http::Request::builder().method(method.clone()).uri(url);
         let bad = |e: http::Error| Error::InvalidArgument(format!("bad request: {e}"));
@@ -191,6 +195,7 @@ impl Transport {
         let mut response = result.map_err(|e| map_ureq_error(e, name))?;
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
+        on_head(status, &headers);
         let location = headers
             .get("location")
             .and_then(|v| v.to_str().ok())
@@ -308,6 +313,11 @@ fn map_ureq_error(e: ureq::Error, endpoint: &str) -> Error {
         ureq::Error::BodyExceedsLimit(limit) => Error::ResponseTooLarge { limit },
         other => Error::Protocol(other.to_string()),
     }
+}
+
+/// The `X-Etcd-Index` of a response head, if present and valid.
+pub(crate) fn etcd_index(headers: &http::HeaderMap) -> Option<u64> {
+    headers.get("x-etcd-index")?.to_str().ok()?.parse().ok()
 }
 
 /// Reads etcd's index headers strictly: absent is 0, anything but a `u64` is

@@ -11,7 +11,7 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::keys::{key_path, Query};
 use crate::node::Response;
-use crate::transport::{Limit, Shutdown, Transport};
+use crate::transport::{etcd_index, Limit, Shutdown, Transport};
 
 /// Consecutive failed polls (connection refused or dropped) a watch retries
 /// before it reports the failure.
@@ -51,7 +51,13 @@ impl Client {
     /// retries are spent.
     pub fn watch(&self, key: &str, opts: &WatchOptions) -> Result<Response> {
         let path = key_path(key)?;
-        poll(&self.transport, &path, opts, opts.wait_index, None)
+        poll(
+            &self.transport,
+            &path,
+            opts,
+            &mut opts.wait_index.clone(),
+            None,
+        )
     }
 
     /// An endless watcher of `key` (of its subtree with `recursive`), from
@@ -115,7 +121,7 @@ impl Watcher {
             &self.transport,
             &self.path,
             &opts,
-            self.next_index,
+            &mut self.next_index,
             Some(&self.canceller.cancelled),
         )?;
         self.next_index = Some(event.node.modified_index + 1);
@@ -123,7 +129,7 @@ impl Watcher {
     }
 
     /// The etcd index the next poll starts from (`None`: from now, before
-    /// the first event).
+    /// the first poll reached etcd).
     pub fn next_index(&self) -> Option<u64> {
         self.next_index
     }
@@ -185,23 +191,22 @@ impl Canceller {
 /// cancellation, or an error that polling again can't fix. Dropped
 /// connections and polls that etcd ends without an event are polled again
 /// (the former at most `MAX_RETRIES` times in a row, with a backoff).
+///
+/// A poll "from now" (`wait_index` None) becomes a poll from the index etcd
+/// registered it at: etcd sends the response head, with that index in
+/// `X-Etcd-Index`, as soon as the watch starts, and `wait_index` is set to it
+/// + 1 there and then. So whatever ends the poll before an event (timeout,
+/// dropped connection), the next one misses nothing that came after "now".
 fn poll(
     transport: &Transport,
     path: &str,
     opts: &WatchOptions,
-    wait_index: Option<u64>,
+    wait_index: &mut Option<u64>,
     cancelled: Option<&AtomicBool>,
 ) -> Result<Response> {
     let is_cancelled = || cancelled.is_some_and(|c| c.load(Ordering::SeqCst));
     let deadline = opts.timeout.map(|t| Instant::now() + t);
     let timed_out = || Error::WatchTimeout(opts.timeout.unwrap_or_default());
-    let mut target = path.to_owned();
-    let mut query = Query::new(&mut target);
-    query.flag("wait", true);
-    query.flag("recursive", opts.recursive);
-    if let Some(index) = wait_index {
-        query.add("waitIndex", &index.to_string());
-    }
     let mut failures = 0;
     loop {
         if is_cancelled() {
@@ -214,8 +219,20 @@ fn poll(
                 _ => return Err(timed_out()),
             },
         };
+        let mut target = path.to_owned();
+        let mut query = Query::new(&mut target);
+        query.flag("wait", true);
+        query.flag("recursive", opts.recursive);
+        if let Some(index) = *wait_index {
+            query.add("waitIndex", &index.to_string());
+        }
+        let mut on_head = |status: u16, headers: &ureq::http::HeaderMap| {
+            if status == 200 && wait_index.is_none() {
+                *wait_index = etcd_index(headers).map(|i| i + 1);
+            }
+        };
         let outcome = transport
-            .request_within(Method::GET, &target, None, limit)
+            .request_with(Method::GET, &target, None, limit, &mut on_head)
             .and_then(|reply| reply.into_success(transport));
         match outcome {
             Ok(answer) if answer.body.iter().all(u8::is_ascii_whitespace) => {

@@ -127,37 +127,17 @@ fn connections_are_reused() {
     // Many requests through one client open one connection: etcd's own
     // counter of client connections is not exposed over v2, so count accepts
     // through a loopback relay in front of the shared etcd.
-    let upstream = common::shared().port;
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = accepted.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(client_side) = stream else { return };
-            counter.fetch_add(1, Ordering::SeqCst);
-            let server_side = std::net::TcpStream::connect(("127.0.0.1", upstream)).unwrap();
-            for (mut from, mut to) in [
-                (
-                    client_side.try_clone().unwrap(),
-                    server_side.try_clone().unwrap(),
-                ),
-                (server_side, client_side),
-            ] {
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut from, &mut to);
-                    let _ = to.shutdown(std::net::Shutdown::Write);
-                });
-            }
-        }
-    });
-    let client = Client::builder().endpoints([url]).build().unwrap();
+    let relay = common::Relay::start(common::shared().port);
+    let client = Client::builder()
+        .endpoints([relay.url.as_str()])
+        .build()
+        .unwrap();
     let key = format!("{}/k", common::prefix("reuse"));
     for i in 0..50 {
         client.set(&key, &i.to_string()).unwrap();
         assert_eq!(client.get(&key).unwrap().node.value.unwrap(), i.to_string());
     }
-    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    assert_eq!(relay.accepted(), 1);
 }
 
 /// A member that redirects every request to `location(path)` with `status`.

@@ -8,15 +8,20 @@
 //! test process exits, with `PR_SET_PDEATHSIG`, so the kernel kills etcd when
 //! the test binary ends, however it ends. The keeper removes its data dir when
 //! etcd is stopped; dirs left by killed runs are removed by the next run.
+//! [`Etcd::restart`] (or [`Etcd::kill`] then [`Etcd::resume`]) kills a private
+//! etcd and starts it again on the same ports with the same data dir.
+//!
+//! [`Relay`] is a TCP relay to put between a client and etcd, to count the
+//! client's connections, cut them, or hold new ones.
 #![allow(dead_code)]
 
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::OnceLock;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// A running etcd.
@@ -24,8 +29,27 @@ pub struct Etcd {
     /// Client URL, e.g. `http://127.0.0.1:41234`.
     pub url: String,
     pub port: u16,
-    stop: mpsc::Sender<()>,
+    peer_port: u16,
+    dir: PathBuf,
+    options: Options,
+    keeper: Keeper,
+}
+
+/// The thread that owns one etcd process (see the module doc).
+struct Keeper {
+    /// `true`: kill etcd but keep its data dir (for a restart).
+    stop: mpsc::Sender<bool>,
     stopped: std::sync::Mutex<mpsc::Receiver<()>>,
+}
+
+impl Keeper {
+    /// Kills etcd and waits (at most 10 s) until it is gone.
+    fn stop(&self, keep_dir: bool) {
+        let _ = self.stop.send(keep_dir);
+        if let Ok(stopped) = self.stopped.lock() {
+            let _ = stopped.recv_timeout(Duration::from_secs(10));
+        }
+    }
 }
 
 /// The etcd shared by all tests of this binary.
@@ -118,75 +142,49 @@ impl Etcd {
             SEQ.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir).expect("create etcd data dir");
-        let (port, peer) = (free_port(), free_port());
-        let url = format!("http://127.0.0.1:{port}");
-        let peer_url = format!("http://127.0.0.1:{peer}");
-        let log = std::fs::File::create(dir.join("etcd.log")).unwrap();
-        let mut cmd = Command::new(etcd_binary());
-        cmd.arg(format!("--enable-v2={}", options.enable_v2))
-            .args(["--name", "n1", "--data-dir"])
-            .arg(dir.join("data"))
-            .args([
-                "--listen-client-urls",
-                &url,
-                "--advertise-client-urls",
-                &url,
-            ])
-            .args(["--listen-peer-urls", &peer_url])
-            .args(["--initial-advertise-peer-urls", &peer_url])
-            .arg("--initial-cluster")
-            .arg(format!("n1={peer_url}"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log);
-        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let (started_tx, started_rx) = mpsc::channel::<Result<(), String>>();
-        let (stop_tx, stop_rx) = mpsc::channel::<()>();
-        let (stopped_tx, stopped_rx) = mpsc::channel::<()>();
-        let keeper_dir = dir.clone();
-        // The keeper owns the child: PDEATHSIG fires when the thread that forked
-        // exits, so that thread must live as long as etcd should.
-        std::thread::spawn(move || {
-            let mut child: Child = match cmd.spawn() {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = started_tx.send(Err(format!(
-                        "cannot run {}: {e} (install Debian's etcd-server, or set ETCD_BIN)",
-                        etcd_binary()
-                    )));
-                    return;
-                }
-            };
-            let _ = started_tx.send(Ok(()));
-            let _ = stop_rx.recv(); // until stop() or the process exits
-            let _ = child.kill();
-            let _ = child.wait();
-            let _ = std::fs::remove_dir_all(&keeper_dir);
-            let _ = stopped_tx.send(());
-        });
-        if let Err(e) = started_rx.recv().unwrap() {
-            panic!("{e}");
-        }
+        let (port, peer_port) = (free_port(), free_port());
+        let keeper = launch(&dir, port, peer_port, &options);
         let etcd = Etcd {
-            url,
+            url: format!("http://127.0.0.1:{port}"),
             port,
-            stop: stop_tx,
-            stopped: std::sync::Mutex::new(stopped_rx),
+            peer_port,
+            dir,
+            options,
+            keeper,
         };
+        etcd.wait_until_ready();
+        etcd
+    }
+
+    /// Kills etcd (SIGKILL, as a crash) and starts it again on the same ports
+    /// with the same data dir; returns once it answers. What etcd acknowledged
+    /// before survives (it syncs its WAL before answering a write).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.resume();
+    }
+
+    /// Kills etcd (SIGKILL) but keeps its data dir, for [`resume`](Self::resume):
+    /// while it is down, its port refuses connections.
+    pub fn kill(&mut self) {
+        self.keeper.stop(true);
+    }
+
+    /// Starts a [`kill`](Self::kill)ed etcd again on the same ports with the
+    /// same data dir; returns once it answers.
+    pub fn resume(&mut self) {
+        self.keeper = launch(&self.dir, self.port, self.peer_port, &self.options);
+        self.wait_until_ready();
+    }
+
+    /// Waits until etcd answers; panics with its log after 20 s.
+    fn wait_until_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
                 use std::io::{Read, Write};
                 let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-                let req = if options.enable_v2 {
+                let req = if self.options.enable_v2 {
                     "GET /v2/keys/ HTTP/1.0\r\nHost: x\r\n\r\n"
                 } else {
                     "GET /version HTTP/1.0\r\nHost: x\r\n\r\n"
@@ -196,11 +194,11 @@ impl Etcd {
                     && s.read_to_string(&mut answer).is_ok()
                     && answer.starts_with("HTTP/1.0 200")
                 {
-                    return etcd;
+                    return;
                 }
             }
             if Instant::now() > deadline {
-                let log = std::fs::read_to_string(dir.join("etcd.log")).unwrap_or_default();
+                let log = std::fs::read_to_string(self.dir.join("etcd.log")).unwrap_or_default();
                 panic!("etcd did not start within 20 s; its log:\n{log}");
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -223,9 +221,198 @@ impl Etcd {
 
 impl Drop for Etcd {
     fn drop(&mut self) {
-        let _ = self.stop.send(());
-        if let Ok(stopped) = self.stopped.lock() {
-            let _ = stopped.recv_timeout(Duration::from_secs(10));
-        }
+        self.keeper.stop(false);
     }
+}
+
+/// Runs etcd on `port`/`peer_port` with its data in `dir` (appending to
+/// `dir/etcd.log`), from a new keeper thread. Does not wait until it answers.
+fn launch(dir: &Path, port: u16, peer_port: u16, options: &Options) -> Keeper {
+    let url = format!("http://127.0.0.1:{port}");
+    let peer_url = format!("http://127.0.0.1:{peer_port}");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("etcd.log"))
+        .unwrap();
+    let mut cmd = Command::new(etcd_binary());
+    cmd.arg(format!("--enable-v2={}", options.enable_v2))
+        .args(["--name", "n1", "--data-dir"])
+        .arg(dir.join("data"))
+        .args([
+            "--listen-client-urls",
+            &url,
+            "--advertise-client-urls",
+            &url,
+        ])
+        .args(["--listen-peer-urls", &peer_url])
+        .args(["--initial-advertise-peer-urls", &peer_url])
+        .arg("--initial-cluster")
+        .arg(format!("n1={peer_url}"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log);
+    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let (started_tx, started_rx) = mpsc::channel::<Result<(), String>>();
+    let (stop_tx, stop_rx) = mpsc::channel::<bool>();
+    let (stopped_tx, stopped_rx) = mpsc::channel::<()>();
+    let keeper_dir = dir.to_owned();
+    // The keeper owns the child: PDEATHSIG fires when the thread that forked
+    // exits, so that thread must live as long as etcd should.
+    std::thread::spawn(move || {
+        let mut child: Child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = started_tx.send(Err(format!(
+                    "cannot run {}: {e} (install Debian's etcd-server, or set ETCD_BIN)",
+                    etcd_binary()
+                )));
+                return;
+            }
+        };
+        let _ = started_tx.send(Ok(()));
+        // Until stop(), restart() or the process exits.
+        let keep_dir = stop_rx.recv().unwrap_or(false);
+        let _ = child.kill();
+        let _ = child.wait();
+        if !keep_dir {
+            let _ = std::fs::remove_dir_all(&keeper_dir);
+        }
+        let _ = stopped_tx.send(());
+    });
+    if let Err(e) = started_rx.recv().unwrap() {
+        panic!("{e}");
+    }
+    Keeper {
+        stop: stop_tx,
+        stopped: std::sync::Mutex::new(stopped_rx),
+    }
+}
+
+/// A loopback TCP relay in front of a port, for tests that count or cut
+/// connections: each accepted connection is joined to a new one to the
+/// upstream port by two copying threads.
+pub struct Relay {
+    /// URL to give a client instead of the upstream's, e.g. `http://127.0.0.1:41235`.
+    pub url: String,
+    state: Arc<(Mutex<RelayState>, Condvar)>,
+}
+
+#[derive(Default)]
+struct RelayState {
+    accepted: usize,
+    next_id: u64,
+    /// Live connections: id, client side, upstream side.
+    live: Vec<(u64, TcpStream, TcpStream)>,
+    /// New connections wait (accepted, not yet joined upstream) while set.
+    held: bool,
+}
+
+impl Relay {
+    /// Starts relaying a new loopback port to `upstream` (a port on 127.0.0.1).
+    pub fn start(upstream: u16) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new((Mutex::new(RelayState::default()), Condvar::new()));
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(client_side) = stream else { return };
+                let state = shared.clone();
+                std::thread::spawn(move || relay_one(client_side, upstream, &state));
+            }
+        });
+        Relay { url, state }
+    }
+
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.state.0.lock().unwrap().accepted
+    }
+
+    /// Connections joined upstream and still open.
+    pub fn live(&self) -> usize {
+        self.state.0.lock().unwrap().live.len()
+    }
+
+    /// Cuts every live connection: both sides are shut down, so the client
+    /// reads EOF (or gets a reset) however far its request got. Returns how
+    /// many were cut.
+    pub fn cut(&self) -> usize {
+        let live = std::mem::take(&mut self.state.0.lock().unwrap().live);
+        for (_, client_side, upstream_side) in &live {
+            let _ = client_side.shutdown(std::net::Shutdown::Both);
+            let _ = upstream_side.shutdown(std::net::Shutdown::Both);
+        }
+        live.len()
+    }
+
+    /// While held, new connections are accepted but not joined upstream (a
+    /// request sent on them waits); [`release`](Self::release) joins them.
+    pub fn hold(&self) {
+        self.state.0.lock().unwrap().held = true;
+    }
+
+    /// Ends [`hold`](Self::hold).
+    pub fn release(&self) {
+        self.state.0.lock().unwrap().held = false;
+        self.state.1.notify_all();
+    }
+
+    /// Waits until some connection has been accepted since `accepted` was
+    /// read; false after `within`.
+    pub fn wait_accepted_beyond(&self, accepted: usize, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while self.accepted() <= accepted {
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        true
+    }
+}
+
+fn relay_one(client_side: TcpStream, upstream: u16, state: &(Mutex<RelayState>, Condvar)) {
+    let (lock, released) = state;
+    let id = {
+        let mut s = lock.lock().unwrap();
+        s.accepted += 1;
+        while s.held {
+            s = released.wait(s).unwrap();
+        }
+        s.next_id += 1;
+        s.next_id
+    };
+    let Ok(upstream_side) = TcpStream::connect(("127.0.0.1", upstream)) else {
+        return; // dropping client_side closes it
+    };
+    let _ = upstream_side.set_nodelay(true);
+    let _ = client_side.set_nodelay(true);
+    let (Ok(c), Ok(u)) = (client_side.try_clone(), upstream_side.try_clone()) else {
+        return;
+    };
+    lock.lock().unwrap().live.push((id, c, u));
+    let (Ok(mut from_client), Ok(mut to_upstream)) =
+        (client_side.try_clone(), upstream_side.try_clone())
+    else {
+        return;
+    };
+    let up = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut from_client, &mut to_upstream);
+        let _ = to_upstream.shutdown(std::net::Shutdown::Write);
+    });
+    let (mut from_upstream, mut to_client) = (upstream_side, client_side);
+    let _ = std::io::copy(&mut from_upstream, &mut to_client);
+    let _ = to_client.shutdown(std::net::Shutdown::Write);
+    let _ = up.join();
+    lock.lock().unwrap().live.retain(|(i, _, _)| *i != id);
 }
