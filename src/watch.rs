@@ -194,9 +194,10 @@ impl Canceller {
 ///
 /// A poll "from now" (`wait_index` None) becomes a poll from the index etcd
 /// registered it at: etcd sends the response head, with that index in
-/// `X-Etcd-Index`, as soon as the watch starts, and `wait_index` is set to it
-/// + 1 there and then. So whatever ends the poll before an event (timeout,
-/// dropped connection), the next one misses nothing that came after "now".
+/// `X-Etcd-Index`, as soon as the watch starts, and `wait_index` is set to
+/// that index plus one there and then. So whatever ends the poll before an
+/// event (timeout, dropped connection), the next one misses nothing that came
+/// after "now".
 fn poll(
     transport: &Transport,
     path: &str,
