@@ -62,8 +62,7 @@ impl Client {
             dir,
             ttl: opts.ttl,
             token: token(),
-            key: None,
-            held: false,
+            state: State::Idle,
             cancel: Arc::default(),
         })
     }
@@ -91,10 +90,20 @@ pub struct Lock {
     dir: String,
     ttl: u64,
     token: String,
-    /// Our in-order key, while we hold or wait for the lock.
-    key: Option<String>,
-    held: bool,
+    state: State,
     cancel: Arc<CancelSlot>,
+}
+
+/// Where a lock handle stands, with its in-order key when it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    Idle,
+    /// In the queue (inside `acquire`).
+    Waiting(String),
+    Held(String),
+    /// Was held, and its key is gone: reported as `LockExpired` until the
+    /// next `acquire` or `release`.
+    Lost(String),
 }
 
 #[derive(Debug, Default)]
@@ -130,38 +139,38 @@ impl Lock {
     /// [`Error::LockExpired`] if its key vanished while it waited; request
     /// errors (its key is removed, best effort).
     pub fn acquire(&mut self, timeout: Option<Duration>) -> Result<()> {
-        if self.held && self.key.is_some() {
+        if let State::Held(_) = self.state {
             return Ok(());
         }
         let deadline = timeout.map(|t| Instant::now() + t);
         let outcome = self.wait_for_turn(deadline, timeout.unwrap_or_default());
-        match outcome {
-            Ok(()) => self.held = true,
-            Err(Error::LockExpired(_)) => self.key = None,
-            Err(_) => self.remove_key(),
+        match (&outcome, std::mem::replace(&mut self.state, State::Idle)) {
+            (Ok(()), State::Waiting(key)) => self.state = State::Held(key),
+            (Err(Error::LockExpired(_)), _) => {}
+            (Err(_), State::Waiting(key)) => self.remove(&key),
+            _ => {}
         }
         outcome
     }
 
     fn wait_for_turn(&mut self, deadline: Option<Instant>, timeout: Duration) -> Result<()> {
-        let key = match &self.key {
-            Some(key) => key.clone(),
-            None => {
-                let opts = WriteOptions {
-                    append: true,
-                    ttl: Some(self.ttl),
-                    ..WriteOptions::default()
-                };
-                let key = self.client.write(&self.dir, &self.token, &opts)?.node.key;
-                self.key = Some(key.clone());
-                key
-            }
+        let opts = WriteOptions {
+            append: true,
+            ttl: Some(self.ttl),
+            ..WriteOptions::default()
         };
-        // Keep our key alive while waiting: wake up this often to refresh it.
-        let keep_alive = Duration::from_secs((self.ttl / 3).max(1));
+        let key = self.client.write(&self.dir, &self.token, &opts)?.node.key;
+        self.state = State::Waiting(key.clone());
+        // Keep our key alive while waiting, whatever wakes us.
+        let keep_alive = Duration::from_millis(self.ttl * 1000 / 3);
+        let mut refreshed = Instant::now();
         loop {
             if self.cancel.cancelled.load(Ordering::SeqCst) {
                 return Err(Error::Cancelled);
+            }
+            if refreshed.elapsed() >= keep_alive {
+                self.refresh_key(&key)?;
+                refreshed = Instant::now();
             }
             let read = self.client.read(
                 &self.dir,
@@ -180,20 +189,16 @@ impl Lock {
             if left.is_some_and(|l| l.is_zero()) {
                 return Err(Error::AcquireTimeout(timeout));
             }
+            let until_refresh = keep_alive.saturating_sub(refreshed.elapsed());
             let wait = WatchOptions {
                 wait_index: Some(read.headers.etcd_index + 1),
-                timeout: Some(left.map_or(keep_alive, |l| l.min(keep_alive))),
+                timeout: Some(left.map_or(until_refresh, |l| l.min(until_refresh))),
                 ..WatchOptions::default()
             };
             match self.watch(&predecessor, &wait) {
-                // The predecessor changed (released, expired, gone): look again.
-                Ok(()) | Err(Error::EventIndexCleared(_)) => {}
-                Err(Error::WatchTimeout(_)) => {
-                    if deadline.is_some_and(|d| Instant::now() >= d) {
-                        return Err(Error::AcquireTimeout(timeout));
-                    }
-                    self.refresh_key(&key)?;
-                }
+                // The predecessor changed (released, expired, gone), or it is
+                // time to refresh or to give up: look again.
+                Ok(()) | Err(Error::EventIndexCleared(_) | Error::WatchTimeout(_)) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -223,17 +228,19 @@ impl Lock {
     }
 
     /// Whether this handle holds the lock, asked of etcd (not a local flag):
-    /// false if its key expired, even if it held the lock before.
+    /// false if its key expired, even if it held the lock before (then
+    /// `renew` and `release` report [`Error::LockExpired`]).
     pub fn is_locked(&mut self) -> Result<bool> {
-        let Some(key) = self.key.clone() else {
+        let State::Held(key) = &self.state else {
             return Ok(false);
         };
+        let key = key.clone();
         let keys = self.contenders()?;
         if !keys.contains(&key) {
-            self.key = None;
-            self.held = false;
+            self.state = State::Lost(key);
+            return Ok(false);
         }
-        Ok(self.held && keys.first() == Some(&key))
+        Ok(keys.first() == Some(&key))
     }
 
     /// The keys of all contenders, in arrival order (the first holds the lock).
@@ -261,8 +268,7 @@ impl Lock {
         self.ttl = ttl;
         let outcome = self.refresh_key(&key);
         if let Err(Error::LockExpired(_)) = outcome {
-            self.key = None;
-            self.held = false;
+            self.state = State::Lost(key);
         }
         outcome
     }
@@ -273,9 +279,12 @@ impl Lock {
     /// its key was already gone (it expired: someone else may have had the
     /// lock meanwhile).
     pub fn release(&mut self) -> Result<()> {
-        let key = self.held_key()?;
-        self.key = None;
-        self.held = false;
+        let held = self.held_key();
+        if let State::Lost(_) = self.state {
+            self.state = State::Idle;
+        }
+        let key = held?;
+        self.state = State::Idle;
         let opts = DeleteOptions {
             prev_value: Some(&self.token),
             ..DeleteOptions::default()
@@ -287,28 +296,31 @@ impl Lock {
         }
     }
 
-    fn held_key(&self) -> Result<String> {
-        match (&self.key, self.held) {
-            (Some(key), true) => Ok(key.clone()),
+    /// The key of a held lock; [`Error::LockExpired`] for a lost one (the
+    /// state stays lost), [`Error::NotHeld`] otherwise.
+    fn held_key(&mut self) -> Result<String> {
+        match &self.state {
+            State::Held(key) => Ok(key.clone()),
+            State::Lost(key) => Err(Error::LockExpired(key.clone())),
             _ => Err(Error::NotHeld(format!("lock {} is not acquired", self.dir))),
         }
     }
 
-    /// Removes our key, if any (best effort: it expires anyway).
-    fn remove_key(&mut self) {
-        self.held = false;
-        if let Some(key) = self.key.take() {
-            let opts = DeleteOptions {
-                prev_value: Some(&self.token),
-                ..DeleteOptions::default()
-            };
-            let _ = self.client.delete(&key, &opts);
-        }
+    /// Removes our key (best effort: it expires anyway).
+    fn remove(&self, key: &str) {
+        let opts = DeleteOptions {
+            prev_value: Some(&self.token),
+            ..DeleteOptions::default()
+        };
+        let _ = self.client.delete(key, &opts);
     }
 
     /// The key this handle holds or waits with, if any.
     pub fn key(&self) -> Option<&str> {
-        self.key.as_deref()
+        match &self.state {
+            State::Waiting(key) | State::Held(key) => Some(key),
+            State::Idle | State::Lost(_) => None,
+        }
     }
 
     /// A handle that cancels a blocked [`acquire`](Self::acquire) from any thread.
@@ -326,7 +338,9 @@ impl Lock {
 
 impl Drop for Lock {
     fn drop(&mut self) {
-        self.remove_key();
+        if let State::Waiting(key) | State::Held(key) = &self.state {
+            self.remove(key);
+        }
     }
 }
 
