@@ -652,11 +652,11 @@ enum etcdc_status etcdc_election_delete(const struct etcdc_client *client,
                                         const char *name);
 
 /**
- * Keeps `name`'s leadership of election `key` alive for `ttl` more seconds,
- * only if `name` leads. Call it well within the TTL.
+ * Keeps `name`'s leadership of election `key` alive for `ttl` more seconds
+ * (not 0), only if `name` leads. Call it well within the TTL.
  *
  * Errors: `ETCDC_ERR_NOT_HELD` if `name` does not lead;
- * `ETCDC_ERR_INVALID_ARGUMENT`; request errors.
+ * `ETCDC_ERR_INVALID_ARGUMENT` (also for `ttl` 0); request errors.
  */
 enum etcdc_status etcdc_election_renew(const struct etcdc_client *client,
                                        const char *key,
@@ -664,18 +664,22 @@ enum etcdc_status etcdc_election_renew(const struct etcdc_client *client,
                                        uint64_t ttl);
 
 /**
- * Waits for the next change of leader of election `key`, at most
- * `timeout_ms` milliseconds (negative: as long as it takes), and stores the
- * new leader's name in `*leader` (a new string, freed with
- * `etcdc_string_free()`), or NULL when the leader resigned or expired.
+ * Waits for the next change of leader of election `key` at or after etcd
+ * index `since_index` (0: from now), at most `timeout_ms` milliseconds
+ * (negative: as long as it takes). Stores the new leader's name in `*leader`
+ * (a new string, freed with `etcdc_string_free()`), or NULL when the leader
+ * resigned or expired, and in `*next_index` (if not NULL) the index to pass
+ * as `since_index` next time, so that no change is missed between calls.
  *
  * Errors: `ETCDC_ERR_WATCH_TIMEOUT`, `ETCDC_ERR_INVALID_ARGUMENT`, request
  * errors.
  */
 enum etcdc_status etcdc_election_watch(const struct etcdc_client *client,
                                        const char *key,
+                                       uint64_t since_index,
                                        int64_t timeout_ms,
-                                       char **leader);
+                                       char **leader,
+                                       uint64_t *next_index);
 
 /**
  * Describes a status: a static string, never NULL ("unknown status" for a

@@ -42,8 +42,15 @@ impl Client {
 }
 
 impl Election<'_> {
-    fn path(&self, key: &str) -> String {
-        format!("{}/{}", self.prefix, key.trim_start_matches('/'))
+    /// `<prefix>/<key>`; an empty key (or `/`) would name the prefix itself.
+    fn path(&self, key: &str) -> Result<String> {
+        let key = key.trim_matches('/');
+        if key.is_empty() {
+            return Err(Error::InvalidArgument("an election needs a key".into()));
+        }
+        let path = format!("{}/{}", self.prefix, key);
+        crate::keys::key_path(&path)?;
+        Ok(path)
     }
 
     /// Campaigns: makes `name` the leader of election `key` (python-etcd's
@@ -56,10 +63,8 @@ impl Election<'_> {
     /// Errors: [`Error::AcquireTimeout`]; [`Error::InvalidArgument`] for an
     /// empty name or a bad key; request errors.
     pub fn set(&self, key: &str, name: &str, ttl: u64, timeout: Option<Duration>) -> Result<u64> {
-        if name.is_empty() {
-            return Err(Error::InvalidArgument("a candidate needs a name".into()));
-        }
-        let path = self.path(key);
+        check_name(name)?;
+        let path = self.path(key)?;
         let deadline = timeout.map(|t| Instant::now() + t);
         let create = WriteOptions {
             ttl: (ttl > 0).then_some(ttl),
@@ -74,7 +79,9 @@ impl Election<'_> {
             };
             match self.client.get(&path) {
                 Ok(r) if r.node.value.as_deref() == Some(name) => {
-                    return self.renew(key, name, ttl).map(|_| r.node.modified_index);
+                    return self
+                        .keep(&path, key, name, ttl)
+                        .map(|_| r.node.modified_index);
                 }
                 Ok(_) => {}
                 Err(Error::KeyNotFound(_)) => continue,
@@ -101,7 +108,7 @@ impl Election<'_> {
 
     /// The current leader's name, or `None` when there is none.
     pub fn get(&self, key: &str) -> Result<Option<String>> {
-        match self.client.get(&self.path(key)) {
+        match self.client.get(&self.path(key)?) {
             Ok(r) => Ok(r.node.value),
             Err(Error::KeyNotFound(_)) => Ok(None),
             Err(e) => Err(e),
@@ -111,47 +118,79 @@ impl Election<'_> {
     /// Resigns: ends `name`'s leadership, only if `name` leads (a
     /// compare-and-delete). [`Error::NotHeld`] otherwise, changing nothing.
     pub fn delete(&self, key: &str, name: &str) -> Result<()> {
+        check_name(name)?;
         let opts = DeleteOptions {
             prev_value: Some(name),
             ..DeleteOptions::default()
         };
         self.client
-            .delete(&self.path(key), &opts)
+            .delete(&self.path(key)?, &opts)
             .map(drop)
             .map_err(|e| self.not_leader(e, key, name))
     }
 
     /// Keeps `name`'s leadership alive for `ttl` more seconds, only if `name`
     /// leads; [`Error::NotHeld`] otherwise. Call it well within the TTL.
+    /// [`Error::InvalidArgument`] for a `ttl` of 0 (use `set` with 0 to make
+    /// a leadership permanent).
     pub fn renew(&self, key: &str, name: &str, ttl: u64) -> Result<()> {
+        check_name(name)?;
         if ttl == 0 {
-            return Ok(());
+            return Err(Error::InvalidArgument("renew needs a ttl > 0".into()));
         }
-        let opts = WriteOptions {
-            refresh: true,
-            ttl: Some(ttl),
-            prev_value: Some(name),
-            ..WriteOptions::default()
+        self.keep(&self.path(key)?, key, name, ttl)
+    }
+
+    /// Re-asserts `name`'s leadership at `path`: a TTL refresh, or for `ttl`
+    /// 0 a compare-and-swap without TTL, which makes it permanent.
+    fn keep(&self, path: &str, key: &str, name: &str, ttl: u64) -> Result<()> {
+        let (value, opts) = if ttl == 0 {
+            (
+                name,
+                WriteOptions {
+                    prev_value: Some(name),
+                    ..WriteOptions::default()
+                },
+            )
+        } else {
+            (
+                "",
+                WriteOptions {
+                    refresh: true,
+                    ttl: Some(ttl),
+                    prev_value: Some(name),
+                    ..WriteOptions::default()
+                },
+            )
         };
         self.client
-            .write(&self.path(key), "", &opts)
+            .write(path, value, &opts)
             .map(drop)
             .map_err(|e| self.not_leader(e, key, name))
     }
 
-    /// Waits for the next change of leader of election `key`, at most
-    /// `timeout`, and returns the new leader (`None`: the leader resigned or
-    /// expired). Errors: [`Error::WatchTimeout`], request errors.
-    pub fn watch(&self, key: &str, timeout: Option<Duration>) -> Result<Option<String>> {
+    /// Waits for the next change of leader of election `key` at or after
+    /// etcd index `since` (`None`: from now), at most `timeout`. Returns the
+    /// new leader (`None`: the leader resigned or expired) and the index to
+    /// pass as `since` next time, so that no change is missed between calls.
+    /// Errors: [`Error::WatchTimeout`], request errors.
+    pub fn watch(
+        &self,
+        key: &str,
+        since: Option<u64>,
+        timeout: Option<Duration>,
+    ) -> Result<(Option<String>, u64)> {
         let opts = WatchOptions {
+            wait_index: since,
             timeout,
             ..WatchOptions::default()
         };
-        let event = self.client.watch(&self.path(key), &opts)?;
-        Ok(match event.action {
+        let event = self.client.watch(&self.path(key)?, &opts)?;
+        let leader = match event.action {
             Action::Delete | Action::Expire | Action::CompareAndDelete => None,
             _ => event.node.value,
-        })
+        };
+        Ok((leader, event.node.modified_index + 1))
     }
 
     fn not_leader(&self, e: Error, key: &str, name: &str) -> Error {
@@ -162,4 +201,11 @@ impl Election<'_> {
             e => e,
         }
     }
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(Error::InvalidArgument("a candidate needs a name".into()));
+    }
+    Ok(())
 }

@@ -10,7 +10,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -46,8 +46,11 @@ impl Client {
     /// [`Lock::acquire`] takes it. The lock has connections of its own, so it
     /// may outlive nothing but itself.
     pub fn lock(&self, name: &str, opts: &LockOptions) -> Result<Lock> {
-        if opts.ttl == 0 {
-            return Err(Error::InvalidArgument("a lock needs a ttl > 0".into()));
+        if opts.ttl == 0 || opts.ttl > crate::MAX_TTL {
+            return Err(Error::InvalidArgument(format!(
+                "a lock needs a ttl from 1 to {} seconds",
+                crate::MAX_TTL
+            )));
         }
         let name = name.trim_matches('/');
         if name.is_empty() {
@@ -68,13 +71,16 @@ impl Client {
     }
 }
 
-/// A random value that tells this contender's key from any other.
+/// A random value that tells this contender's key from any other. (Not
+/// `thread::current()`: on a C program's main thread that allocates a handle
+/// Rust never frees.)
 fn token() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let state = RandomState::new();
     format!(
         "{:016x}{:016x}-{}",
         state.hash_one(std::time::SystemTime::now()),
-        state.hash_one(std::thread::current().id()),
+        state.hash_one(COUNTER.fetch_add(1, Ordering::Relaxed)),
         std::process::id()
     )
 }

@@ -1079,7 +1079,11 @@ fn election_watch_reports_changes() {
         let (p, wc) = (p.clone(), etcd.client());
         let (tx, rx) = mpsc::channel();
         thread::spawn(move || {
-            let _ = tx.send(wc.election_under(&p).watch("db", Some(timeout)));
+            let _ = tx.send(
+                wc.election_under(&p)
+                    .watch("db", None, Some(timeout))
+                    .map(|(leader, _)| leader),
+            );
         });
         wait_until(secs(5), "the watch reaches etcd", || watchers(&etcd) == 1);
         rx
@@ -1103,8 +1107,91 @@ fn election_watch_reports_changes() {
 
     let t0 = Instant::now();
     assert!(matches!(
-        e.watch("db", Some(ms(300))),
+        e.watch("db", None, Some(ms(300))),
         Err(Error::WatchTimeout(_))
     ));
     assert_between(t0.elapsed(), ms(300), ms(800), "watch(300 ms)");
+}
+
+/// Elections refuse arguments that would name the prefix itself or say
+/// nothing (an empty key would turn `/_elections` into a value and break
+/// every election; an empty name would reach etcd as a missing prevValue).
+#[test]
+fn election_bad_arguments_are_refused_before_anything_is_sent() {
+    let c = client();
+    let p = prefix("election_args");
+    let e = c.election_under(&p);
+    for key in ["", "/", "//", "/a/../b"] {
+        let outcomes = [
+            e.set(key, "n", 5, Some(ZERO)).map(drop),
+            e.get(key).map(drop),
+            e.delete(key, "n"),
+            e.renew(key, "n", 5),
+            e.watch(key, None, Some(ms(10))).map(drop),
+        ];
+        for outcome in outcomes {
+            assert!(
+                matches!(outcome, Err(Error::InvalidArgument(_))),
+                "{key:?}: {outcome:?}"
+            );
+        }
+    }
+    e.set("db", "leader", 30, Some(ZERO)).unwrap();
+    for outcome in [
+        e.delete("db", ""),
+        e.renew("db", "", 5),
+        e.renew("db", "leader", 0),
+    ] {
+        assert!(
+            matches!(outcome, Err(Error::InvalidArgument(_))),
+            "{outcome:?}"
+        );
+    }
+    assert!(
+        matches!(c.get(&p), Ok(r) if r.node.dir),
+        "the prefix is still a directory"
+    );
+    assert_eq!(e.get("db").unwrap().as_deref(), Some("leader"));
+}
+
+/// `set` by the leader with ttl 0 makes its leadership permanent.
+#[test]
+fn election_set_by_leader_with_ttl_0_makes_it_permanent() {
+    let c = client();
+    let p = prefix("election_permanent");
+    let e = c.election_under(&p);
+    e.set("db", "a", 1, Some(ZERO)).unwrap();
+    e.set("db", "a", 0, Some(ZERO)).unwrap();
+    let node = c.get(&format!("{p}/db")).unwrap().node;
+    assert_eq!((node.ttl, node.value.as_deref()), (None, Some("a")));
+    thread::sleep(ms(2100));
+    assert_eq!(e.get("db").unwrap().as_deref(), Some("a"));
+}
+
+/// Chaining `watch` through the index it returns misses no change, even
+/// one made between two calls.
+#[test]
+fn election_watch_since_misses_nothing_between_calls() {
+    let c = client();
+    let p = prefix("election_since");
+    let e = c.election_under(&p);
+    let start = e.set("db", "a", 30, Some(ZERO)).unwrap();
+    e.delete("db", "a").unwrap();
+    e.set("db", "b", 30, Some(ZERO)).unwrap();
+    let (first, next) = e.watch("db", Some(start + 1), Some(secs(2))).unwrap();
+    assert_eq!(first, None, "a resigned");
+    let (second, _) = e.watch("db", Some(next), Some(secs(2))).unwrap();
+    assert_eq!(second.as_deref(), Some("b"));
+}
+
+#[test]
+fn lock_ttl_over_the_maximum_is_refused() {
+    let opts = LockOptions {
+        ttl: etcdc::MAX_TTL + 1,
+        ..LockOptions::default()
+    };
+    assert!(matches!(
+        client().lock("big", &opts),
+        Err(Error::InvalidArgument(_))
+    ));
 }

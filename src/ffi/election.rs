@@ -83,11 +83,11 @@ pub unsafe extern "C" fn etcdc_election_delete(
     })
 }
 
-/// Keeps `name`'s leadership of election `key` alive for `ttl` more seconds,
-/// only if `name` leads. Call it well within the TTL.
+/// Keeps `name`'s leadership of election `key` alive for `ttl` more seconds
+/// (not 0), only if `name` leads. Call it well within the TTL.
 ///
 /// Errors: `ETCDC_ERR_NOT_HELD` if `name` does not lead;
-/// `ETCDC_ERR_INVALID_ARGUMENT`; request errors.
+/// `ETCDC_ERR_INVALID_ARGUMENT` (also for `ttl` 0); request errors.
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_election_renew(
     client: *const etcdc_client,
@@ -104,10 +104,12 @@ pub unsafe extern "C" fn etcdc_election_renew(
     })
 }
 
-/// Waits for the next change of leader of election `key`, at most
-/// `timeout_ms` milliseconds (negative: as long as it takes), and stores the
-/// new leader's name in `*leader` (a new string, freed with
-/// `etcdc_string_free()`), or NULL when the leader resigned or expired.
+/// Waits for the next change of leader of election `key` at or after etcd
+/// index `since_index` (0: from now), at most `timeout_ms` milliseconds
+/// (negative: as long as it takes). Stores the new leader's name in `*leader`
+/// (a new string, freed with `etcdc_string_free()`), or NULL when the leader
+/// resigned or expired, and in `*next_index` (if not NULL) the index to pass
+/// as `since_index` next time, so that no change is missed between calls.
 ///
 /// Errors: `ETCDC_ERR_WATCH_TIMEOUT`, `ETCDC_ERR_INVALID_ARGUMENT`, request
 /// errors.
@@ -115,19 +117,25 @@ pub unsafe extern "C" fn etcdc_election_renew(
 pub unsafe extern "C" fn etcdc_election_watch(
     client: *const etcdc_client,
     key: *const c_char,
+    since_index: u64,
     timeout_ms: i64,
     leader: *mut *mut c_char,
+    next_index: *mut u64,
 ) -> super::etcdc_status {
     status(|| {
         // SAFETY (all): per the header's contract.
         let client = unsafe { arg_ref(client, "client") }?;
         let key = unsafe { arg_str(key, "key") }?;
         let leader = unsafe { arg_out(leader, "leader") }?;
-        let name = client
+        let since = (since_index != 0).then_some(since_index);
+        let (name, next) = client
             .client
             .election()
-            .watch(key, wait_limit(timeout_ms))?;
+            .watch(key, since, wait_limit(timeout_ms))?;
         *leader = name.map_or(std::ptr::null_mut(), |n| malloc_string(&n));
+        if let Some(next_index) = unsafe { next_index.as_mut() } {
+            *next_index = next;
+        }
         Ok(())
     })
 }
