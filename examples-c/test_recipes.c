@@ -27,113 +27,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "etcdc.h"
+#include "check.h"
 
 /* ---------------------------------------------------------------- checks */
-
-static int passed, failed;
-
-static int check_impl(int ok, const char *expr, const char *file, int line) {
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        printf("FAIL %s:%d: %s\n", file, line, expr);
-    }
-    return ok;
-}
-
-/* CHECK(cond): records cond; returns whether it held. */
-#define CHECK(cond) check_impl((cond) ? 1 : 0, #cond, __FILE__, __LINE__)
-
-static int check_status_impl(etcdc_status got, etcdc_status want, const char *expr,
-                             const char *file, int line) {
-    if (got == want) {
-        passed++;
-        return 1;
-    }
-    failed++;
-    const etcdc_error *e = etcdc_error_last();
-    printf("FAIL %s:%d: %s\n     returned %d (%s), expected %d (%s)%s%s\n", file, line, expr,
-           (int)got, etcdc_status_str(got), (int)want, etcdc_status_str(want),
-           got != ETCDC_OK && e ? "; last error: " : "", got != ETCDC_OK && e ? e->message : "");
-    return 0;
-}
-
-/* CHECK_ST(call, status): the call returns exactly that status. */
-#define CHECK_ST(call, want) check_status_impl((call), (want), #call, __FILE__, __LINE__)
-
-static int check_str_impl(const char *got, const char *want, const char *expr, const char *file,
-                          int line) {
-    int ok = (got == NULL && want == NULL) || (got && want && strcmp(got, want) == 0);
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        printf("FAIL %s:%d: %s\n     got %s%s%s, expected %s%s%s\n", file, line, expr,
-               got ? "\"" : "", got ? got : "NULL", got ? "\"" : "", want ? "\"" : "",
-               want ? want : "NULL", want ? "\"" : "");
-    }
-    return ok;
-}
-
-/* CHECK_STR(got, want): equal strings (or both NULL). */
-#define CHECK_STR(got, want) check_str_impl((got), (want), #got " == " #want, __FILE__, __LINE__)
-
-static int check_int_impl(long got, long want, const char *expr, const char *file, int line) {
-    if (got == want) {
-        passed++;
-        return 1;
-    }
-    failed++;
-    printf("FAIL %s:%d: %s\n     got %ld, expected %ld\n", file, line, expr, got, want);
-    return 0;
-}
-
-/* CHECK_INT(got, want): equal numbers, both printed on failure. */
-#define CHECK_INT(got, want) check_int_impl((long)(got), (long)(want), #got " == " #want, \
-                                            __FILE__, __LINE__)
-
-/* The last error is `status` and its message contains `needle`. */
-static int last_error_is(etcdc_status status, const char *needle) {
-    const etcdc_error *e = etcdc_error_last();
-    return e != NULL && e->status == status && e->message != NULL && e->cause != NULL &&
-           strstr(e->message, needle) != NULL;
-}
 
 /* ------------------------------------------------------------- helpers */
 
 static long pid;
 static char prefix[64]; /* /c-recipes-<pid>: plain keys and elections */
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
-static void sleep_s(double s) {
-    if (s <= 0) {
-        return;
-    }
-    struct timespec ts;
-    ts.tv_sec = (time_t)s;
-    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
 
-/* Valgrind runs the program several times slower; it preloads its
- * vgpreload_*.so into the program, which shows in LD_PRELOAD. */
-static int under_valgrind(void) {
-    const char *p = getenv("LD_PRELOAD");
-    return p != NULL && (strstr(p, "vgpreload") != NULL || strstr(p, "valgrind") != NULL);
-}
 
-/* How long "at once" may take: 100 ms, or 500 ms under valgrind. */
-static double prompt_limit(void) {
-    return under_valgrind() ? 0.5 : 0.1;
-}
 
 /* How long a few requests may take (a try-once, a wake-up): the slack
  * allowed on top of a timeout. */

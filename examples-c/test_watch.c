@@ -27,80 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "etcdc.h"
+#include "check.h"
 
 /* ---------------------------------------------------------------- checks */
-
-static int passed, failed;
-
-static int check_impl(int ok, const char *expr, const char *file, int line) {
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        printf("FAIL %s:%d: %s\n", file, line, expr);
-    }
-    return ok;
-}
-
-/* CHECK(cond): records cond; returns whether it held. */
-#define CHECK(cond) check_impl((cond) ? 1 : 0, #cond, __FILE__, __LINE__)
-
-static int check_status_impl(etcdc_status got, etcdc_status want, const char *expr,
-                             const char *file, int line) {
-    if (got == want) {
-        passed++;
-        return 1;
-    }
-    failed++;
-    const etcdc_error *e = etcdc_error_last();
-    printf("FAIL %s:%d: %s\n     returned %d (%s), expected %d (%s)%s%s\n", file, line, expr,
-           (int)got, etcdc_status_str(got), (int)want, etcdc_status_str(want),
-           got != ETCDC_OK && e ? "; last error: " : "", got != ETCDC_OK && e ? e->message : "");
-    return 0;
-}
-
-/* CHECK_ST(call, status): the call returns exactly that status. */
-#define CHECK_ST(call, want) check_status_impl((call), (want), #call, __FILE__, __LINE__)
-
-static int check_str_impl(const char *got, const char *want, const char *expr, const char *file,
-                          int line) {
-    int ok = (got == NULL && want == NULL) || (got && want && strcmp(got, want) == 0);
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        printf("FAIL %s:%d: %s\n     got %s%s%s, expected %s%s%s\n", file, line, expr,
-               got ? "\"" : "", got ? got : "NULL", got ? "\"" : "", want ? "\"" : "",
-               want ? want : "NULL", want ? "\"" : "");
-    }
-    return ok;
-}
-
-/* CHECK_STR(got, want): equal strings (or both NULL). */
-#define CHECK_STR(got, want) check_str_impl((got), (want), #got " == " #want, __FILE__, __LINE__)
-
-static int check_u64_impl(uint64_t got, uint64_t want, const char *expr, const char *file,
-                          int line) {
-    if (got == want) {
-        passed++;
-        return 1;
-    }
-    failed++;
-    printf("FAIL %s:%d: %s\n     got %" PRIu64 ", expected %" PRIu64 "\n", file, line, expr, got,
-           want);
-    return 0;
-}
-
-/* CHECK_U64(got, want): equal indexes, both printed on failure. */
-#define CHECK_U64(got, want) check_u64_impl((got), (want), #got " == " #want, __FILE__, __LINE__)
-
-/* The last error is `status` and its message contains `needle`. */
-static int last_error_is(etcdc_status status, const char *needle) {
-    const etcdc_error *e = etcdc_error_last();
-    return e != NULL && e->status == status && e->message != NULL && e->cause != NULL &&
-           strstr(e->message, needle) != NULL;
-}
 
 /* ------------------------------------------------------------- helpers */
 
@@ -116,54 +45,10 @@ static const char *K(const char *rel) {
     return buf;
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
-static void sleep_s(double s) {
-    if (s <= 0) {
-        return;
-    }
-    struct timespec ts;
-    ts.tv_sec = (time_t)s;
-    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
 
-/* Valgrind runs the program several times slower; it preloads its
- * vgpreload_*.so into the program, which shows in LD_PRELOAD. */
-static int under_valgrind(void) {
-    const char *p = getenv("LD_PRELOAD");
-    return p != NULL && (strstr(p, "vgpreload") != NULL || strstr(p, "valgrind") != NULL);
-}
 
-/* How long "at once" may take: 100 ms, or 500 ms under valgrind. */
-static double prompt_limit(void) {
-    return under_valgrind() ? 0.5 : 0.1;
-}
 
-/* A loopback port with nothing listening: bind to port 0, read it, close. */
-static unsigned short dead_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = 0;
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    socklen_t len = sizeof a;
-    unsigned short port = 0;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
-        port = ntohs(a.sin_port);
-    }
-    if (fd >= 0) {
-        close(fd);
-    }
-    return port;
-}
 
 /* Number of open file descriptors of this process (-1 if unknown). */
 static int open_fds(void) {
