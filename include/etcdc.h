@@ -277,6 +277,18 @@ typedef enum etcdc_status {
      * The operation needs a held lock, or leadership, that is not held.
      */
     ETCDC_ERR_NOT_HELD = 1014,
+    /**
+     * A write may or may not have been applied: it was sent and the
+     * connection broke or timed out before etcd answered. It is not sent
+     * again on its own (that could apply it twice): read the key to learn
+     * its state.
+     */
+    ETCDC_ERR_AMBIGUOUS = 1015,
+    /**
+     * A member answered for another cluster than the expected one (or than
+     * the one this client talked to first).
+     */
+    ETCDC_ERR_CLUSTER_ID_MISMATCH = 1016,
 } etcdc_status;
 
 /**

@@ -33,9 +33,11 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// The endpoints this client talks to, as normalised base URLs.
-    pub fn endpoints(&self) -> &[String] {
-        &self.transport.config().endpoints
+    /// The endpoints this client talks to now, as normalised base URLs, the
+    /// one requests go to first, first (after failover or discovery, not
+    /// necessarily the ones it was built with).
+    pub fn endpoints(&self) -> Vec<String> {
+        self.transport.endpoints()
     }
 }
 
@@ -51,6 +53,8 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     allow_redirect: bool,
     max_response_bytes: u64,
+    discover: bool,
+    expected_cluster_id: Option<String>,
 }
 
 impl Default for ClientBuilder {
@@ -65,6 +69,8 @@ impl Default for ClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             allow_redirect: true,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            discover: false,
+            expected_cluster_id: None,
         }
     }
 }
@@ -89,8 +95,8 @@ impl ClientBuilder {
     }
 
     /// Endpoint URLs such as `http://10.0.0.1:2379`; replaces host/port/protocol.
-    /// Requests go to the first; this version does not fail over to the
-    /// others yet (each is still checked).
+    /// Requests go to the first; when it fails, to the next (see
+    /// [`Error::Ambiguous`] for when a request is not sent again).
     pub fn endpoints<I, S>(mut self, endpoints: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -136,7 +142,26 @@ impl ClientBuilder {
         self
     }
 
-    /// Checks the options and builds the client. Sends nothing.
+    /// Learn the cluster's members from `/v2/members` (python-etcd's
+    /// `allow_reconnect`): at [`build`](Self::build), which then asks the
+    /// endpoints given until one answers, and again after each failover, so
+    /// that a client given one live member finds the others.
+    pub fn discover(mut self, discover: bool) -> Self {
+        self.discover = discover;
+        self
+    }
+
+    /// Refuse members of any cluster but this one (its id in hex, as etcd's
+    /// `X-Etcd-Cluster-Id` header gives it): their answers fail with
+    /// [`Error::ClusterIdMismatch`]. Without it, the client holds every
+    /// member to the id of the first answer it gets.
+    pub fn expected_cluster_id(mut self, id: &str) -> Self {
+        self.expected_cluster_id = Some(id.to_owned());
+        self
+    }
+
+    /// Checks the options and builds the client. Sends nothing, unless
+    /// [`discover`](Self::discover) is on.
     pub fn build(self) -> Result<Client> {
         let raw = if self.endpoints.is_empty() {
             vec![format!(
@@ -163,10 +188,17 @@ impl ClientBuilder {
                 self.version_prefix
             )));
         }
+        if let Some(id) = &self.expected_cluster_id {
+            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(Error::InvalidArgument(format!(
+                    "expected cluster id {id:?} is not hex"
+                )));
+            }
+        }
         if self.read_timeout.is_zero() || self.connect_timeout.is_zero() {
             return Err(Error::InvalidArgument("timeouts must be positive".into()));
         }
-        Ok(Client {
+        let client = Client {
             transport: Transport::new(TransportConfig {
                 endpoints,
                 prefix: prefix.to_owned(),
@@ -174,8 +206,14 @@ impl ClientBuilder {
                 read_timeout: self.read_timeout,
                 allow_redirect: self.allow_redirect,
                 max_response_bytes: self.max_response_bytes,
+                expected_cluster_id: self.expected_cluster_id,
+                discover: self.discover,
             }),
-        })
+        };
+        if self.discover {
+            client.transport.discover()?;
+        }
+        Ok(client)
     }
 }
 

@@ -127,6 +127,14 @@ errors! {
         /// The request did not complete within the client's timeout.
         #[error("request to {endpoint} timed out")]
         Timeout { endpoint: String },
+        /// A write may or may not have been applied: it was sent, and the
+        /// connection broke or timed out before etcd answered. Sending it
+        /// again could apply it twice; read the key to learn its state.
+        #[error("outcome unknown: the request to {endpoint} may have been applied ({reason})")]
+        Ambiguous { endpoint: String, reason: String },
+        /// A member answered for another cluster than the one required.
+        #[error("{endpoint} belongs to cluster {found}, not {expected}")]
+        ClusterIdMismatch { endpoint: String, expected: String, found: String },
         /// The server's answer could not be understood (bad JSON, bad header…).
         #[error("protocol error: {0}")]
         Protocol(String),

@@ -11,6 +11,7 @@
 //! ```
 
 mod client;
+mod cluster;
 mod election;
 mod error;
 pub mod ffi;
@@ -24,6 +25,7 @@ pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_READ_TIMEOUT,
 };
+pub use cluster::{Member, Version};
 pub use election::{Election, DEFAULT_ELECTION_PREFIX};
 pub use error::{Error, EtcdError, Result};
 pub use keys::{DeleteOptions, ReadOptions, WriteOptions, MAX_TTL};

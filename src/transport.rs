@@ -13,8 +13,10 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
+use std::time::Instant;
 
 use ureq::http::{self, Method};
 use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
@@ -35,6 +37,16 @@ const MAX_REQUEST_LINE: usize = 4096;
 
 /// How many 307/308 hops a request follows when `allow_redirect` is on.
 const MAX_REDIRECTS: usize = 3;
+
+/// The body of a request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Payload<'a> {
+    Empty,
+    /// `application/x-www-form-urlencoded` (the keys API).
+    Form(&'a str),
+    /// `application/json` (members, auth).
+    Json(&'a str),
+}
 
 /// How long one request may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +70,10 @@ pub(crate) struct TransportConfig {
     pub read_timeout: Duration,
     pub allow_redirect: bool,
     pub max_response_bytes: u64,
+    /// Refuse members of any other cluster (`X-Etcd-Cluster-Id`, hex).
+    pub expected_cluster_id: Option<String>,
+    /// Refresh the endpoint list from `/v2/members` after a failover.
+    pub discover: bool,
 }
 
 /// A raw answer: status, headers and body, whatever the status.
@@ -67,7 +83,7 @@ pub(crate) struct Reply {
     pub headers: http::HeaderMap,
     pub body: Vec<u8>,
     /// The endpoint that answered.
-    pub endpoint: usize,
+    pub endpoint: String,
     /// The `Location` header, for redirects.
     pub location: Option<String>,
 }
@@ -77,16 +93,43 @@ pub(crate) struct Reply {
 /// Shared by all threads of a client (ureq's agent is thread-safe).
 pub(crate) struct Transport {
     agent: ureq::Agent,
-    config: TransportConfig,
+    config: Arc<TransportConfig>,
+    /// The cluster as this client knows it; shared with forks (watchers,
+    /// locks), so that they follow a failover or a refreshed member list.
+    cluster: Arc<ClusterView>,
+}
+
+/// What a client has learnt about the cluster.
+#[derive(Debug)]
+struct ClusterView {
+    /// The endpoints, replaced whole by discovery.
+    endpoints: RwLock<Arc<Vec<String>>>,
+    /// Index (into `endpoints`) of the member requests go to first.
+    current: AtomicUsize,
+    /// The cluster id required of every answer: the expected one, else the
+    /// first one seen.
+    cluster_id: Mutex<Option<String>>,
 }
 
 impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Transport")
-            .field("endpoints", &self.config.endpoints)
+            .field("endpoints", &self.endpoints())
             .field("prefix", &self.config.prefix)
             .finish()
     }
+}
+
+/// How a request failed, for the failover rule.
+enum Failure {
+    /// It never left this machine (no connection could be made): safe to
+    /// send to another member, whatever it is.
+    NotSent(Error),
+    /// It may have reached etcd (the connection broke or timed out after it
+    /// was sent): only a read may be sent again.
+    MaybeSent(Error),
+    /// Another member would not do better (a bad request, a redirect…).
+    Final(Error),
 }
 
 impl Transport {
@@ -106,33 +149,85 @@ impl Transport {
             .timeout_global(Some(config.read_timeout))
             .build();
         let agent = ureq::Agent::with_parts(agent_config, TcpConnector, SyncResolver);
-        Transport { agent, config }
+        let cluster = Arc::new(ClusterView {
+            endpoints: RwLock::new(Arc::new(config.endpoints.clone())),
+            current: AtomicUsize::new(0),
+            cluster_id: Mutex::new(config.expected_cluster_id.clone()),
+        });
+        Transport {
+            agent,
+            config: Arc::new(config),
+            cluster,
+        }
     }
 
-    pub fn config(&self) -> &TransportConfig {
-        &self.config
+    /// The endpoints as the client knows them now (after discovery, if any),
+    /// the one requests go to first, first.
+    pub fn endpoints(&self) -> Vec<String> {
+        let list = self.endpoint_list();
+        let start = self.cluster.current.load(Ordering::Relaxed) % list.len();
+        list[start..]
+            .iter()
+            .chain(&list[..start])
+            .cloned()
+            .collect()
     }
 
-    /// Sends `method` to `path` (after the API prefix, with its query string) on
-    /// the current endpoint, with an optional form body. Returns the reply
-    /// whatever its status; see [`Reply::into_success`].
+    fn endpoint_list(&self) -> Arc<Vec<String>> {
+        match self.cluster.endpoints.read() {
+            Ok(list) => list.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Sends `method` to `path` (after the API prefix, with its query string),
+    /// with an optional form body, and returns the reply whatever its status;
+    /// see [`Reply::into_success`].
+    ///
+    /// Failover: the request goes to the current member; if that fails in a
+    /// way another member could do better, it goes to the next one, and so
+    /// on once around the list. The rule that keeps it safe:
+    /// - a request that never left this machine (connection refused, no
+    ///   route, connect timeout) is sent to the next member, whatever it is;
+    /// - a request that may have reached etcd (the connection broke or timed
+    ///   out after sending) is sent again only if it is a read (GET); a write
+    ///   is [`Error::Ambiguous`]: etcd may have applied it, and sending it
+    ///   again could apply it twice;
+    /// - a 5xx answer (etcd has no leader, or timed out inside) moves a read
+    ///   on; a write gets etcd's error.
+    ///
+    /// After failing over, a write first waits (within its timeout) until the
+    /// new member reports a leader, instead of stalling in etcd's own 7 s
+    /// request timeout during an election.
     pub fn request(&self, method: Method, path: &str, form: Option<&str>) -> Result<Reply> {
-        self.request_with(method, path, form, Limit::Default, &mut |_, _| {})
+        let payload = form.map_or(Payload::Empty, Payload::Form);
+        self.request_with(
+            method,
+            &self.api_path(path),
+            payload,
+            Limit::Default,
+            &mut |_, _| {},
+        )
     }
 
-    /// [`request`](Self::request) with its own time limit, calling `on_head`
-    /// with the status and headers of each response as soon as they arrive,
-    /// before the body (a watch learns its start index from them).
+    /// `path` under the API prefix (`/members` → `/v2/members`).
+    pub fn api_path(&self, path: &str) -> String {
+        format!("{}{}", self.config.prefix, path)
+    }
+
+    /// [`request`](Self::request) for any `target` (a path from the root,
+    /// with its query) and payload, with its own time limit (for all the
+    /// attempts together), calling `on_head` with the status and headers of
+    /// each response as soon as they arrive, before the body (a watch learns
+    /// its start index from them).
     pub fn request_with(
         &self,
         method: Method,
-        path: &str,
-        form: Option<&str>,
+        target: &str,
+        payload: Payload,
         limit: Limit,
         on_head: &mut dyn FnMut(u16, &http::HeaderMap),
     ) -> Result<Reply> {
-        let endpoint = 0;
-        let target = format!("{}{}", self.config.prefix, path);
         // "<METHOD> <target> HTTP/1.1\r\n"
         let line = method.as_str().len() + 1 + target.len() + 11;
         if line > MAX_REQUEST_LINE {
@@ -141,29 +236,95 @@ impl Transport {
                  (key or prev_value too long once percent-encoded)"
             )));
         }
-        let mut url = format!("{}{}", self.config.endpoints[endpoint], target);
+        let deadline = match limit {
+            Limit::Default => Some(Instant::now() + self.config.read_timeout),
+            Limit::Within(d) => Some(Instant::now() + d),
+            Limit::Unlimited => None,
+        };
+        let read = method == Method::GET;
+        let endpoints = self.endpoint_list();
+        let start = self.cluster.current.load(Ordering::Relaxed);
+        let mut last = None;
+        for attempt in 0..endpoints.len() {
+            let i = (start + attempt) % endpoints.len();
+            let endpoint = &endpoints[i];
+            // The first attempt keeps the caller's limit (no per-request
+            // configuration on the fast path); later ones get what is left.
+            let limit = match (attempt, deadline) {
+                (0, _) | (_, None) => limit,
+                (_, Some(d)) => match d.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => Limit::Within(left),
+                    _ => break,
+                },
+            };
+            if attempt > 0 && !read {
+                self.wait_for_leader(endpoint, deadline);
+            }
+            let outcome = self
+                .send_following_redirects(&method, endpoint, target, payload, limit, on_head)
+                .and_then(|reply| self.check_cluster_id(reply).map_err(Failure::Final));
+            match outcome {
+                Ok(reply) if reply.status >= 500 && read => {
+                    last = reply.into_success(self).err();
+                }
+                Ok(reply) => {
+                    if attempt > 0 {
+                        self.cluster.current.store(i, Ordering::Relaxed);
+                        if self.config.discover {
+                            let _ = self.discover_from(endpoint);
+                        }
+                    }
+                    return Ok(reply);
+                }
+                Err(Failure::NotSent(e)) => last = Some(e),
+                Err(Failure::MaybeSent(e)) if read => last = Some(e),
+                Err(Failure::MaybeSent(e)) => {
+                    return Err(Error::Ambiguous {
+                        endpoint: endpoint.clone(),
+                        reason: e.to_string(),
+                    })
+                }
+                Err(Failure::Final(e)) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or(Error::Timeout {
+            endpoint: endpoints[start % endpoints.len()].clone(),
+        }))
+    }
+
+    /// One request to one member, following 307/308 redirects that send the
+    /// same request to another member (etcd 2.x followers did this for
+    /// writes) when `allow_redirect` is on. Any other redirect is refused:
+    /// etcd answers 301 for paths with `.`, `..` or `//`, and following that
+    /// would act on another key.
+    fn send_following_redirects(
+        &self,
+        method: &Method,
+        endpoint: &str,
+        target: &str,
+        payload: Payload,
+        limit: Limit,
+        on_head: &mut dyn FnMut(u16, &http::HeaderMap),
+    ) -> std::result::Result<Reply, Failure> {
+        let mut url = format!("{endpoint}{target}");
         let mut hops = 0;
         loop {
-            let mut reply = self.send_once(&method, &url, form, endpoint, limit, on_head)?;
+            let mut reply = self.send_once(method, endpoint, &url, payload, limit, on_head)?;
             if !matches!(reply.status, 301 | 302 | 303 | 307 | 308) {
                 return Ok(reply);
             }
             let location = reply.location.take().unwrap_or_default();
-            // Only a 307/308 that sends the same request to another member is
-            // followed (etcd 2.x followers did this for writes). etcd also
-            // answers 301 for paths with `.`, `..` or `//`: following that
-            // would act on another key.
             let follow = self.config.allow_redirect
                 && matches!(reply.status, 307 | 308)
                 && hops < MAX_REDIRECTS
                 && location.starts_with("http://")
-                && location.ends_with(&target)
+                && location.ends_with(target)
                 && location != url;
             if !follow {
-                return Err(Error::Redirect {
+                return Err(Failure::Final(Error::Redirect {
                     status: reply.status,
                     location,
-                });
+                }));
             }
             hops += 1;
             url = location;
@@ -173,26 +334,31 @@ impl Transport {
     fn send_once(
         &self,
         method: &Method,
+        endpoint: &str,
         url: &str,
-        form: Option<&str>,
-        endpoint: usize,
+        payload: Payload,
         limit: Limit,
         on_head: &mut dyn FnMut(u16, &http::HeaderMap),
-    ) -> Result<Reply> {
+    ) -> std::result::Result<Reply, Failure> {
         let builder = http::Request::builder().method(method.clone()).uri(url);
-        let bad = |e: http::Error| Error::InvalidArgument(format!("bad request: {e}"));
-        let result = match form {
+        let bad =
+            |e: http::Error| Failure::Final(Error::InvalidArgument(format!("bad request: {e}")));
+        let (content_type, body) = match payload {
+            Payload::Empty => ("", None),
+            Payload::Form(body) => ("application/x-www-form-urlencoded", Some(body)),
+            Payload::Json(body) => ("application/json", Some(body)),
+        };
+        let result = match body {
             Some(body) => self.run(
                 builder
-                    .header("content-type", "application/x-www-form-urlencoded")
+                    .header("content-type", content_type)
                     .body(body.as_bytes())
                     .map_err(bad)?,
                 limit,
             ),
             None => self.run(builder.body(()).map_err(bad)?, limit),
         };
-        let name = &self.config.endpoints[endpoint];
-        let mut response = result.map_err(|e| map_ureq_error(e, name))?;
+        let mut response = result.map_err(|e| classify(e, endpoint))?;
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
         on_head(status, &headers);
@@ -205,15 +371,134 @@ impl Transport {
             .with_config()
             .limit(self.config.max_response_bytes)
             .read_to_vec()
-            .map_err(|e| map_ureq_error(e, name))?;
+            .map_err(|e| match classify(e, endpoint) {
+                // The head came: the request reached etcd.
+                Failure::NotSent(e) => Failure::MaybeSent(e),
+                other => other,
+            })?;
         Ok(Reply {
             status,
             headers,
             body,
-            endpoint,
+            endpoint: endpoint.to_owned(),
             location,
         })
     }
+
+    /// Refuses an answer from another cluster than the one required: the
+    /// expected id, else the first one this client saw.
+    fn check_cluster_id(&self, reply: Reply) -> Result<Reply> {
+        let Some(found) = reply
+            .headers
+            .get("x-etcd-cluster-id")
+            .and_then(|v| v.to_str().ok())
+        else {
+            return Ok(reply);
+        };
+        let mut pinned = self
+            .cluster
+            .cluster_id
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match pinned.as_deref() {
+            None => *pinned = Some(found.to_owned()),
+            Some(expected) if expected.eq_ignore_ascii_case(found) => {}
+            Some(expected) => {
+                return Err(Error::ClusterIdMismatch {
+                    endpoint: reply.endpoint.clone(),
+                    expected: expected.to_owned(),
+                    found: found.to_owned(),
+                })
+            }
+        }
+        Ok(reply)
+    }
+
+    /// Polls `endpoint`'s `/health` until it reports a leader (a member
+    /// answers it once an election is over), for at most 10 s and never past
+    /// `deadline`. Gives up silently: the request that follows reports.
+    fn wait_for_leader(&self, endpoint: &str, deadline: Option<Instant>) {
+        let give_up = Instant::now() + Duration::from_secs(10);
+        let give_up = deadline.map_or(give_up, |d| d.min(give_up));
+        let url = format!("{endpoint}/health");
+        while Instant::now() < give_up {
+            let left = give_up.saturating_duration_since(Instant::now());
+            let request = match http::Request::get(&url).body(()) {
+                Ok(r) => r,
+                Err(_) => return,
+            };
+            match self.run(request, Limit::Within(left.min(Duration::from_secs(1)))) {
+                Ok(mut r) => {
+                    let body = r.body_mut().read_to_vec().unwrap_or_default();
+                    if r.status() == 200 && is_healthy(&body) {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    // Not even reachable: let the request find out.
+                    if let Failure::NotSent(_) = classify(e, endpoint) {
+                        return;
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100).min(left));
+        }
+    }
+
+    /// Replaces the endpoint list with the client URLs of the members that
+    /// `endpoint` reports, keeping the current endpoint first.
+    pub fn discover_from(&self, endpoint: &str) -> Result<()> {
+        let url = format!("{endpoint}{}/members", self.config.prefix);
+        let request = http::Request::get(&url)
+            .body(())
+            .map_err(|e| Error::InvalidArgument(format!("bad request: {e}")))?;
+        let mut response =
+            self.run(request, Limit::Default)
+                .map_err(|e| match classify(e, endpoint) {
+                    Failure::NotSent(e) | Failure::MaybeSent(e) | Failure::Final(e) => e,
+                })?;
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(self.config.max_response_bytes)
+            .read_to_vec()
+            .map_err(|e| Error::Protocol(e.to_string()))?;
+        let members = crate::cluster::parse_members(&body)?;
+        let mut found: Vec<String> = vec![endpoint.to_owned()];
+        for url in members.iter().flat_map(|m| &m.client_urls) {
+            let url = url.trim_end_matches('/').to_owned();
+            if url.starts_with("http://") && !found.contains(&url) {
+                found.push(url);
+            }
+        }
+        if let Ok(mut list) = self.cluster.endpoints.write() {
+            *list = Arc::new(found);
+            self.cluster.current.store(0, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Discovery at start-up: the member list from the first endpoint that
+    /// answers.
+    pub fn discover(&self) -> Result<()> {
+        let mut last = None;
+        for endpoint in self.endpoint_list().iter() {
+            match self.discover_from(endpoint) {
+                Ok(()) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or(Error::InvalidArgument("no endpoints".into())))
+    }
+}
+
+/// `{"health":"true"}`: etcd's answer when the member has a leader.
+fn is_healthy(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Health {
+        health: String,
+    }
+    serde_json::from_slice::<Health>(body).is_ok_and(|h| h.health == "true")
 }
 
 /// A successful answer: etcd's headers, parsed, and the body.
@@ -246,7 +531,9 @@ impl Transport {
     /// watcher: its long polls don't hold the client's connections, and
     /// [`shutdown`](Self::shutdown) ends them without touching the client's.
     pub fn fork(&self) -> Transport {
-        Transport::new(self.config.clone())
+        let mut fork = Transport::new((*self.config).clone());
+        fork.cluster = self.cluster.clone();
+        fork
     }
 
     /// Shuts down every connection of this transport, interrupting blocked
@@ -274,7 +561,7 @@ impl Reply {
     /// [`Error::V2NotEnabled`] for a bare 404, [`Error::UnexpectedStatus`] for
     /// anything else. Headers are checked only on success, so a malformed one
     /// cannot hide etcd's error.
-    pub fn into_success(self, transport: &Transport) -> Result<Success> {
+    pub fn into_success(self, _transport: &Transport) -> Result<Success> {
         if (200..300).contains(&self.status) {
             return Ok(Success {
                 headers: parse_headers(&self.headers)?,
@@ -286,7 +573,7 @@ impl Reply {
         }
         if self.status == 404 {
             return Err(Error::V2NotEnabled {
-                endpoint: transport.config.endpoints[self.endpoint].clone(),
+                endpoint: self.endpoint,
             });
         }
         let shown = &self.body[..self.body.len().min(200)];
@@ -297,21 +584,43 @@ impl Reply {
     }
 }
 
-fn map_ureq_error(e: ureq::Error, endpoint: &str) -> Error {
+/// Maps a ureq error, telling whether the request can have left this machine.
+fn classify(e: ureq::Error, endpoint: &str) -> Failure {
     let endpoint = endpoint.to_owned();
+    let refused = |reason: String| {
+        Failure::NotSent(Error::Connection {
+            endpoint: endpoint.clone(),
+            reason,
+        })
+    };
     match e {
-        ureq::Error::Timeout(_) => Error::Timeout { endpoint },
-        ureq::Error::Io(e) if e.kind() == io::ErrorKind::TimedOut => Error::Timeout { endpoint },
-        ureq::Error::Io(e) => Error::Connection {
+        ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => {
+            Failure::NotSent(Error::Timeout { endpoint })
+        }
+        ureq::Error::Timeout(_) => Failure::MaybeSent(Error::Timeout { endpoint }),
+        ureq::Error::Io(e) if e.kind() == io::ErrorKind::TimedOut => {
+            Failure::MaybeSent(Error::Timeout { endpoint })
+        }
+        // Errors only a connect can give.
+        ureq::Error::Io(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionRefused
+                    | io::ErrorKind::AddrNotAvailable
+                    | io::ErrorKind::NetworkUnreachable
+                    | io::ErrorKind::HostUnreachable
+                    | io::ErrorKind::NetworkDown
+            ) =>
+        {
+            refused(e.to_string())
+        }
+        ureq::Error::Io(e) => Failure::MaybeSent(Error::Connection {
             endpoint,
             reason: e.to_string(),
-        },
-        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => Error::Connection {
-            endpoint,
-            reason: e.to_string(),
-        },
-        ureq::Error::BodyExceedsLimit(limit) => Error::ResponseTooLarge { limit },
-        other => Error::Protocol(other.to_string()),
+        }),
+        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => refused(e.to_string()),
+        ureq::Error::BodyExceedsLimit(limit) => Failure::Final(Error::ResponseTooLarge { limit }),
+        other => Failure::MaybeSent(Error::Protocol(other.to_string())),
     }
 }
 

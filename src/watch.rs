@@ -11,7 +11,7 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::keys::{key_path, Query};
 use crate::node::Response;
-use crate::transport::{etcd_index, Limit, Shutdown, Transport};
+use crate::transport::{etcd_index, Limit, Payload, Shutdown, Transport};
 
 /// Consecutive failed polls (connection refused or dropped) a watch retries
 /// before it reports the failure.
@@ -220,7 +220,7 @@ fn poll(
                 _ => return Err(timed_out()),
             },
         };
-        let mut target = path.to_owned();
+        let mut target = transport.api_path(path);
         let mut query = Query::new(&mut target);
         query.flag("wait", true);
         query.flag("recursive", opts.recursive);
@@ -233,7 +233,7 @@ fn poll(
             }
         };
         let outcome = transport
-            .request_with(Method::GET, &target, None, limit, &mut on_head)
+            .request_with(Method::GET, &target, Payload::Empty, limit, &mut on_head)
             .and_then(|reply| reply.into_success(transport));
         match outcome {
             Ok(answer) if answer.body.iter().all(u8::is_ascii_whitespace) => {

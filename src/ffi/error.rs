@@ -95,6 +95,14 @@ pub enum etcdc_status {
     ETCDC_ERR_LOCK_EXPIRED = 1013,
     /// The operation needs a held lock, or leadership, that is not held.
     ETCDC_ERR_NOT_HELD = 1014,
+    /// A write may or may not have been applied: it was sent and the
+    /// connection broke or timed out before etcd answered. It is not sent
+    /// again on its own (that could apply it twice): read the key to learn
+    /// its state.
+    ETCDC_ERR_AMBIGUOUS = 1015,
+    /// A member answered for another cluster than the expected one (or than
+    /// the one this client talked to first).
+    ETCDC_ERR_CLUSTER_ID_MISMATCH = 1016,
 }
 
 use etcdc_status::*;
@@ -136,6 +144,8 @@ pub(crate) fn status_of(e: &Error) -> etcdc_status {
         Error::AcquireTimeout(_) => ETCDC_ERR_ACQUIRE_TIMEOUT,
         Error::LockExpired(_) => ETCDC_ERR_LOCK_EXPIRED,
         Error::NotHeld(_) => ETCDC_ERR_NOT_HELD,
+        Error::Ambiguous { .. } => ETCDC_ERR_AMBIGUOUS,
+        Error::ClusterIdMismatch { .. } => ETCDC_ERR_CLUSTER_ID_MISMATCH,
     }
 }
 
@@ -183,6 +193,8 @@ fn describe(status: c_int) -> &'static str {
         ETCDC_ERR_ACQUIRE_TIMEOUT => "not acquired in time",
         ETCDC_ERR_LOCK_EXPIRED => "lock expired",
         ETCDC_ERR_NOT_HELD => "not held",
+        ETCDC_ERR_AMBIGUOUS => "outcome unknown (the write may have been applied)",
+        ETCDC_ERR_CLUSTER_ID_MISMATCH => "member of another cluster",
     }
     "unknown status\0"
 }

@@ -1,0 +1,205 @@
+//! The cluster: machines, leader, members (list, add, remove, update), stats,
+//! versions and health.
+
+use serde::{Deserialize, Serialize};
+use ureq::http::Method;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::transport::{Limit, Payload};
+
+/// One member of the cluster, as `/v2/members` lists it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// The member's id (hex).
+    pub id: String,
+    /// Its name; empty for a member added but not started yet.
+    #[serde(default)]
+    pub name: String,
+    /// URLs the other members reach it at.
+    #[serde(rename = "peerURLs", default)]
+    pub peer_urls: Vec<String>,
+    /// URLs clients reach it at; empty for a member not started yet.
+    #[serde(rename = "clientURLs", default)]
+    pub client_urls: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct MemberList {
+    members: Vec<Member>,
+}
+
+/// Parses a `/v2/members` body.
+pub(crate) fn parse_members(body: &[u8]) -> Result<Vec<Member>> {
+    serde_json::from_slice::<MemberList>(body)
+        .map(|l| l.members)
+        .map_err(|e| Error::Protocol(format!("bad member list: {e}")))
+}
+
+/// The server and cluster versions (`/version`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Version {
+    /// The answering member's version, e.g. "3.4.23".
+    #[serde(rename = "etcdserver")]
+    pub server: String,
+    /// The version the cluster runs at, e.g. "3.4.0".
+    #[serde(rename = "etcdcluster")]
+    pub cluster: String,
+}
+
+#[derive(Serialize)]
+struct PeerUrls<'a> {
+    #[serde(rename = "peerURLs")]
+    peer_urls: &'a [&'a str],
+}
+
+#[derive(Deserialize)]
+struct SelfStats {
+    #[serde(rename = "leaderInfo", default)]
+    leader_info: LeaderInfo,
+}
+
+#[derive(Deserialize, Default)]
+struct LeaderInfo {
+    #[serde(default)]
+    leader: String,
+}
+
+impl Client {
+    /// A request outside the keys API, to `target` (from the root), with an
+    /// optional JSON body; returns the body of a 2xx.
+    fn cluster_request(
+        &self,
+        method: Method,
+        target: &str,
+        json: Option<String>,
+    ) -> Result<Vec<u8>> {
+        let payload = json.as_deref().map_or(Payload::Empty, Payload::Json);
+        let reply =
+            self.transport
+                .request_with(method, target, payload, Limit::Default, &mut |_, _| {})?;
+        Ok(reply.into_success(&self.transport)?.body)
+    }
+
+    /// The client URLs of the cluster's members (python-etcd's `machines`).
+    pub fn machines(&self) -> Result<Vec<String>> {
+        let body =
+            self.cluster_request(Method::GET, &self.transport.api_path("/machines"), None)?;
+        let text = String::from_utf8(body)
+            .map_err(|_| Error::Protocol("machine list is not UTF-8".into()))?;
+        Ok(text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// The members of the cluster.
+    pub fn members(&self) -> Result<Vec<Member>> {
+        parse_members(&self.cluster_request(
+            Method::GET,
+            &self.transport.api_path("/members"),
+            None,
+        )?)
+    }
+
+    /// The member that leads the cluster now (python-etcd's `leader`), as
+    /// the answering member sees it. [`Error::Protocol`] if it knows none
+    /// (during an election).
+    pub fn leader(&self) -> Result<Member> {
+        let stats: SelfStats = serde_json::from_slice(&self.stats_raw("self")?)
+            .map_err(|e| Error::Protocol(format!("bad self stats: {e}")))?;
+        let id = stats.leader_info.leader;
+        self.members()?
+            .into_iter()
+            .find(|m| !id.is_empty() && m.id.eq_ignore_ascii_case(&id))
+            .ok_or_else(|| Error::Protocol(format!("no member is the leader ({id:?})")))
+    }
+
+    /// Adds a member with these peer URLs; returns it (id known, name and
+    /// client URLs empty until it starts).
+    pub fn add_member(&self, peer_urls: &[&str]) -> Result<Member> {
+        let body = serde_json::to_string(&PeerUrls { peer_urls }).expect("serialisable");
+        let answer = self.cluster_request(
+            Method::POST,
+            &self.transport.api_path("/members"),
+            Some(body),
+        )?;
+        serde_json::from_slice(&answer).map_err(|e| Error::Protocol(format!("bad member: {e}")))
+    }
+
+    /// Removes the member `id` from the cluster.
+    pub fn remove_member(&self, id: &str) -> Result<()> {
+        let path = self
+            .transport
+            .api_path(&format!("/members/{}", member_id(id)?));
+        self.cluster_request(Method::DELETE, &path, None).map(drop)
+    }
+
+    /// Replaces the peer URLs of member `id`.
+    pub fn update_member(&self, id: &str, peer_urls: &[&str]) -> Result<()> {
+        let path = self
+            .transport
+            .api_path(&format!("/members/{}", member_id(id)?));
+        let body = serde_json::to_string(&PeerUrls { peer_urls }).expect("serialisable");
+        self.cluster_request(Method::PUT, &path, Some(body))
+            .map(drop)
+    }
+
+    fn stats_raw(&self, which: &str) -> Result<Vec<u8>> {
+        self.cluster_request(
+            Method::GET,
+            &self.transport.api_path(&format!("/stats/{which}")),
+            None,
+        )
+    }
+
+    /// `/v2/stats/self`: this member's name, id, state, leader info, traffic.
+    pub fn stats_self(&self) -> Result<serde_json::Value> {
+        json(&self.stats_raw("self")?)
+    }
+
+    /// `/v2/stats/leader`: the leader's view of its followers (answered only
+    /// by the leader: etcd's error otherwise).
+    pub fn stats_leader(&self) -> Result<serde_json::Value> {
+        json(&self.stats_raw("leader")?)
+    }
+
+    /// `/v2/stats/store`: operation counters of the v2 store.
+    pub fn stats_store(&self) -> Result<serde_json::Value> {
+        json(&self.stats_raw("store")?)
+    }
+
+    /// The server and cluster versions.
+    pub fn version(&self) -> Result<Version> {
+        let body = self.cluster_request(Method::GET, "/version", None)?;
+        serde_json::from_slice(&body).map_err(|e| Error::Protocol(format!("bad version: {e}")))
+    }
+
+    /// Whether the answering member is healthy (has a leader).
+    pub fn health(&self) -> Result<bool> {
+        #[derive(Deserialize)]
+        struct Health {
+            health: String,
+        }
+        let body = self.cluster_request(Method::GET, "/health", None)?;
+        let health: Health = serde_json::from_slice(&body)
+            .map_err(|e| Error::Protocol(format!("bad health: {e}")))?;
+        Ok(health.health == "true")
+    }
+}
+
+fn json(body: &[u8]) -> Result<serde_json::Value> {
+    serde_json::from_slice(body).map_err(|e| Error::Protocol(format!("bad stats: {e}")))
+}
+
+/// A member id: hex digits only (it goes into a path).
+fn member_id(id: &str) -> Result<&str> {
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::InvalidArgument(format!(
+            "member id {id:?} is not hex"
+        )));
+    }
+    Ok(id)
+}
