@@ -35,7 +35,7 @@
  */
 /** Initialiser for etcdc_client_options: the defaults. */
 #define ETCDC_CLIENT_OPTIONS_INIT \
-    { ETCDC_CLIENT_OPTIONS_VERSION, NULL, 0, NULL, NULL, 0, 0, 0, NULL, false, 0 }
+    { ETCDC_CLIENT_OPTIONS_VERSION, NULL, 0, NULL, NULL, 0, 0, 0, NULL, false, 0, false, NULL }
 /** Initialiser for etcdc_write_options: a plain set. */
 #define ETCDC_WRITE_OPTIONS_INIT \
     { ETCDC_WRITE_OPTIONS_VERSION, 0, false, false, NULL, 0, ETCDC_PREV_EXIST_ANY, false }
@@ -68,6 +68,23 @@
  * The current version of `etcdc_client_options`.
  */
 #define ETCDC_CLIENT_OPTIONS_VERSION 1
+
+/**
+ * `etcdc_stats()`: this member's stats (`/v2/stats/self`: name, id, state,
+ * leader info, traffic).
+ */
+#define ETCDC_STATS_SELF 0
+
+/**
+ * `etcdc_stats()`: the leader's view of its followers (`/v2/stats/leader`;
+ * only the leader answers it).
+ */
+#define ETCDC_STATS_LEADER 1
+
+/**
+ * `etcdc_stats()`: operation counters of the v2 store (`/v2/stats/store`).
+ */
+#define ETCDC_STATS_STORE 2
 
 /**
  * The current version of `etcdc_write_options`.
@@ -315,6 +332,12 @@ typedef struct etcdc_client etcdc_client;
 typedef struct etcdc_lock etcdc_lock;
 
 /**
+ * A list of members, owned by the caller and freed with
+ * `etcdc_member_list_free()`. Read-only: any number of threads may read it.
+ */
+typedef struct etcdc_member_list etcdc_member_list;
+
+/**
  * One key or directory, borrowed from the `etcdc_response` it came from:
  * valid until that response is freed, never freed on its own. Read-only, so
  * any number of threads may read it at once.
@@ -368,8 +391,10 @@ typedef struct etcdc_client_options {
     const char *protocol;
     /**
      * Endpoint URLs such as "http://10.0.0.1:2379" (`endpoint_count` of them);
-     * replace host/port/protocol. Requests go to the first (no failover to the
-     * others yet; each is still checked).
+     * replace host/port/protocol. Requests go to the first; when a member
+     * fails, to the next. A request that never left this machine is sent to
+     * the next member; one that may have reached etcd is sent again only if
+     * it is a read, a write reports `ETCDC_ERR_AMBIGUOUS` instead.
      */
     const char *const *endpoints;
     /**
@@ -398,7 +423,46 @@ typedef struct etcdc_client_options {
      * Largest response body accepted, in bytes; default 256 MiB.
      */
     uint64_t max_response_bytes;
+    /**
+     * Learn the cluster's members from `/v2/members` (python-etcd's
+     * `allow_reconnect`): at `etcdc_client_new()`, which then asks the
+     * endpoints given until one answers (and fails if none does), and again
+     * after each failover.
+     */
+    bool discover;
+    /**
+     * Refuse members of any cluster but this one (its id in hex, as
+     * `etcdc_response_cluster_id()` gives it): `ETCDC_ERR_CLUSTER_ID_MISMATCH`.
+     * NULL: the client holds every member to the id of its first answer.
+     */
+    const char *expected_cluster_id;
 } etcdc_client_options;
+
+/**
+ * One member of the cluster. Borrowed from the `etcdc_member_list` it came
+ * from: valid until that list is freed.
+ */
+typedef struct etcdc_member {
+    /**
+     * The member's id, in hex.
+     */
+    const char *id;
+    /**
+     * Its name; "" for a member added but not started yet.
+     */
+    const char *name;
+    /**
+     * URLs the other members reach it at (`peer_url_count` of them).
+     */
+    const char *const *peer_urls;
+    size_t peer_url_count;
+    /**
+     * URLs clients reach it at (`client_url_count`; none for a member not
+     * started yet).
+     */
+    const char *const *client_urls;
+    size_t client_url_count;
+} etcdc_member;
 
 /**
  * Detail of the last failure of an etcdc call on the calling thread.
@@ -589,15 +653,16 @@ extern "C" {
 void etcdc_client_options_init(struct etcdc_client_options *opts);
 
 /**
- * Creates a client. Sends nothing over the network: the server need not be
- * up yet.
+ * Creates a client. Sends nothing over the network (the server need not be
+ * up yet), unless `discover` is set.
  *
  * `opts` may be NULL for the defaults (http://127.0.0.1:2379, /v2, 60 s).
  * On success `*out` is a new client, owned by the caller, to be released with
  * `etcdc_client_free()`. On failure `*out` is untouched.
  *
  * Errors: `ETCDC_ERR_INVALID_ARGUMENT` (NULL `out`, a bad endpoint URL,
- * invalid UTF-8, an unknown options version).
+ * invalid UTF-8, an unknown options version); with `discover`, the error of
+ * the last endpoint asked when none answers.
  */
 enum etcdc_status etcdc_client_new(const struct etcdc_client_options *opts,
                                    struct etcdc_client **out);
@@ -621,6 +686,108 @@ const char *etcdc_version(void);
  * `const char *` from etcdc: those are borrowed from their handle.
  */
 void etcdc_string_free(char *s);
+
+/**
+ * Stores the cluster's members in `*out` (a new list, freed with
+ * `etcdc_member_list_free()`).
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT`, request errors.
+ */
+enum etcdc_status etcdc_members(const struct etcdc_client *client, struct etcdc_member_list **out);
+
+/**
+ * Stores the member that leads the cluster now (python-etcd's `leader`), as
+ * the answering member sees it, in `*out`: a new list of one member, freed
+ * with `etcdc_member_list_free()`.
+ *
+ * Errors: `ETCDC_ERR_PROTOCOL` when the member knows no leader (during an
+ * election); `ETCDC_ERR_INVALID_ARGUMENT`; request errors.
+ */
+enum etcdc_status etcdc_leader(const struct etcdc_client *client, struct etcdc_member_list **out);
+
+/**
+ * Adds a member with these `count` peer URLs to the cluster (it still has
+ * to be started, with `--initial-cluster-state existing`). Stores it in
+ * `*out` (if not NULL): a new list of one member, with its id.
+ *
+ * Errors: etcd's (e.g. a peer URL already in use), `ETCDC_ERR_INVALID_ARGUMENT`,
+ * request errors.
+ */
+enum etcdc_status etcdc_member_add(const struct etcdc_client *client,
+                                   const char *const *peer_urls,
+                                   size_t count,
+                                   struct etcdc_member_list **out);
+
+/**
+ * Removes the member `id` (hex) from the cluster.
+ *
+ * Errors: etcd's (an unknown id), `ETCDC_ERR_INVALID_ARGUMENT` (NULL, not
+ * hex), request errors.
+ */
+enum etcdc_status etcdc_member_remove(const struct etcdc_client *client, const char *id);
+
+/**
+ * Replaces the peer URLs of member `id` (hex) with these `count` URLs.
+ *
+ * Errors: etcd's, `ETCDC_ERR_INVALID_ARGUMENT`, request errors.
+ */
+enum etcdc_status etcdc_member_update(const struct etcdc_client *client,
+                                      const char *id,
+                                      const char *const *peer_urls,
+                                      size_t count);
+
+/**
+ * Number of members in the list (0 for NULL).
+ */
+size_t etcdc_member_list_count(const struct etcdc_member_list *list);
+
+/**
+ * Member `i` (0-based), borrowed from the list, or NULL if out of range.
+ */
+const struct etcdc_member *etcdc_member_list_get(const struct etcdc_member_list *list, size_t i);
+
+/**
+ * Frees a member list and the members borrowed from it. NULL is a no-op.
+ */
+void etcdc_member_list_free(struct etcdc_member_list *list);
+
+/**
+ * Stores the client URLs of the cluster's members (python-etcd's
+ * `machines`) in `*out`, comma-separated as etcd sends them: a new string,
+ * freed with `etcdc_string_free()`.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT`, request errors.
+ */
+enum etcdc_status etcdc_machines(const struct etcdc_client *client, char **out);
+
+/**
+ * Stores the statistics `which` (`ETCDC_STATS_SELF`, `_LEADER` or `_STORE`)
+ * in `*json`: etcd's JSON document, in a new string freed with
+ * `etcdc_string_free()`.
+ *
+ * Errors: etcd's (a follower asked for leader stats), `ETCDC_ERR_INVALID_ARGUMENT`
+ * (also for an unknown `which`), request errors.
+ */
+enum etcdc_status etcdc_stats(const struct etcdc_client *client, int which, char **json);
+
+/**
+ * Stores the answering member's version (e.g. "3.4.23") in `*server` and
+ * the cluster's (e.g. "3.4.0") in `*cluster`: new strings, each freed with
+ * `etcdc_string_free()`. Either may be NULL when not wanted.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT`, request errors.
+ */
+enum etcdc_status etcdc_server_version(const struct etcdc_client *client,
+                                       char **server,
+                                       char **cluster);
+
+/**
+ * Stores in `*healthy` whether the answering member is healthy (has a
+ * leader).
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT`, request errors.
+ */
+enum etcdc_status etcdc_health(const struct etcdc_client *client, bool *healthy);
 
 /**
  * Campaigns: makes `name` the leader of election `key` (python-etcd's

@@ -45,8 +45,10 @@ pub struct etcdc_client_options {
     /// anything else is `ETCDC_ERR_INVALID_ARGUMENT`.
     pub protocol: *const c_char,
     /// Endpoint URLs such as "http://10.0.0.1:2379" (`endpoint_count` of them);
-    /// replace host/port/protocol. Requests go to the first (no failover to the
-    /// others yet; each is still checked).
+    /// replace host/port/protocol. Requests go to the first; when a member
+    /// fails, to the next. A request that never left this machine is sent to
+    /// the next member; one that may have reached etcd is sent again only if
+    /// it is a read, a write reports `ETCDC_ERR_AMBIGUOUS` instead.
     pub endpoints: *const *const c_char,
     /// Number of strings in `endpoints`.
     pub endpoint_count: usize,
@@ -62,6 +64,15 @@ pub struct etcdc_client_options {
     pub no_redirect: bool,
     /// Largest response body accepted, in bytes; default 256 MiB.
     pub max_response_bytes: u64,
+    /// Learn the cluster's members from `/v2/members` (python-etcd's
+    /// `allow_reconnect`): at `etcdc_client_new()`, which then asks the
+    /// endpoints given until one answers (and fails if none does), and again
+    /// after each failover.
+    pub discover: bool,
+    /// Refuse members of any cluster but this one (its id in hex, as
+    /// `etcdc_response_cluster_id()` gives it): `ETCDC_ERR_CLUSTER_ID_MISMATCH`.
+    /// NULL: the client holds every member to the id of its first answer.
+    pub expected_cluster_id: *const c_char,
 }
 
 /// Sets `opts` to the defaults of the current version (all fields 0, version
@@ -124,18 +135,23 @@ unsafe fn builder(opts: *const etcdc_client_options) -> Result<crate::ClientBuil
     if o.max_response_bytes != 0 {
         b = b.max_response_bytes(o.max_response_bytes);
     }
+    if let Some(id) = unsafe { opt_str(o.expected_cluster_id, "expected_cluster_id") }? {
+        b = b.expected_cluster_id(id);
+    }
+    b = b.discover(o.discover);
     Ok(b.allow_redirect(!o.no_redirect))
 }
 
-/// Creates a client. Sends nothing over the network: the server need not be
-/// up yet.
+/// Creates a client. Sends nothing over the network (the server need not be
+/// up yet), unless `discover` is set.
 ///
 /// `opts` may be NULL for the defaults (http://127.0.0.1:2379, /v2, 60 s).
 /// On success `*out` is a new client, owned by the caller, to be released with
 /// `etcdc_client_free()`. On failure `*out` is untouched.
 ///
 /// Errors: `ETCDC_ERR_INVALID_ARGUMENT` (NULL `out`, a bad endpoint URL,
-/// invalid UTF-8, an unknown options version).
+/// invalid UTF-8, an unknown options version); with `discover`, the error of
+/// the last endpoint asked when none answers.
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_client_new(
     opts: *const etcdc_client_options,

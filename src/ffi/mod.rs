@@ -22,6 +22,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::error::{Error, Result};
 
 pub mod client;
+pub mod cluster;
 pub mod election;
 pub mod error;
 pub mod keys;
@@ -135,6 +136,48 @@ pub(crate) unsafe fn put_box<T>(out: *mut *mut T, value: T) {
     if !out.is_null() {
         // SAFETY: non-NULL and writable per the caller.
         unsafe { *out = Box::into_raw(Box::new(value)) };
+    }
+}
+
+/// Collects the strings of a C view into one buffer of NUL-terminated
+/// strings (one allocation for all of them); hands out offsets until frozen.
+#[derive(Default)]
+pub(crate) struct Arena(Vec<u8>);
+
+/// The offset of a string that is absent (a NULL pointer).
+pub(crate) const NONE: usize = usize::MAX;
+
+impl Arena {
+    pub(crate) fn add(&mut self, s: &str) -> usize {
+        let at = self.0.len();
+        self.0.extend_from_slice(s.as_bytes());
+        self.0.push(0);
+        at
+    }
+
+    pub(crate) fn add_opt(&mut self, s: Option<&str>) -> usize {
+        s.map_or(NONE, |s| self.add(s))
+    }
+
+    /// No more strings: from now on, pointers can be handed out.
+    pub(crate) fn freeze(self) -> Strings {
+        Strings(self.0)
+    }
+}
+
+/// A frozen [`Arena`]. Its pointers stay valid when it moves (a `Vec`'s
+/// buffer does not move with it) and until it is dropped.
+pub(crate) struct Strings(Vec<u8>);
+
+impl Strings {
+    /// The string at `offset`, or NULL for [`NONE`].
+    pub(crate) fn ptr(&self, offset: usize) -> *const c_char {
+        if offset == NONE {
+            return std::ptr::null();
+        }
+        // SAFETY: offsets come from Arena::add, inside the buffer. `as_ptr`
+        // makes no intermediate reference, so the pointer outlives moves.
+        unsafe { self.0.as_ptr().add(offset).cast() }
     }
 }
 

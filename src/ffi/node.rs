@@ -10,7 +10,7 @@ use std::ffi::c_char;
 use std::ptr::{self, NonNull};
 use std::sync::OnceLock;
 
-use super::{arg_out, arg_ref, put_box, status};
+use super::{arg_out, arg_ref, put_box, status, Arena, Strings};
 use crate::node::{Node, Response};
 
 /// One key or directory, borrowed from the `etcdc_response` it came from:
@@ -33,9 +33,8 @@ pub struct etcdc_response {
     /// The Rust response, from `Box::into_raw` (freed in `Drop`): a raw owner,
     /// so that moving this struct does not invalidate the node pointers into it.
     response: NonNull<Response>,
-    /// Owns the NUL-terminated strings the node views point into. A `Vec`'s
-    /// buffer stays valid, and its pointers usable, when the `Vec` moves.
-    _arena: Vec<u8>,
+    /// Owns the NUL-terminated strings the node views point into.
+    _arena: Strings,
     nodes: Vec<etcdc_node>,
     action: *const c_char,
     cluster_id: *const c_char,
@@ -48,25 +47,6 @@ pub struct etcdc_response {
 unsafe impl Send for etcdc_response {}
 // SAFETY: as above; `leaves` is a OnceLock.
 unsafe impl Sync for etcdc_response {}
-
-/// Collects strings into one NUL-separated buffer; offsets until frozen.
-#[derive(Default)]
-struct Arena(Vec<u8>);
-
-const NONE: usize = usize::MAX;
-
-impl Arena {
-    fn add(&mut self, s: &str) -> usize {
-        let at = self.0.len();
-        self.0.extend_from_slice(s.as_bytes());
-        self.0.push(0);
-        at
-    }
-
-    fn add_opt(&mut self, s: Option<&str>) -> usize {
-        s.map_or(NONE, |s| self.add(s))
-    }
-}
 
 /// A node of the flat layout, with arena offsets and child indices.
 struct Flat<'a> {
@@ -124,16 +104,9 @@ impl etcdc_response {
             flatten(prev, &mut arena, &mut flat);
             at
         });
-        let arena = arena.0;
-        let strings = arena.as_ptr();
-        let at = |offset: usize| -> *const c_char {
-            if offset == NONE {
-                ptr::null()
-            } else {
-                // SAFETY: offsets come from Arena::add, inside the buffer.
-                unsafe { strings.add(offset).cast() }
-            }
-        };
+        let strings = arena.freeze();
+        let at = |offset: usize| strings.ptr(offset);
+        let (action, cluster_id) = (at(action), at(cluster_id));
         let mut nodes: Vec<etcdc_node> = flat
             .iter()
             .map(|f| etcdc_node {
@@ -159,10 +132,10 @@ impl etcdc_response {
         }
         etcdc_response {
             response: owner,
-            _arena: arena,
+            _arena: strings,
             nodes,
-            action: at(action),
-            cluster_id: at(cluster_id),
+            action,
+            cluster_id,
             prev_node,
             leaves: OnceLock::new(),
         }
