@@ -10,12 +10,23 @@ ifdef ETCD_BIN
 export ETCD_BIN
 endif
 
-.PHONY: all build demo test ensure-etcd ensure-tools fmt clippy check-header rust-test c-test clean
+.PHONY: all build release demo test ensure-etcd ensure-tools fmt clippy check-header rust-test \
+        c-test check-exports link-test install uninstall clean
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+MAJOR   := $(firstword $(subst ., ,$(VERSION)))
+LIBDIR   = $(DESTDIR)$(PREFIX)/lib
+INCDIR   = $(DESTDIR)$(PREFIX)/include
 
 all: build
 
 build:
 	$(CARGO) build
+
+release:
+	$(CARGO) build --release
 
 ensure-etcd:
 	@scripts/ensure-etcd.sh >/dev/null
@@ -28,7 +39,7 @@ demo: ensure-etcd build
 	$(MAKE) -C examples-c build/quickstart
 	scripts/with-etcd.sh examples-c/build/quickstart
 
-test: ensure-etcd ensure-tools fmt clippy check-header rust-test c-test
+test: ensure-etcd ensure-tools fmt clippy check-header rust-test c-test check-exports link-test
 	@echo "make test: all checks passed"
 
 fmt:
@@ -49,6 +60,35 @@ rust-test:
 c-test: build
 	$(MAKE) -C examples-c all
 	scripts/with-etcd.sh $(MAKE) -C examples-c run
+
+# The shared library exports the etcdc_* functions and nothing else.
+check-exports: release
+	@bad=$$(nm -D --defined-only target/release/libetcdc.so | awk '{print $$3}' | grep -v '^etcdc_' || true); \
+	  if [ -n "$$bad" ]; then echo "libetcdc.so exports more than etcdc_*:"; echo "$$bad"; exit 1; fi; \
+	  echo "libetcdc.so exports $$(nm -D --defined-only target/release/libetcdc.so | wc -l) symbols, all etcdc_*"
+	@readelf -d target/release/libetcdc.so | grep -q 'SONAME.*\[libetcdc.so.$(MAJOR)\]' || \
+	  { echo "libetcdc.so has no soname libetcdc.so.$(MAJOR)"; exit 1; }
+
+# Install into a temporary prefix, build C and C++ with pkg-config (shared
+# and static), run them against etcd, uninstall.
+link-test: release
+	scripts/link-test.sh
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the shared library with its
+# soname links, the static library, the header and etcdc.pc.
+install: release
+	install -d $(LIBDIR)/pkgconfig $(INCDIR)
+	install -m 0755 target/release/libetcdc.so $(LIBDIR)/libetcdc.so.$(VERSION)
+	ln -sf libetcdc.so.$(VERSION) $(LIBDIR)/libetcdc.so.$(MAJOR)
+	ln -sf libetcdc.so.$(MAJOR) $(LIBDIR)/libetcdc.so
+	install -m 0644 target/release/libetcdc.a $(LIBDIR)/libetcdc.a
+	install -m 0644 include/etcdc.h $(INCDIR)/etcdc.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' etcdc.pc.in > $(LIBDIR)/pkgconfig/etcdc.pc
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+uninstall:
+	rm -f $(LIBDIR)/libetcdc.so.$(VERSION) $(LIBDIR)/libetcdc.so.$(MAJOR) $(LIBDIR)/libetcdc.so \
+	      $(LIBDIR)/libetcdc.a $(INCDIR)/etcdc.h $(LIBDIR)/pkgconfig/etcdc.pc
 
 clean:
 	$(CARGO) clean

@@ -8,6 +8,9 @@ use std::path::Path;
 
 fn main() {
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR");
+    // The shared library's soname carries the major version: libetcdc.so.0.
+    let major = std::env::var("CARGO_PKG_VERSION_MAJOR").expect("version");
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libetcdc.so.{major}");
     // cbindgen reads the whole crate (a `pub const` anywhere can reach the header).
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
