@@ -402,7 +402,8 @@ typedef struct etcdc_client_options {
      */
     size_t endpoint_count;
     /**
-     * Longest time one request may take, in milliseconds; default 60000.
+     * Longest time one request may take, in milliseconds, failover to other
+     * members included; default 60000.
      */
     uint64_t read_timeout_ms;
     /**
@@ -433,7 +434,11 @@ typedef struct etcdc_client_options {
     /**
      * Refuse members of any cluster but this one (its id in hex, as
      * `etcdc_response_cluster_id()` gives it): `ETCDC_ERR_CLUSTER_ID_MISMATCH`.
-     * NULL: the client holds every member to the id of its first answer.
+     * Each member proves its id before it is sent a first write, so a
+     * member of another cluster never receives one. etcd sends the id with
+     * keys and members answers, not with health, version, stats or machines,
+     * which are not checked. NULL: the client holds every member to the id
+     * of its first answer.
      */
     const char *expected_cluster_id;
 } etcdc_client_options;

@@ -112,7 +112,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Longest time one request may take, from sending to the end of the body.
+    /// Longest time one request may take, from sending to the end of the body,
+    /// failover to other members included.
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.read_timeout = timeout;
         self
@@ -153,8 +154,12 @@ impl ClientBuilder {
 
     /// Refuse members of any cluster but this one (its id in hex, as etcd's
     /// `X-Etcd-Cluster-Id` header gives it): their answers fail with
-    /// [`Error::ClusterIdMismatch`]. Without it, the client holds every
-    /// member to the id of the first answer it gets.
+    /// [`Error::ClusterIdMismatch`], and each member proves its id before it
+    /// is sent a first write, so a member of another cluster never receives
+    /// one. etcd sends the id with keys and members answers, not with
+    /// `/health`, `/version`, stats or machines, which are not checked.
+    /// Without an expected id, the client holds every member to the id of
+    /// the first answer it gets.
     pub fn expected_cluster_id(mut self, id: &str) -> Self {
         self.expected_cluster_id = Some(id.to_owned());
         self

@@ -109,6 +109,8 @@ struct ClusterView {
     /// The cluster id required of every answer: the expected one, else the
     /// first one seen.
     cluster_id: Mutex<Option<String>>,
+    /// Members whose id was verified before a write (expected id only).
+    verified: Mutex<Vec<String>>,
 }
 
 impl fmt::Debug for Transport {
@@ -153,6 +155,7 @@ impl Transport {
             endpoints: RwLock::new(Arc::new(config.endpoints.clone())),
             current: AtomicUsize::new(0),
             cluster_id: Mutex::new(config.expected_cluster_id.clone()),
+            verified: Mutex::new(Vec::new()),
         });
         Transport {
             agent,
@@ -261,7 +264,12 @@ impl Transport {
                 self.wait_for_leader(endpoint, deadline);
             }
             let outcome = self
-                .send_following_redirects(&method, endpoint, target, payload, limit, on_head)
+                .verify_before_write(endpoint, read)
+                .and_then(|()| {
+                    self.send_following_redirects(
+                        &method, endpoint, target, payload, limit, on_head,
+                    )
+                })
                 .and_then(|reply| self.check_cluster_id(reply).map_err(Failure::Final));
             match outcome {
                 Ok(reply) if reply.status >= 500 && read => {
@@ -385,6 +393,39 @@ impl Transport {
         })
     }
 
+    /// With an expected cluster id, a member must prove its id before it is
+    /// sent a write (answers are checked too, but by then a write would be
+    /// applied): once per member, through the small `/v2/members` answer,
+    /// which carries `X-Etcd-Cluster-Id`.
+    fn verify_before_write(&self, endpoint: &str, read: bool) -> std::result::Result<(), Failure> {
+        if read || self.config.expected_cluster_id.is_none() {
+            return Ok(());
+        }
+        let verified = |list: &Vec<String>| list.iter().any(|e| e == endpoint);
+        if self
+            .cluster
+            .verified
+            .lock()
+            .is_ok_and(|list| verified(&list))
+        {
+            return Ok(());
+        }
+        let url = format!("{endpoint}{}", self.api_path("/members"));
+        let reply = self.send_once(
+            &Method::GET,
+            endpoint,
+            &url,
+            Payload::Empty,
+            Limit::Default,
+            &mut |_, _| {},
+        )?;
+        self.check_cluster_id(reply).map_err(Failure::Final)?;
+        if let Ok(mut list) = self.cluster.verified.lock() {
+            list.push(endpoint.to_owned());
+        }
+        Ok(())
+    }
+
     /// Refuses an answer from another cluster than the one required: the
     /// expected id, else the first one this client saw.
     fn check_cluster_id(&self, reply: Reply) -> Result<Reply> {
@@ -463,7 +504,14 @@ impl Transport {
             .limit(self.config.max_response_bytes)
             .read_to_vec()
             .map_err(|e| Error::Protocol(e.to_string()))?;
-        let members = crate::cluster::parse_members(&body)?;
+        let reply = self.check_cluster_id(Reply {
+            status: response.status().as_u16(),
+            headers: std::mem::take(response.headers_mut()),
+            body,
+            endpoint: endpoint.to_owned(),
+            location: None,
+        })?;
+        let members = crate::cluster::parse_members(&reply.into_success(self)?.body)?;
         let mut found: Vec<String> = vec![endpoint.to_owned()];
         for url in members.iter().flat_map(|m| &m.client_urls) {
             let url = url.trim_end_matches('/').to_owned();
@@ -571,15 +619,28 @@ impl Reply {
         if let Ok(e) = serde_json::from_slice::<EtcdError>(&self.body) {
             return Err(Error::from_etcd(e));
         }
-        if self.status == 404 {
-            return Err(Error::V2NotEnabled {
-                endpoint: self.endpoint,
-            });
+        // Outside the keys API etcd words its errors `{"message": "…"}`
+        // (e.g. "No such member"); a 404 without one is a server that has
+        // no such API at all.
+        #[derive(serde::Deserialize)]
+        struct Message {
+            message: String,
         }
-        let shown = &self.body[..self.body.len().min(200)];
+        let body = match serde_json::from_slice::<Message>(&self.body) {
+            Ok(m) => m.message,
+            Err(_) if self.status == 404 => {
+                return Err(Error::V2NotEnabled {
+                    endpoint: self.endpoint,
+                })
+            }
+            Err(_) => {
+                let shown = &self.body[..self.body.len().min(200)];
+                String::from_utf8_lossy(shown).into_owned()
+            }
+        };
         Err(Error::UnexpectedStatus {
             status: self.status,
-            body: String::from_utf8_lossy(shown).into_owned(),
+            body,
         })
     }
 }

@@ -52,7 +52,8 @@ pub struct etcdc_client_options {
     pub endpoints: *const *const c_char,
     /// Number of strings in `endpoints`.
     pub endpoint_count: usize,
-    /// Longest time one request may take, in milliseconds; default 60000.
+    /// Longest time one request may take, in milliseconds, failover to other
+    /// members included; default 60000.
     pub read_timeout_ms: u64,
     /// Longest time to open a connection, in milliseconds; default 5000.
     pub connect_timeout_ms: u64,
@@ -71,7 +72,11 @@ pub struct etcdc_client_options {
     pub discover: bool,
     /// Refuse members of any cluster but this one (its id in hex, as
     /// `etcdc_response_cluster_id()` gives it): `ETCDC_ERR_CLUSTER_ID_MISMATCH`.
-    /// NULL: the client holds every member to the id of its first answer.
+    /// Each member proves its id before it is sent a first write, so a
+    /// member of another cluster never receives one. etcd sends the id with
+    /// keys and members answers, not with health, version, stats or machines,
+    /// which are not checked. NULL: the client holds every member to the id
+    /// of its first answer.
     pub expected_cluster_id: *const c_char,
 }
 
