@@ -13,7 +13,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use std::time::Instant;
@@ -109,8 +109,11 @@ struct ClusterView {
     /// The cluster id required of every answer: the expected one, else the
     /// first one seen.
     cluster_id: Mutex<Option<String>>,
-    /// Members whose id was verified before a write (expected id only).
+    /// Members whose answers carried the required cluster id.
     verified: Mutex<Vec<String>>,
+    /// `current` was moved on after a member failed mid-request: the next
+    /// write waits for a leader there, as a failover attempt does.
+    moved: AtomicBool,
 }
 
 impl fmt::Debug for Transport {
@@ -156,6 +159,7 @@ impl Transport {
             current: AtomicUsize::new(0),
             cluster_id: Mutex::new(config.expected_cluster_id.clone()),
             verified: Mutex::new(Vec::new()),
+            moved: AtomicBool::new(false),
         });
         Transport {
             agent,
@@ -251,18 +255,26 @@ impl Transport {
         for attempt in 0..endpoints.len() {
             let i = (start + attempt) % endpoints.len();
             let endpoint = &endpoints[i];
+            // A write to a member we just moved to waits for a leader first.
+            let moved = attempt > 0 || self.cluster.moved.swap(false, Ordering::Relaxed);
+            if moved && !read {
+                self.wait_for_leader(endpoint, deadline);
+            }
             // The first attempt keeps the caller's limit (no per-request
             // configuration on the fast path); later ones get what is left.
             let limit = match (attempt, deadline) {
                 (0, _) | (_, None) => limit,
                 (_, Some(d)) => match d.checked_duration_since(Instant::now()) {
                     Some(left) if !left.is_zero() => Limit::Within(left),
-                    _ => break,
+                    // Spent (waiting for a leader, or on earlier members),
+                    // and nothing was sent to this one.
+                    _ => {
+                        return Err(Error::Timeout {
+                            endpoint: endpoint.clone(),
+                        })
+                    }
                 },
             };
-            if attempt > 0 && !read {
-                self.wait_for_leader(endpoint, deadline);
-            }
             let outcome = self
                 .verify_before_write(endpoint, read)
                 .and_then(|()| {
@@ -287,10 +299,25 @@ impl Transport {
                 Err(Failure::NotSent(e)) => last = Some(e),
                 Err(Failure::MaybeSent(e)) if read => last = Some(e),
                 Err(Failure::MaybeSent(e)) => {
+                    // This member just failed mid-request (a dying member
+                    // still accepts connections for a moment): the next
+                    // request starts with the next member.
+                    if endpoints.len() > 1 {
+                        let next = (i + 1) % endpoints.len();
+                        let moved = self.cluster.current.compare_exchange(
+                            start,
+                            next,
+                            Ordering::Relaxed,
+                            Ordering::Relaxed,
+                        );
+                        if moved.is_ok() {
+                            self.cluster.moved.store(true, Ordering::Relaxed);
+                        }
+                    }
                     return Err(Error::Ambiguous {
                         endpoint: endpoint.clone(),
                         reason: e.to_string(),
-                    })
+                    });
                 }
                 Err(Failure::Final(e)) => return Err(e),
             }
@@ -393,21 +420,20 @@ impl Transport {
         })
     }
 
-    /// With an expected cluster id, a member must prove its id before it is
-    /// sent a write (answers are checked too, but by then a write would be
-    /// applied): once per member, through the small `/v2/members` answer,
-    /// which carries `X-Etcd-Cluster-Id`.
+    /// Once the client knows which cluster it talks to (an expected id, or
+    /// the first one seen), a member must prove its id before it is sent a
+    /// first write: answers are checked too, but by then a write would be
+    /// applied. A member proves it by any answer that passed the check, or
+    /// else through the small `/v2/members` answer, which carries
+    /// `X-Etcd-Cluster-Id`. So a member of another cluster never gets a write.
     fn verify_before_write(&self, endpoint: &str, read: bool) -> std::result::Result<(), Failure> {
-        if read || self.config.expected_cluster_id.is_none() {
-            return Ok(());
-        }
-        let verified = |list: &Vec<String>| list.iter().any(|e| e == endpoint);
-        if self
+        let pinned = self.cluster.cluster_id.lock().is_ok_and(|id| id.is_some());
+        let verified = self
             .cluster
             .verified
             .lock()
-            .is_ok_and(|list| verified(&list))
-        {
+            .is_ok_and(|list| list.iter().any(|e| e == endpoint));
+        if read || !pinned || verified {
             return Ok(());
         }
         let url = format!("{endpoint}{}", self.api_path("/members"));
@@ -419,11 +445,9 @@ impl Transport {
             Limit::Default,
             &mut |_, _| {},
         )?;
-        self.check_cluster_id(reply).map_err(Failure::Final)?;
-        if let Ok(mut list) = self.cluster.verified.lock() {
-            list.push(endpoint.to_owned());
-        }
-        Ok(())
+        self.check_cluster_id(reply)
+            .map(drop)
+            .map_err(Failure::Final)
     }
 
     /// Refuses an answer from another cluster than the one required: the
@@ -452,6 +476,12 @@ impl Transport {
                 })
             }
         }
+        drop(pinned);
+        if let Ok(mut list) = self.cluster.verified.lock() {
+            if !list.contains(&reply.endpoint) {
+                list.push(reply.endpoint.clone());
+            }
+        }
         Ok(reply)
     }
 
@@ -468,7 +498,9 @@ impl Transport {
                 Ok(r) => r,
                 Err(_) => return,
             };
-            match self.run(request, Limit::Within(left.min(Duration::from_secs(1)))) {
+            // Short polls: during an election a member takes about a second
+            // to say it is unhealthy; a quick retry resumes sooner after.
+            match self.run(request, Limit::Within(left.min(Duration::from_millis(250)))) {
                 Ok(mut r) => {
                     let body = r.body_mut().read_to_vec().unwrap_or_default();
                     if r.status() == 200 && is_healthy(&body) {

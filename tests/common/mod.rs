@@ -11,9 +11,14 @@
 //! [`Etcd::restart`] (or [`Etcd::kill`] then [`Etcd::resume`]) kills a private
 //! etcd and starts it again on the same ports with the same data dir.
 //!
+//! [`cluster::Cluster`] starts a real 3-member (or n-member) cluster the same
+//! way, one keeper per member.
+//!
 //! [`Relay`] is a TCP relay to put between a client and etcd, to count the
 //! client's connections, cut them, or hold new ones.
 #![allow(dead_code)]
+
+pub mod cluster;
 
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
@@ -74,7 +79,35 @@ pub fn dead_port() -> u16 {
     free_port()
 }
 
+/// A loopback port free now, below the kernel's ephemeral range.
+///
+/// A port from `bind(0)` lies in the ephemeral range
+/// (`net.ipv4.ip_local_port_range`, 32768–60999 by default), where any
+/// outgoing connection may take it as its local port before etcd binds it,
+/// or while a killed member waits for its restart: etcd then dies with
+/// "address already in use". Ports below the range are handed out only by
+/// this counter (each at most once per process), from a start that depends
+/// on the process id so that concurrent test binaries pick different ones,
+/// and each is checked free with a bind.
 fn free_port() -> u16 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    const LOW: u64 = 10_000;
+    let high = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .unwrap_or(32_768)
+        .min(65_536);
+    if high > LOW + 1_000 {
+        let span = high - LOW;
+        let start = u64::from(std::process::id()).wrapping_mul(7_919) % span;
+        for _ in 0..span {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let port = (LOW + (start + n) % span) as u16;
+            if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                return port;
+            }
+        }
+    }
     TcpListener::bind("127.0.0.1:0")
         .expect("bind a loopback port")
         .local_addr()
@@ -252,6 +285,13 @@ fn launch(dir: &Path, port: u16, peer_port: u16, options: &Options) -> Keeper {
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log);
+    keep(cmd, dir)
+}
+
+/// Runs `cmd` (an etcd) from a new keeper thread that kills it, with
+/// `PR_SET_PDEATHSIG`, when the test process ends, and removes `dir` when it
+/// is stopped for good. Does not wait until it answers.
+fn keep(mut cmd: Command, dir: &Path) -> Keeper {
     // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
     unsafe {
         cmd.pre_exec(|| {
