@@ -11,7 +11,7 @@ export ETCD_BIN
 endif
 
 .PHONY: all build release demo test ensure-etcd ensure-tools fmt clippy check-header rust-test \
-        c-test check-exports link-test install uninstall clean
+        c-test check-exports link-test python-test install uninstall clean
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -39,7 +39,8 @@ demo: ensure-etcd build
 	$(MAKE) -C examples-c build/quickstart
 	scripts/with-etcd.sh examples-c/build/quickstart
 
-test: ensure-etcd ensure-tools fmt clippy check-header rust-test c-test check-exports link-test
+test: ensure-etcd ensure-tools fmt clippy check-header rust-test c-test check-exports link-test \
+      python-test
 	@echo "make test: all checks passed"
 
 fmt:
@@ -73,6 +74,10 @@ check-exports: release
 # and static), run them against etcd, uninstall.
 link-test: release
 	scripts/link-test.sh
+
+# The Python binding (bindings/python) in a venv, pytest against etcd.
+python-test: release
+	bindings/python/run-tests.sh -q
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the shared library with its
 # soname links, the static library, the header and etcdc.pc.

@@ -102,10 +102,12 @@
 #define ETCDC_DELETE_OPTIONS_VERSION 1
 
 /**
- * The longest TTL etcd handles, in seconds (about 292 years): etcd counts a
- * TTL in signed 64-bit nanoseconds. A longer `ttl` is `ETCDC_ERR_INVALID_ARGUMENT`.
+ * The longest TTL accepted, in seconds: 100 years. (etcd stores a key's
+ * expiry instant in signed 64-bit nanoseconds since 1970, which ends in
+ * 2262, and silently drops a TTL that reaches past it.) A longer `ttl` is
+ * `ETCDC_ERR_INVALID_ARGUMENT`.
  */
-#define ETCDC_MAX_TTL 9223372036
+#define ETCDC_MAX_TTL 3153600000
 
 /**
  * `etcdc_write_options.prev_exist`: no condition on existence (default).

@@ -18,10 +18,11 @@ const ESCAPE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// The longest TTL etcd handles: it computes `ttl` seconds in signed 64-bit
-/// nanoseconds, so a longer one overflows (making the key permanent, or
-/// expiring it at once).
-pub const MAX_TTL: u64 = i64::MAX as u64 / 1_000_000_000;
+/// The longest TTL accepted: 100 years. etcd stores a key's expiry instant
+/// in signed 64-bit nanoseconds since 1970, which ends in 2262; a TTL that
+/// reaches past that is silently dropped (the key becomes permanent), so the
+/// cap leaves room for "now" for the next century.
+pub const MAX_TTL: u64 = 100 * 365 * 24 * 3600;
 
 /// Options of [`Client::write`]. `Default` is a plain set.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -936,7 +936,21 @@ fn prev_index_zero_is_not_an_unconditional_write() {
 fn huge_ttl_is_refused() {
     let c = common::client();
     let k = format!("{}/k", prefix("huge_ttl"));
-    for ttl in [10_000_000_000, u64::MAX] {
+    // The longest accepted TTL is really kept by etcd (one longer would reach
+    // past 2262, etcd's last representable expiry, and be silently dropped).
+    let kept = c
+        .write(
+            &k,
+            "v",
+            &WriteOptions {
+                ttl: Some(etcdc::MAX_TTL),
+                ..WriteOptions::default()
+            },
+        )
+        .unwrap()
+        .node;
+    assert!(kept.ttl.is_some() && kept.expiration.is_some(), "{kept:?}");
+    for ttl in [etcdc::MAX_TTL + 1, 7_427_806_490, 10_000_000_000, u64::MAX] {
         let w = c.write(
             &k,
             "v",

@@ -22,9 +22,11 @@ pub const ETCDC_READ_OPTIONS_VERSION: u32 = 1;
 /// The current version of `etcdc_delete_options`.
 pub const ETCDC_DELETE_OPTIONS_VERSION: u32 = 1;
 
-/// The longest TTL etcd handles, in seconds (about 292 years): etcd counts a
-/// TTL in signed 64-bit nanoseconds. A longer `ttl` is `ETCDC_ERR_INVALID_ARGUMENT`.
-pub const ETCDC_MAX_TTL: u64 = 9_223_372_036;
+/// The longest TTL accepted, in seconds: 100 years. (etcd stores a key's
+/// expiry instant in signed 64-bit nanoseconds since 1970, which ends in
+/// 2262, and silently drops a TTL that reaches past it.) A longer `ttl` is
+/// `ETCDC_ERR_INVALID_ARGUMENT`.
+pub const ETCDC_MAX_TTL: u64 = 3_153_600_000;
 
 /// `etcdc_write_options.prev_exist`: no condition on existence (default).
 pub const ETCDC_PREV_EXIST_ANY: c_int = 0;

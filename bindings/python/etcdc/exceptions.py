@@ -1,0 +1,254 @@
+"""Exceptions, named and arranged as python-etcd's, plus etcdc's own.
+
+python-etcd's hierarchy (kept as is, so ``except etcd.EtcdKeyError`` and
+friends catch the same things)::
+
+    EtcdException
+     +-- EtcdKeyError
+     |    +-- EtcdKeyNotFound          (etcd 100)
+     |    +-- EtcdNotFile              (etcd 102)
+     |    +-- EtcdNotDir               (etcd 104)
+     |    +-- EtcdAlreadyExist         (etcd 105)
+     |    +-- EtcdRootReadOnly         (etcd 107)
+     +-- EtcdValueError (also a ValueError: etcd 200-212)
+     |    +-- EtcdCompareFailed        (etcd 101)
+     |    +-- EtcdDirNotEmpty          (etcd 108)
+     |    +-- EtcdInvalidArgument      (etcdc: refused before sending)
+     +-- EtcdInsufficientPermissions   (etcd 110)
+     +-- EtcdLeaderElectionInProgress  (etcd 301)
+     +-- EtcdWatcherCleared            (etcd 400)
+     +-- EtcdEventIndexCleared         (etcd 401)
+     +-- EtcdConnectionFailed
+     |    +-- EtcdWatchTimedOut        (a watch saw no change in time)
+     |    +-- EtcdTimeout              (etcdc: a request timed out)
+     |    +-- EtcdAmbiguousOutcome     (etcdc: a write may have been applied)
+     +-- EtcdLockExpired
+     +-- EtcdClusterIdChanged
+     +-- EtcdCancelled                 (etcdc: cancelled from another thread)
+     +-- EtcdAcquireTimeout            (etcdc: leadership not won in time)
+     +-- EtcdNotHeld                   (etcdc: lock/leadership not held)
+     +-- EtcdV2NotEnabled              (etcdc: the server has no v2 API)
+     +-- EtcdProtocolError             (etcdc: an answer not understood)
+
+Each exception has ``payload``: for an error etcd reported, python-etcd's
+dict ``{'errorCode', 'message', 'cause', 'index'}``; ``None`` for a failure
+of the client itself (as python-etcd's ``EtcdConnectionFailed``). Each also
+has ``status`` (etcdc's status number, or None when raised by user code)
+and ``etcd_code`` (etcd's errorCode, or None).
+"""
+
+from . import _lib
+
+
+class EtcdException(Exception):
+    """Generic etcd exception: the base of every exception of this module."""
+
+    status = None
+    etcd_code = None
+
+    def __init__(self, message=None, payload=None):
+        super(EtcdException, self).__init__(message)
+        self.payload = payload
+
+
+class EtcdValueError(EtcdException, ValueError):
+    """Base class for etcd value-related errors."""
+
+
+class EtcdCompareFailed(EtcdValueError):
+    """Compare-and-swap failure (etcd 101)."""
+
+
+class EtcdClusterIdChanged(EtcdException):
+    """A member answered for another cluster than the expected one."""
+
+
+class EtcdKeyError(EtcdException):
+    """Generic key error."""
+
+
+class EtcdKeyNotFound(EtcdKeyError):
+    """Key not found (etcd 100)."""
+
+
+class EtcdNotFile(EtcdKeyError):
+    """Not a file (etcd 102)."""
+
+
+class EtcdNotDir(EtcdKeyError):
+    """Not a directory (etcd 104)."""
+
+
+class EtcdAlreadyExist(EtcdKeyError):
+    """Key already exists (etcd 105)."""
+
+
+class EtcdEventIndexCleared(EtcdException):
+    """The event index is older than etcd's history (etcd 401)."""
+
+
+class EtcdConnectionFailed(EtcdException):
+    """Connection to etcd failed."""
+
+    def __init__(self, message=None, payload=None, cause=None):
+        super(EtcdConnectionFailed, self).__init__(message=message, payload=payload)
+        self.cause = cause
+
+
+class EtcdInsufficientPermissions(EtcdException):
+    """Missing credentials or permission (etcd 110)."""
+
+
+class EtcdWatchTimedOut(EtcdConnectionFailed):
+    """A watch timed out without an event."""
+
+
+class EtcdWatcherCleared(EtcdException):
+    """The watcher was cleared by etcd's recovery (etcd 400)."""
+
+
+class EtcdLeaderElectionInProgress(EtcdException):
+    """A leader election is in progress (etcd 301)."""
+
+
+class EtcdRootReadOnly(EtcdKeyError):
+    """The root is read only (etcd 107)."""
+
+
+class EtcdDirNotEmpty(EtcdValueError):
+    """Directory not empty (etcd 108)."""
+
+
+class EtcdLockExpired(EtcdException):
+    """The lock's key is gone (its TTL ran out): the lock is not held."""
+
+
+# etcdc's own, where python-etcd has none.
+
+
+class EtcdInvalidArgument(EtcdValueError):
+    """An argument was refused before anything was sent."""
+
+
+class EtcdTimeout(EtcdConnectionFailed):
+    """A request did not complete within the client's read timeout (a write
+    may have been applied)."""
+
+
+class EtcdAmbiguousOutcome(EtcdConnectionFailed):
+    """A write was sent and the connection broke or timed out before etcd
+    answered: it may or may not have been applied. Read the key to know."""
+
+
+class EtcdCancelled(EtcdException):
+    """A watcher or lock wait was cancelled from another thread."""
+
+
+class EtcdAcquireTimeout(EtcdException):
+    """Leadership (or a lock) was not won within the time given."""
+
+
+class EtcdNotHeld(EtcdException):
+    """The operation needs a lock or leadership that is not held."""
+
+
+class EtcdV2NotEnabled(EtcdException):
+    """The server has no v2 API (etcd without --enable-v2, or 3.6+)."""
+
+
+class EtcdProtocolError(EtcdException):
+    """The server's answer could not be understood."""
+
+
+# etcd's error codes, as python-etcd maps them.
+_BY_ETCD_CODE = {
+    100: EtcdKeyNotFound,
+    101: EtcdCompareFailed,
+    102: EtcdNotFile,
+    104: EtcdNotDir,
+    105: EtcdAlreadyExist,
+    107: EtcdRootReadOnly,
+    108: EtcdDirNotEmpty,
+    110: EtcdInsufficientPermissions,
+    301: EtcdLeaderElectionInProgress,
+    400: EtcdWatcherCleared,
+    401: EtcdEventIndexCleared,
+}
+for _code in range(200, 213):
+    _BY_ETCD_CODE[_code] = EtcdValueError
+
+# etcdc's own statuses.
+_BY_STATUS = {
+    _lib.ERR_INVALID_ARGUMENT: EtcdInvalidArgument,
+    _lib.ERR_CONNECTION: EtcdConnectionFailed,
+    _lib.ERR_TIMEOUT: EtcdTimeout,
+    _lib.ERR_PROTOCOL: EtcdProtocolError,
+    _lib.ERR_V2_NOT_ENABLED: EtcdV2NotEnabled,
+    _lib.ERR_WATCH_TIMEOUT: EtcdWatchTimedOut,
+    _lib.ERR_CANCELLED: EtcdCancelled,
+    _lib.ERR_ACQUIRE_TIMEOUT: EtcdAcquireTimeout,
+    _lib.ERR_LOCK_EXPIRED: EtcdLockExpired,
+    _lib.ERR_NOT_HELD: EtcdNotHeld,
+    _lib.ERR_AMBIGUOUS: EtcdAmbiguousOutcome,
+    _lib.ERR_CLUSTER_ID_MISMATCH: EtcdClusterIdChanged,
+}
+
+
+def _etcd_message(text, code, cause, index):
+    """etcd's own message out of etcdc's "etcd error C: MSG (CAUSE) [index I]"."""
+    prefix = "etcd error %d: " % code
+    suffix = " [index %d]" % index
+    if text.startswith(prefix) and text.endswith(suffix):
+        text = text[len(prefix):-len(suffix)]
+        if cause and text.endswith(" (%s)" % cause):
+            text = text[: -len(cause) - 3]
+    return text
+
+
+def from_status(lib, status):
+    """The exception for a failed call's status, with this thread's detail.
+
+    Must be called on the thread that made the failed call, right after it
+    (etcdc keeps the detail per thread, until that thread's next failure).
+    """
+    err = lib.etcdc_error_last()
+    if err and err.contents.status == status:
+        e = err.contents
+        text = (e.message or b"").decode("utf-8", "replace")
+        cause = (e.cause or b"").decode("utf-8", "replace")
+        code = int(e.etcd_code)
+        index = int(e.index)
+    else:
+        text = lib.etcdc_status_str(status).decode("utf-8", "replace")
+        cause, code, index = "", 0, 0
+    if code:
+        cls = _BY_ETCD_CODE.get(code, EtcdException)
+        message = _etcd_message(text, code, cause, index)
+        payload = {"errorCode": code, "message": message, "cause": cause, "index": index}
+        exc = cls("%s : %s" % (message, cause), payload)
+    else:
+        cls = _BY_STATUS.get(status, EtcdException)
+        exc = cls(text)
+    exc.status = status
+    exc.etcd_code = code or None
+    return exc
+
+
+class EtcdError(object):
+    """python-etcd's decoder of etcd's error payloads, for code that uses it
+    directly: ``EtcdError.handle(payload)`` raises the matching exception."""
+
+    error_exceptions = dict(_BY_ETCD_CODE)
+
+    @classmethod
+    def handle(cls, payload):
+        error_code = payload.get("errorCode")
+        message = payload.get("message")
+        cause = payload.get("cause")
+        status = payload.get("status")
+        if status == 404:
+            error_code = 100
+        elif status == 401:
+            error_code = 110
+        exc = cls.error_exceptions.get(error_code, EtcdException)
+        raise exc("{} : {}".format(message, cause), payload)

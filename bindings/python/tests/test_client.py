@@ -1,0 +1,174 @@
+"""Client options, lifetime, library loading, and the declared prototypes."""
+
+import os
+import re
+import subprocess
+import sys
+import threading
+
+import pytest
+
+import etcdc
+from etcdc import _lib
+
+
+def test_defaults_as_python_etcd_except_port():
+    c = etcdc.Client()  # sends nothing
+    assert c.host == "127.0.0.1" and c.port == 2379  # python-etcd: 4001
+    assert c.protocol == "http" and c.read_timeout == 60
+    assert c.allow_redirect is True and c.allow_reconnect is False
+    assert c.base_uri == "http://127.0.0.1:2379"
+    assert c.version_prefix == "/v2" and c.key_endpoint == "/v2/keys"
+    assert c.expected_cluster_id is None
+    c.close()
+
+
+def test_python_etcd_constructor_forms(host_port):
+    h, p = host_port
+    etcdc.Client(port=4002)
+    etcdc.Client(host="127.0.0.1", port=4003)
+    etcdc.Client(host="127.0.0.1", port=4003, allow_redirect=False)
+    # Positional, in python-etcd's order.
+    c = etcdc.Client(h, p, None, "/v2", 10, True, "http")
+    assert c.read("/").dir
+
+
+def test_host_tuple_failover(host_port):
+    from test_errors import _free_port
+
+    h, p = host_port
+    dead = _free_port()
+    c = etcdc.Client(host=((h, dead), (h, p)), allow_reconnect=False)
+    assert c.base_uri == "http://%s:%d" % (h, dead)
+    # The first member refuses connections: reads and writes go to the next.
+    c.write("/pytest-tuple", "v")
+    assert c.read("/pytest-tuple").value == "v"
+    c.delete("/pytest-tuple")
+
+
+def test_allow_reconnect_discovers(host_port, endpoint):
+    c = etcdc.Client(host=host_port[0], port=host_port[1], allow_reconnect=True)
+    assert c.machines == [endpoint]
+    assert c.read("/").dir
+    with pytest.raises(etcdc.EtcdConnectionFailed):
+        from test_errors import _free_port
+
+        etcdc.Client(host="127.0.0.1", port=_free_port(), allow_reconnect=True, read_timeout=2)
+
+
+def test_expected_cluster_id_ok(client, host_port):
+    cid = client.read("/").cluster_id
+    c = etcdc.Client(host=host_port[0], port=host_port[1], expected_cluster_id=cid)
+    assert c.read("/").cluster_id == cid
+
+
+def test_version_prefix(host_port):
+    c = etcdc.Client(host=host_port[0], port=host_port[1], version_prefix="/nope")
+    with pytest.raises(etcdc.EtcdException):
+        c.read("/")
+
+
+def test_unsupported_options():
+    with pytest.raises(etcdc.EtcdException):
+        etcdc.Client(srv_domain="example.com")
+    with pytest.raises(etcdc.EtcdException):
+        etcdc.Client(cert="/tmp/cert.pem")
+    with pytest.raises(etcdc.EtcdException):
+        etcdc.Client(username="u", password="p")
+    with pytest.raises(etcdc.EtcdInvalidArgument):
+        etcdc.Client(protocol="https")
+    etcdc.Client(per_host_pool_size=5, assert_hostname=True, use_proxies=True)
+
+
+def test_close_and_context_manager(host_port):
+    with etcdc.Client(host=host_port[0], port=host_port[1]) as c:
+        assert c.read("/").dir
+    with pytest.raises(etcdc.EtcdException):
+        c.read("/")
+    c.close()  # twice is fine
+
+
+def test_close_while_another_thread_calls(host_port, prefix):
+    """close() never frees a client another thread is inside of."""
+    c = etcdc.Client(host=host_port[0], port=host_port[1])
+    done = threading.Event()
+    errors = []
+
+    def watch():
+        try:
+            c.watch(prefix + "/k", timeout=1)
+        except etcdc.EtcdWatchTimedOut:
+            pass
+        except Exception as e:  # pragma: no cover
+            errors.append(e)
+        done.set()
+
+    t = threading.Thread(target=watch)
+    t.start()
+    import time
+
+    time.sleep(0.2)
+    c.close()  # frees it when the watch returns
+    assert c._h._ptr is not None
+    t.join(5)
+    assert done.is_set() and errors == []
+    assert c._h._ptr is None
+
+
+def test_library_found(request):
+    path = etcdc.library_path()
+    if os.environ.get("ETCDC_LIBRARY"):
+        assert path == os.environ["ETCDC_LIBRARY"]
+    version = etcdc.library_version()
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version)
+    assert int(version.split(".")[0]) == _lib.ABI_MAJOR
+
+
+def _run(code, env):
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_library_lookup_order():
+    env = dict(os.environ)
+    # A bad ETCDC_LIBRARY is an error, not a silent fallback.
+    env["ETCDC_LIBRARY"] = "/nonexistent/libetcdc.so"
+    r = _run("import etcdc; etcdc.Client()", env)
+    assert r.returncode != 0 and "LibraryNotFound" in r.stderr and "ETCDC_LIBRARY" in r.stderr
+    # import alone does not need the library.
+    r = _run("import etcdc; print('ok')", env)
+    assert r.returncode == 0 and r.stdout.strip() == "ok"
+    # Without it: the installed library if any, else the build tree above
+    # the package (this venv lives in <repo>/target/python-venv).
+    del env["ETCDC_LIBRARY"]
+    r = _run("import etcdc; print(etcdc.library_path())", env)
+    assert r.returncode == 0, r.stderr
+    found = r.stdout.strip()
+    pkg = os.path.dirname(etcdc.__file__)
+    if "libetcdc.so.0" in found or "/" not in found:
+        return  # an installed library (find_library / soname)
+    assert found.endswith(("target/release/libetcdc.so", "target/debug/libetcdc.so"))
+    assert os.path.commonpath([os.path.realpath(found), os.path.realpath(pkg)]) != "/"
+
+
+HEADER = os.path.join(os.path.dirname(__file__), "..", "..", "..", "include", "etcdc.h")
+
+
+@pytest.mark.skipif(not os.path.exists(HEADER), reason="not in the etcdc repository")
+def test_prototypes_match_header():
+    """Every function the binding declares exists in include/etcdc.h with as
+    many parameters, and returns a status exactly when the header says so."""
+    text = open(HEADER).read()
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    decls = {}
+    for m in re.finditer(r"([\w \*]+?)\b(etcdc_\w+)\s*\(([^;{]*?)\)\s*;", text):
+        ret, name, params = m.group(1).strip(), m.group(2), m.group(3).strip()
+        n = 0 if params in ("", "void") else params.count(",") + 1
+        decls[name] = (ret, n)
+    for name, (restype, argtypes) in _lib._PROTOTYPES.items():
+        assert name in decls, name
+        ret, n = decls[name]
+        assert len(argtypes) == n, name
+        assert (ret == "enum etcdc_status") == (restype is _lib.status_t), name
+        assert (ret == "void") == (restype is None), name
