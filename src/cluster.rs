@@ -78,7 +78,7 @@ impl Client {
         let reply =
             self.transport
                 .request_with(method, target, payload, Limit::Default, &mut |_, _| {})?;
-        Ok(reply.into_success(&self.transport)?.body)
+        Ok(reply.into_success()?.body)
     }
 
     /// The client URLs of the cluster's members (python-etcd's `machines`).

@@ -262,10 +262,7 @@ impl Client {
     }
 
     fn keys_request(&self, method: Method, path: &str, form: Option<&str>) -> Result<Response> {
-        let reply = self
-            .transport
-            .request(method, path, form)?
-            .into_success(&self.transport)?;
+        let reply = self.transport.request(method, path, form)?.into_success()?;
         Response::parse(&reply.body, reply.headers)
     }
 }

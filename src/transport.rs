@@ -137,6 +137,14 @@ enum Failure {
     Final(Error),
 }
 
+impl Failure {
+    fn into_error(self) -> Error {
+        match self {
+            Failure::NotSent(e) | Failure::MaybeSent(e) | Failure::Final(e) => e,
+        }
+    }
+}
+
 impl Transport {
     /// Builds the agent. Sends nothing.
     pub fn new(config: TransportConfig) -> Transport {
@@ -285,7 +293,7 @@ impl Transport {
                 .and_then(|reply| self.check_cluster_id(reply).map_err(Failure::Final));
             match outcome {
                 Ok(reply) if reply.status >= 500 && read => {
-                    last = reply.into_success(self).err();
+                    last = reply.into_success().err();
                 }
                 Ok(reply) => {
                     if attempt > 0 {
@@ -436,18 +444,25 @@ impl Transport {
         if read || !pinned || verified {
             return Ok(());
         }
+        let reply = self.members_of(endpoint)?;
+        self.check_cluster_id(reply)
+            .map(drop)
+            .map_err(Failure::Final)
+    }
+
+    /// `/v2/members` as one member answers it (small, and it carries the
+    /// cluster id).
+    fn members_of(&self, endpoint: &str) -> std::result::Result<Reply, Failure> {
         let url = format!("{endpoint}{}", self.api_path("/members"));
-        let reply = self.send_once(
+        let no_head = &mut |_: u16, _: &http::HeaderMap| {};
+        self.send_once(
             &Method::GET,
             endpoint,
             &url,
             Payload::Empty,
             Limit::Default,
-            &mut |_, _| {},
-        )?;
-        self.check_cluster_id(reply)
-            .map(drop)
-            .map_err(Failure::Final)
+            no_head,
+        )
     }
 
     /// Refuses an answer from another cluster than the one required: the
@@ -521,29 +536,9 @@ impl Transport {
     /// Replaces the endpoint list with the client URLs of the members that
     /// `endpoint` reports, keeping the current endpoint first.
     pub fn discover_from(&self, endpoint: &str) -> Result<()> {
-        let url = format!("{endpoint}{}/members", self.config.prefix);
-        let request = http::Request::get(&url)
-            .body(())
-            .map_err(|e| Error::InvalidArgument(format!("bad request: {e}")))?;
-        let mut response =
-            self.run(request, Limit::Default)
-                .map_err(|e| match classify(e, endpoint) {
-                    Failure::NotSent(e) | Failure::MaybeSent(e) | Failure::Final(e) => e,
-                })?;
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(self.config.max_response_bytes)
-            .read_to_vec()
-            .map_err(|e| Error::Protocol(e.to_string()))?;
-        let reply = self.check_cluster_id(Reply {
-            status: response.status().as_u16(),
-            headers: std::mem::take(response.headers_mut()),
-            body,
-            endpoint: endpoint.to_owned(),
-            location: None,
-        })?;
-        let members = crate::cluster::parse_members(&reply.into_success(self)?.body)?;
+        let reply = self.members_of(endpoint).map_err(Failure::into_error)?;
+        let reply = self.check_cluster_id(reply)?;
+        let members = crate::cluster::parse_members(&reply.into_success()?.body)?;
         let mut found: Vec<String> = vec![endpoint.to_owned()];
         for url in members.iter().flat_map(|m| &m.client_urls) {
             let url = url.trim_end_matches('/').to_owned();
@@ -641,7 +636,7 @@ impl Reply {
     /// [`Error::V2NotEnabled`] for a bare 404, [`Error::UnexpectedStatus`] for
     /// anything else. Headers are checked only on success, so a malformed one
     /// cannot hide etcd's error.
-    pub fn into_success(self, _transport: &Transport) -> Result<Success> {
+    pub fn into_success(self) -> Result<Success> {
         if (200..300).contains(&self.status) {
             return Ok(Success {
                 headers: parse_headers(&self.headers)?,

@@ -11,7 +11,7 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::keys::{key_path, Query};
 use crate::node::Response;
-use crate::transport::{etcd_index, Limit, Payload, Shutdown, Transport};
+use crate::transport::{etcd_index, Limit, Payload, Reply, Shutdown, Transport};
 
 /// Consecutive failed polls (connection refused or dropped) a watch retries
 /// before it reports the failure.
@@ -234,7 +234,7 @@ fn poll(
         };
         let outcome = transport
             .request_with(Method::GET, &target, Payload::Empty, limit, &mut on_head)
-            .and_then(|reply| reply.into_success(transport));
+            .and_then(Reply::into_success);
         match outcome {
             Ok(answer) if answer.body.iter().all(u8::is_ascii_whitespace) => {
                 // etcd ended the poll without an event: poll again.
