@@ -136,6 +136,8 @@ errors! {
         #[error("{endpoint} belongs to cluster {found}, not {expected}")]
         ClusterIdMismatch { endpoint: String, expected: String, found: String },
         /// The server's answer could not be understood (bad JSON, bad header…).
+        /// For a write, a success status whose body could not be read still
+        /// means etcd applied it.
         #[error("protocol error: {0}")]
         Protocol(String),
         /// The server answered `/v2/keys` with a plain 404: it has no v2 API

@@ -268,27 +268,20 @@ impl Transport {
             if moved && !read {
                 self.wait_for_leader(endpoint, deadline);
             }
-            // The first attempt keeps the caller's limit (no per-request
-            // configuration on the fast path); later ones get what is left.
-            let limit = match (attempt, deadline) {
-                (0, _) | (_, None) => limit,
-                (_, Some(d)) => match d.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => Limit::Within(left),
-                    // Spent (waiting for a leader, or on earlier members),
-                    // and nothing was sent to this one.
-                    _ => {
-                        return Err(Error::Timeout {
-                            endpoint: endpoint.clone(),
-                        })
-                    }
-                },
+            // Everything spends one budget: a member whose id must be
+            // checked first, redirects, later attempts. Only the plain first
+            // attempt keeps the caller's limit (no per-request configuration
+            // on the fast path).
+            let checked = self.verify_before_write(endpoint, read, deadline);
+            let limit = match checked {
+                Ok(false) if attempt == 0 => Ok(limit),
+                Ok(_) => remaining(deadline, endpoint),
+                Err(e) => Err(e),
             };
-            let outcome = self
-                .verify_before_write(endpoint, read)
-                .and_then(|()| {
-                    self.send_following_redirects(
-                        &method, endpoint, target, payload, limit, on_head,
-                    )
+            let outcome = limit
+                .and_then(|limit| {
+                    let request = (&method, endpoint.as_str(), target, payload);
+                    self.send_following_redirects(request, limit, deadline, on_head)
                 })
                 .and_then(|reply| self.check_cluster_id(reply).map_err(Failure::Final));
             match outcome {
@@ -342,14 +335,13 @@ impl Transport {
     /// would act on another key.
     fn send_following_redirects(
         &self,
-        method: &Method,
-        endpoint: &str,
-        target: &str,
-        payload: Payload,
+        (method, endpoint, target, payload): (&Method, &str, &str, Payload),
         limit: Limit,
+        deadline: Option<Instant>,
         on_head: &mut dyn FnMut(u16, &http::HeaderMap),
     ) -> std::result::Result<Reply, Failure> {
         let mut url = format!("{endpoint}{target}");
+        let mut limit = limit;
         let mut hops = 0;
         loop {
             let mut reply = self.send_once(method, endpoint, &url, payload, limit, on_head)?;
@@ -371,6 +363,8 @@ impl Transport {
             }
             hops += 1;
             url = location;
+            // The next hop gets what is left, not a fresh timeout.
+            limit = remaining(deadline, endpoint)?;
         }
     }
 
@@ -434,7 +428,15 @@ impl Transport {
     /// applied. A member proves it by any answer that passed the check, or
     /// else through the small `/v2/members` answer, which carries
     /// `X-Etcd-Cluster-Id`. So a member of another cluster never gets a write.
-    fn verify_before_write(&self, endpoint: &str, read: bool) -> std::result::Result<(), Failure> {
+    ///
+    /// Returns whether it had to ask (spending some of `deadline`). Its own
+    /// failure counts as "not sent": the write itself never left.
+    fn verify_before_write(
+        &self,
+        endpoint: &str,
+        read: bool,
+        deadline: Option<Instant>,
+    ) -> std::result::Result<bool, Failure> {
         let pinned = self.cluster.cluster_id.lock().is_ok_and(|id| id.is_some());
         let verified = self
             .cluster
@@ -442,27 +444,25 @@ impl Transport {
             .lock()
             .is_ok_and(|list| list.iter().any(|e| e == endpoint));
         if read || !pinned || verified {
-            return Ok(());
+            return Ok(false);
         }
-        let reply = self.members_of(endpoint)?;
+        let reply = remaining(deadline, endpoint)
+            .and_then(|limit| self.members_of(endpoint, limit))
+            .map_err(|e| match e {
+                Failure::MaybeSent(e) => Failure::NotSent(e),
+                other => other,
+            })?;
         self.check_cluster_id(reply)
-            .map(drop)
+            .map(|_| true)
             .map_err(Failure::Final)
     }
 
     /// `/v2/members` as one member answers it (small, and it carries the
     /// cluster id).
-    fn members_of(&self, endpoint: &str) -> std::result::Result<Reply, Failure> {
+    fn members_of(&self, endpoint: &str, limit: Limit) -> std::result::Result<Reply, Failure> {
         let url = format!("{endpoint}{}", self.api_path("/members"));
         let no_head = &mut |_: u16, _: &http::HeaderMap| {};
-        self.send_once(
-            &Method::GET,
-            endpoint,
-            &url,
-            Payload::Empty,
-            Limit::Default,
-            no_head,
-        )
+        self.send_once(&Method::GET, endpoint, &url, Payload::Empty, limit, no_head)
     }
 
     /// Refuses an answer from another cluster than the one required: the
@@ -536,7 +536,9 @@ impl Transport {
     /// Replaces the endpoint list with the client URLs of the members that
     /// `endpoint` reports, keeping the current endpoint first.
     pub fn discover_from(&self, endpoint: &str) -> Result<()> {
-        let reply = self.members_of(endpoint).map_err(Failure::into_error)?;
+        let reply = self
+            .members_of(endpoint, Limit::Default)
+            .map_err(Failure::into_error)?;
         let reply = self.check_cluster_id(reply)?;
         let members = crate::cluster::parse_members(&reply.into_success()?.body)?;
         let mut found: Vec<String> = vec![endpoint.to_owned()];
@@ -564,6 +566,20 @@ impl Transport {
             }
         }
         Err(last.unwrap_or(Error::InvalidArgument("no endpoints".into())))
+    }
+}
+
+/// What is left of `deadline` as a limit; a spent one is a timeout of a
+/// request that was not sent.
+fn remaining(deadline: Option<Instant>, endpoint: &str) -> std::result::Result<Limit, Failure> {
+    let Some(deadline) = deadline else {
+        return Ok(Limit::Unlimited);
+    };
+    match deadline.checked_duration_since(Instant::now()) {
+        Some(left) if !left.is_zero() => Ok(Limit::Within(left)),
+        _ => Err(Failure::NotSent(Error::Timeout {
+            endpoint: endpoint.to_owned(),
+        })),
     }
 }
 
@@ -662,7 +678,7 @@ impl Reply {
             }
             Err(_) => {
                 let shown = &self.body[..self.body.len().min(200)];
-                String::from_utf8_lossy(shown).into_owned()
+                String::from_utf8_lossy(shown).trim_end().to_owned()
             }
         };
         Err(Error::UnexpectedStatus {

@@ -20,6 +20,18 @@ const MAX_RETRIES: u32 = 4;
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 /// How often a pause checks for cancellation.
 const CANCEL_POLL: Duration = Duration::from_millis(10);
+/// Longest pause between polls that keep ending without an event.
+const MAX_EMPTY_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Sleeps `pause`, but not past `deadline`, and wakes within `CANCEL_POLL`
+/// of a cancellation.
+fn pause_for(pause: Duration, deadline: Option<Instant>, is_cancelled: &dyn Fn() -> bool) {
+    let until = Instant::now() + pause;
+    let until = deadline.map_or(until, |d| d.min(until));
+    while Instant::now() < until && !is_cancelled() {
+        std::thread::sleep(CANCEL_POLL.min(until.saturating_duration_since(Instant::now())));
+    }
+}
 
 /// Options of [`Client::watch`] and [`Client::watcher`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -209,6 +221,7 @@ fn poll(
     let deadline = opts.timeout.map(|t| Instant::now() + t);
     let timed_out = || Error::WatchTimeout(opts.timeout.unwrap_or_default());
     let mut failures = 0;
+    let mut empty = 0;
     loop {
         if is_cancelled() {
             return Err(Error::Cancelled);
@@ -237,8 +250,13 @@ fn poll(
             .and_then(Reply::into_success);
         match outcome {
             Ok(answer) if answer.body.iter().all(u8::is_ascii_whitespace) => {
-                // etcd ended the poll without an event: poll again.
+                // The poll ended without an event: poll again, after a pause
+                // that grows if it keeps happening (a server that answers
+                // every poll at once must not make the watch spin).
                 failures = 0;
+                empty += 1;
+                let pause = FIRST_BACKOFF * 2u32.pow(empty.min(5) - 1);
+                pause_for(pause.min(MAX_EMPTY_BACKOFF), deadline, &is_cancelled);
             }
             Ok(answer) => return Response::parse(&answer.body, answer.headers),
             Err(_) if is_cancelled() => return Err(Error::Cancelled),
@@ -250,14 +268,11 @@ fn poll(
                 if failures > MAX_RETRIES {
                     return Err(e);
                 }
-                let pause = FIRST_BACKOFF * 2u32.pow(failures - 1);
-                let until =
-                    deadline.map_or(Instant::now() + pause, |d| d.min(Instant::now() + pause));
-                while Instant::now() < until && !is_cancelled() {
-                    std::thread::sleep(
-                        CANCEL_POLL.min(until.saturating_duration_since(Instant::now())),
-                    );
-                }
+                pause_for(
+                    FIRST_BACKOFF * 2u32.pow(failures - 1),
+                    deadline,
+                    &is_cancelled,
+                );
             }
             Err(e) => return Err(e),
         }

@@ -19,6 +19,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod fault;
 
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
