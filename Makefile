@@ -11,7 +11,7 @@ export ETCD_BIN
 endif
 
 .PHONY: all build release demo test ensure-etcd ensure-tools fmt clippy check-header rust-test \
-        c-test check-exports link-test python-test install uninstall clean
+        c-test asan check-exports link-test python-test install uninstall clean
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -39,8 +39,8 @@ demo: ensure-etcd build
 	$(MAKE) -C examples-c build/quickstart
 	scripts/with-etcd.sh examples-c/build/quickstart
 
-test: ensure-etcd ensure-tools fmt clippy check-header rust-test c-test check-exports link-test \
-      python-test
+test: ensure-etcd ensure-tools fmt clippy check-header rust-test c-test asan check-exports \
+      link-test python-test
 	@echo "make test: all checks passed"
 
 fmt:
@@ -61,6 +61,10 @@ rust-test:
 c-test: build
 	$(MAKE) -C examples-c all
 	scripts/with-etcd.sh $(MAKE) -C examples-c run
+
+# The C examples and tests again, built with -fsanitize=address,undefined.
+asan: build
+	scripts/with-etcd.sh $(MAKE) -C examples-c asan
 
 # The shared library exports the etcdc_* functions and nothing else.
 check-exports: release

@@ -907,6 +907,9 @@ void etcdc_delete_options_init(struct etcdc_delete_options *opts);
  * `ETCDC_ERR_NOT_FILE`, `ETCDC_ERR_KEY_NOT_FOUND`; `ETCDC_ERR_INVALID_ARGUMENT`
  * for NULL, invalid UTF-8, a key with an empty, "." or ".." segment, or
  * options that contradict each other; transport errors.
+ *
+ * On success `*out` is a new response owned by the caller, freed with
+ * `etcdc_response_free()`; `out` may be NULL when the response is not wanted.
  */
 enum etcdc_status etcdc_write(const struct etcdc_client *client,
                               const char *key,
@@ -920,6 +923,9 @@ enum etcdc_status etcdc_write(const struct etcdc_client *client,
  *
  * Errors: `ETCDC_ERR_KEY_NOT_FOUND`, `ETCDC_ERR_INVALID_ARGUMENT`, transport
  * errors.
+ *
+ * On success `*out` is a new response owned by the caller, freed with
+ * `etcdc_response_free()`; `out` may be NULL when the response is not wanted.
  */
 enum etcdc_status etcdc_read(const struct etcdc_client *client,
                              const char *key,
@@ -933,6 +939,9 @@ enum etcdc_status etcdc_read(const struct etcdc_client *client,
  * Errors: `ETCDC_ERR_KEY_NOT_FOUND`, `ETCDC_ERR_NOT_FILE` (a directory
  * without `dir`/`recursive`), `ETCDC_ERR_DIR_NOT_EMPTY`,
  * `ETCDC_ERR_COMPARE_FAILED`, `ETCDC_ERR_INVALID_ARGUMENT`, transport errors.
+ *
+ * On success `*out` is a new response owned by the caller, freed with
+ * `etcdc_response_free()`; `out` may be NULL when the response is not wanted.
  */
 enum etcdc_status etcdc_delete(const struct etcdc_client *client,
                                const char *key,
@@ -945,6 +954,9 @@ enum etcdc_status etcdc_delete(const struct etcdc_client *client,
  *
  * Errors: `ETCDC_ERR_COMPARE_FAILED`, `ETCDC_ERR_KEY_NOT_FOUND`,
  * `ETCDC_ERR_INVALID_ARGUMENT`, transport errors.
+ *
+ * On success `*out` is a new response owned by the caller, freed with
+ * `etcdc_response_free()`; `out` may be NULL when the response is not wanted.
  */
 enum etcdc_status etcdc_test_and_set(const struct etcdc_client *client,
                                      const char *key,
@@ -965,6 +977,9 @@ enum etcdc_status etcdc_test_and_set(const struct etcdc_client *client,
  * Errors: `ETCDC_ERR_COMPARE_FAILED` if the key changed in between,
  * `ETCDC_ERR_KEY_NOT_FOUND` if it is gone, `ETCDC_ERR_INVALID_ARGUMENT`,
  * transport errors.
+ *
+ * On success `*out` is a new response owned by the caller, freed with
+ * `etcdc_response_free()`; `out` may be NULL when the response is not wanted.
  */
 enum etcdc_status etcdc_update(const struct etcdc_client *client,
                                const struct etcdc_node *node,
@@ -977,6 +992,9 @@ enum etcdc_status etcdc_update(const struct etcdc_client *client,
  *
  * Errors: `ETCDC_ERR_NODE_EXIST` if the key exists, `ETCDC_ERR_NOT_DIR` if a
  * parent is a value, `ETCDC_ERR_INVALID_ARGUMENT`, transport errors.
+ *
+ * On success `*out` is a new response owned by the caller, freed with
+ * `etcdc_response_free()`; `out` may be NULL when the response is not wanted.
  */
 enum etcdc_status etcdc_mkdir(const struct etcdc_client *client,
                               const char *key,
@@ -989,6 +1007,9 @@ enum etcdc_status etcdc_mkdir(const struct etcdc_client *client,
  *
  * Errors: `ETCDC_ERR_KEY_NOT_FOUND` if it is gone, `ETCDC_ERR_INVALID_ARGUMENT`
  * (also for `ttl` 0), transport errors.
+ *
+ * On success `*out` is a new response owned by the caller, freed with
+ * `etcdc_response_free()`; `out` may be NULL when the response is not wanted.
  */
 enum etcdc_status etcdc_refresh(const struct etcdc_client *client,
                                 const char *key,
@@ -1001,6 +1022,9 @@ enum etcdc_status etcdc_refresh(const struct etcdc_client *client,
  *
  * Errors: `ETCDC_ERR_KEY_NOT_FOUND` if there was nothing to pop, as
  * `etcdc_delete()` otherwise.
+ *
+ * On success `*out` is a new response owned by the caller, freed with
+ * `etcdc_response_free()`; `out` may be NULL when the response is not wanted.
  */
 enum etcdc_status etcdc_pop(const struct etcdc_client *client,
                             const char *key,

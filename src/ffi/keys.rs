@@ -177,6 +177,9 @@ unsafe fn call(
 /// `ETCDC_ERR_NOT_FILE`, `ETCDC_ERR_KEY_NOT_FOUND`; `ETCDC_ERR_INVALID_ARGUMENT`
 /// for NULL, invalid UTF-8, a key with an empty, "." or ".." segment, or
 /// options that contradict each other; transport errors.
+///
+/// On success `*out` is a new response owned by the caller, freed with
+/// `etcdc_response_free()`; `out` may be NULL when the response is not wanted.
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_write(
     client: *const etcdc_client,
@@ -205,6 +208,9 @@ pub unsafe extern "C" fn etcdc_write(
 ///
 /// Errors: `ETCDC_ERR_KEY_NOT_FOUND`, `ETCDC_ERR_INVALID_ARGUMENT`, transport
 /// errors.
+///
+/// On success `*out` is a new response owned by the caller, freed with
+/// `etcdc_response_free()`; `out` may be NULL when the response is not wanted.
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_read(
     client: *const etcdc_client,
@@ -235,6 +241,9 @@ pub unsafe extern "C" fn etcdc_read(
 /// Errors: `ETCDC_ERR_KEY_NOT_FOUND`, `ETCDC_ERR_NOT_FILE` (a directory
 /// without `dir`/`recursive`), `ETCDC_ERR_DIR_NOT_EMPTY`,
 /// `ETCDC_ERR_COMPARE_FAILED`, `ETCDC_ERR_INVALID_ARGUMENT`, transport errors.
+///
+/// On success `*out` is a new response owned by the caller, freed with
+/// `etcdc_response_free()`; `out` may be NULL when the response is not wanted.
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_delete(
     client: *const etcdc_client,
@@ -265,6 +274,9 @@ pub unsafe extern "C" fn etcdc_delete(
 ///
 /// Errors: `ETCDC_ERR_COMPARE_FAILED`, `ETCDC_ERR_KEY_NOT_FOUND`,
 /// `ETCDC_ERR_INVALID_ARGUMENT`, transport errors.
+///
+/// On success `*out` is a new response owned by the caller, freed with
+/// `etcdc_response_free()`; `out` may be NULL when the response is not wanted.
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_test_and_set(
     client: *const etcdc_client,
@@ -298,6 +310,9 @@ pub unsafe extern "C" fn etcdc_test_and_set(
 /// Errors: `ETCDC_ERR_COMPARE_FAILED` if the key changed in between,
 /// `ETCDC_ERR_KEY_NOT_FOUND` if it is gone, `ETCDC_ERR_INVALID_ARGUMENT`,
 /// transport errors.
+///
+/// On success `*out` is a new response owned by the caller, freed with
+/// `etcdc_response_free()`; `out` may be NULL when the response is not wanted.
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_update(
     client: *const etcdc_client,
@@ -322,6 +337,9 @@ pub unsafe extern "C" fn etcdc_update(
 ///
 /// Errors: `ETCDC_ERR_NODE_EXIST` if the key exists, `ETCDC_ERR_NOT_DIR` if a
 /// parent is a value, `ETCDC_ERR_INVALID_ARGUMENT`, transport errors.
+///
+/// On success `*out` is a new response owned by the caller, freed with
+/// `etcdc_response_free()`; `out` may be NULL when the response is not wanted.
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_mkdir(
     client: *const etcdc_client,
@@ -338,6 +356,9 @@ pub unsafe extern "C" fn etcdc_mkdir(
 ///
 /// Errors: `ETCDC_ERR_KEY_NOT_FOUND` if it is gone, `ETCDC_ERR_INVALID_ARGUMENT`
 /// (also for `ttl` 0), transport errors.
+///
+/// On success `*out` is a new response owned by the caller, freed with
+/// `etcdc_response_free()`; `out` may be NULL when the response is not wanted.
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_refresh(
     client: *const etcdc_client,
@@ -354,6 +375,9 @@ pub unsafe extern "C" fn etcdc_refresh(
 ///
 /// Errors: `ETCDC_ERR_KEY_NOT_FOUND` if there was nothing to pop, as
 /// `etcdc_delete()` otherwise.
+///
+/// On success `*out` is a new response owned by the caller, freed with
+/// `etcdc_response_free()`; `out` may be NULL when the response is not wanted.
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_pop(
     client: *const etcdc_client,

@@ -1,0 +1,1237 @@
+#!/usr/bin/env python3
+"""Generates examples-c/build/test_misuse.c from include/etcdc.h.
+
+    scripts/gen-misuse.py include/etcdc.h examples-c/build/test_misuse.c
+
+The C misuse test calls EVERY function declared between the header's
+extern "C" guards:
+
+  - once with valid arguments (made as the tables below say);
+  - once per pointer parameter with that parameter NULL (the others valid);
+  - once per `const char *` parameter (and per string of a `const char *const *`
+    list) with the invalid UTF-8 "\\xff\\fe";
+  - once per options struct parameter with version 0 and with version 99,
+    and once per string field of that struct with invalid UTF-8;
+  - once per entry of BAD_VALUES / BAD_OPTION_FIELDS (out-of-range numbers,
+    empty names... that the header calls invalid).
+
+Expectations: a function returning etcdc_status returns
+ETCDC_ERR_INVALID_ARGUMENT with etcdc_error_last() set by that very call
+(status, a non-empty message naming the parameter) and its out-parameters
+untouched -- unless NULL_OK says the header allows that NULL; a function
+returning a pointer / number / bool returns NULL / 0 / false for a NULL
+handle; a void function must simply survive.
+
+The generator knows how to call a function only through the tables below.
+It exits non-zero, naming the function, when the header declares a function
+without an entry in FUNCS, a parameter type it has no value for, or a scalar
+parameter without a value in VALUES: a new function cannot skip the test.
+Entries for functions the header no longer has are errors too.
+"""
+
+import re
+import sys
+
+# --------------------------------------------------------------------------
+# Per-function table: what a call with valid arguments must give, and what
+# has to exist before it (fixture). Expectations:
+#   an etcdc_status name        status functions
+#   "nonnull" / "nonzero" / "any"  accessors (the value with valid handles)
+#   "void"                      functions returning nothing
+# Fixtures (C run at the start of every call of that function):
+#   "put"       writes `key` ("v", TTL 600); its modified index is `idx`
+#   "election"  makes "me" the fresh leader of election `ekey`; index `won`
+FUNCS = {
+    # client
+    "etcdc_client_options_init": dict(expect="void"),
+    "etcdc_client_new": dict(expect="ETCDC_OK"),
+    "etcdc_client_free": dict(expect="void"),
+    "etcdc_version": dict(expect="nonnull"),
+    "etcdc_string_free": dict(expect="void"),
+    # cluster (the shared etcd has one member: nothing here may change it)
+    "etcdc_members": dict(expect="ETCDC_OK"),
+    "etcdc_leader": dict(expect="ETCDC_OK"),
+    # A valid add would make the single-member cluster lose its quorum: the
+    # member's own peer URL is valid input that etcd refuses (409).
+    "etcdc_member_add": dict(expect="ETCDC_ERR_HTTP_STATUS"),
+    # Removing the only member would kill the shared etcd: an unknown (valid
+    # hex) id, which etcd answers with 404 "No such member".
+    "etcdc_member_remove": dict(expect="ETCDC_ERR_HTTP_STATUS"),
+    # The member's own peer URL: accepted, changes nothing.
+    "etcdc_member_update": dict(expect="ETCDC_OK"),
+    "etcdc_member_list_count": dict(expect="nonzero"),
+    "etcdc_member_list_get": dict(expect="nonnull"),
+    "etcdc_member_list_free": dict(expect="void"),
+    "etcdc_machines": dict(expect="ETCDC_OK"),
+    "etcdc_stats": dict(expect="ETCDC_OK"),
+    "etcdc_server_version": dict(expect="ETCDC_OK"),
+    "etcdc_health": dict(expect="ETCDC_OK"),
+    # election
+    "etcdc_election_set": dict(expect="ETCDC_OK", fixture="election"),
+    "etcdc_election_get": dict(expect="ETCDC_OK", fixture="election"),
+    "etcdc_election_delete": dict(expect="ETCDC_OK", fixture="election"),
+    "etcdc_election_renew": dict(expect="ETCDC_OK", fixture="election"),
+    "etcdc_election_watch": dict(expect="ETCDC_OK", fixture="election"),
+    # errors
+    "etcdc_status_str": dict(expect="nonnull"),
+    # mark_last_error() runs before every call: there is a last error.
+    "etcdc_error_last": dict(expect="nonnull"),
+    # keys
+    "etcdc_write_options_init": dict(expect="void"),
+    "etcdc_read_options_init": dict(expect="void"),
+    "etcdc_delete_options_init": dict(expect="void"),
+    "etcdc_write": dict(expect="ETCDC_OK"),
+    "etcdc_read": dict(expect="ETCDC_OK", fixture="put"),
+    "etcdc_delete": dict(expect="ETCDC_OK", fixture="put"),
+    "etcdc_test_and_set": dict(expect="ETCDC_OK", fixture="put"),
+    "etcdc_update": dict(expect="ETCDC_OK"),
+    "etcdc_mkdir": dict(expect="ETCDC_OK"),  # `key` is fresh for every call
+    "etcdc_refresh": dict(expect="ETCDC_OK", fixture="put"),
+    "etcdc_pop": dict(expect="ETCDC_OK", fixture="put"),
+    # lock
+    "etcdc_lock_options_init": dict(expect="void"),
+    "etcdc_lock_new": dict(expect="ETCDC_OK"),
+    "etcdc_lock_acquire": dict(expect="ETCDC_OK"),
+    "etcdc_lock_is_locked": dict(expect="ETCDC_OK"),
+    "etcdc_lock_renew": dict(expect="ETCDC_OK"),
+    "etcdc_lock_release": dict(expect="ETCDC_OK"),
+    "etcdc_lock_cancel": dict(expect="void"),
+    "etcdc_lock_free": dict(expect="void"),
+    # responses and nodes (the response of a read of `key`, "v" with TTL)
+    "etcdc_response_free": dict(expect="void"),
+    "etcdc_response_action": dict(expect="nonnull"),
+    "etcdc_response_node": dict(expect="nonnull"),
+    "etcdc_response_prev_node": dict(expect="any"),  # a read has none
+    "etcdc_response_etcd_index": dict(expect="nonzero"),
+    "etcdc_response_raft_index": dict(expect="nonzero"),
+    "etcdc_response_raft_term": dict(expect="nonzero"),
+    "etcdc_response_cluster_id": dict(expect="nonnull"),
+    "etcdc_response_leaf_count": dict(expect="nonzero"),
+    "etcdc_response_leaf": dict(expect="nonnull"),
+    "etcdc_node_key": dict(expect="nonnull"),
+    "etcdc_node_value": dict(expect="nonnull"),
+    "etcdc_node_value_len": dict(expect="nonzero"),
+    "etcdc_node_is_dir": dict(expect="any"),
+    "etcdc_node_ttl": dict(expect="nonzero"),
+    "etcdc_node_expiration": dict(expect="nonnull"),
+    "etcdc_node_created_index": dict(expect="nonzero"),
+    "etcdc_node_modified_index": dict(expect="nonzero"),
+    "etcdc_node_child_count": dict(expect="nonzero"),  # of a directory
+    "etcdc_node_child": dict(expect="nonnull"),  # of a directory
+    "etcdc_node_to_json": dict(expect="ETCDC_OK"),
+    # watch (wait_index = the fixture's write: the event is in etcd's history)
+    "etcdc_watch_options_init": dict(expect="void"),
+    "etcdc_watch": dict(expect="ETCDC_OK", fixture="put"),
+    "etcdc_watcher_new": dict(expect="ETCDC_OK", fixture="put"),
+    "etcdc_watcher_next": dict(expect="ETCDC_OK"),
+    "etcdc_watcher_cancel": dict(expect="void"),
+    "etcdc_watcher_next_index": dict(expect="nonzero"),
+    "etcdc_watcher_resume_from": dict(expect="ETCDC_OK"),
+    "etcdc_watcher_run": dict(expect="ETCDC_OK"),
+    "etcdc_watcher_free": dict(expect="void"),
+}
+
+FIXTURES = {
+    "put": "uint64_t idx = put_key(key);\n(void)idx;",
+    "election": "uint64_t won = election_fixture();\n(void)won;",
+}
+
+# --------------------------------------------------------------------------
+# Values of string and scalar parameters: "function:param" first, then
+# "param". C expressions; `key` is a fresh key per call, the globals are set
+# up by main().
+VALUES = {
+    "key": "key",
+    "value": '"v"',
+    "prev_value": '"v"',
+    "peer_urls": "peer_url",
+    "count": "1",
+    "i": "0",
+    "etcdc_test_and_set:value": '"v2"',
+    "etcdc_update:value": '"v2"',
+    "etcdc_lock_new:name": "lock_name",
+    "etcdc_election_set:key": "ekey",
+    "etcdc_election_get:key": "ekey",
+    "etcdc_election_delete:key": "ekey",
+    "etcdc_election_renew:key": "ekey",
+    "etcdc_election_watch:key": "ekey",
+    "etcdc_election_set:name": '"me"',
+    "etcdc_election_delete:name": '"me"',
+    "etcdc_election_renew:name": '"me"',
+    "etcdc_member_remove:id": '"1234abcd"',
+    "etcdc_member_update:id": "member_id",
+    "etcdc_test_and_set:ttl": "0",
+    "etcdc_mkdir:ttl": "0",
+    "etcdc_refresh:ttl": "600",
+    "etcdc_lock_renew:ttl": "60",
+    "etcdc_election_set:ttl": "600",
+    "etcdc_election_renew:ttl": "600",
+    "etcdc_lock_acquire:timeout_ms": "0",
+    "etcdc_election_set:timeout_ms": "0",
+    "etcdc_election_watch:timeout_ms": "10000",
+    "etcdc_election_watch:since_index": "won",
+    "etcdc_watcher_next:timeout_ms": "10000",
+    "etcdc_watcher_resume_from:index": "1",
+    "etcdc_stats:which": "ETCDC_STATS_SELF",
+    "etcdc_status_str:status": "ETCDC_OK",
+}
+
+# --------------------------------------------------------------------------
+# How to make a valid value of each parameter type. `{v}` is the local
+# variable, `{val}` the VALUES entry. Keys: setup (C before the call), expr
+# (the argument), cleanup (C after), ptr (gets a NULL call), utf8 (gets an
+# invalid UTF-8 call), untouched / written (C conditions on an
+# out-parameter after a failed / successful call).
+KINDS = {
+    "client": dict(expr="C", ptr=True),
+    "own_client": dict(setup="etcdc_client *{v} = new_client();", expr="{v}",
+                       cleanup="etcdc_client_free({v});", ptr=True),
+    "response": dict(setup="etcdc_response *{v} = response_fixture(key);", expr="{v}",
+                     cleanup="etcdc_response_free({v});", ptr=True),
+    "node": dict(setup="etcdc_response *{v}_owner = response_fixture(key);\n"
+                       "const etcdc_node *{v} = etcdc_response_node({v}_owner);",
+                 expr="{v}", cleanup="etcdc_response_free({v}_owner);", ptr=True),
+    "dir_node": dict(setup="etcdc_response *{v}_owner = dir_fixture(key);\n"
+                           "const etcdc_node *{v} = etcdc_response_node({v}_owner);",
+                     expr="{v}", cleanup="etcdc_response_free({v}_owner);", ptr=True),
+    "member_list": dict(setup="etcdc_member_list *{v} = members_fixture();", expr="{v}",
+                        cleanup="etcdc_member_list_free({v});", ptr=True),
+    "lock": dict(setup="etcdc_lock *{v} = lock_fixture(0);", expr="{v}",
+                 cleanup="etcdc_lock_free({v});", ptr=True),
+    "held_lock": dict(setup="etcdc_lock *{v} = lock_fixture(1);", expr="{v}",
+                      cleanup="etcdc_lock_free({v});", ptr=True),
+    "watcher": dict(setup="etcdc_watcher *{v} = watcher_fixture(key);", expr="{v}",
+                    cleanup="etcdc_watcher_free({v});", ptr=True),
+    "owned_string": dict(setup="char *{v} = string_fixture();", expr="{v}",
+                         cleanup="etcdc_string_free({v});", ptr=True),
+    "string": dict(expr="{val}", ptr=True, utf8=True),
+    "string_list": dict(setup="const char *{v}[1];\n{v}[0] = {val};", expr="{v}", ptr=True,
+                        utf8_elem=True),
+    "out_string": dict(setup="char *{v} = (char *)SENTINEL;", expr="&{v}",
+                       cleanup="if ({v} != (char *)SENTINEL) {{\n    etcdc_string_free({v});\n}}",
+                       ptr=True, untouched="{v} == (char *)SENTINEL",
+                       written="{v} != (char *)SENTINEL"),
+    "out_bool": dict(setup="bool {v} = false;", expr="&{v}", ptr=True),
+    "out_u64": dict(setup="uint64_t {v} = UNTOUCHED_U64;", expr="&{v}", ptr=True,
+                    untouched="{v} == UNTOUCHED_U64", written="{v} != UNTOUCHED_U64"),
+    "userdata": dict(setup="int {v} = 0;", expr="&{v}", ptr=True),
+    "callback": dict(expr="stop_after_one", ptr=True),
+    "scalar": dict(expr="{val}"),
+    # out_handle, opts_in, opts_init: built from the type (see kind_of).
+}
+
+EXACT_TYPES = {
+    "const struct etcdc_client *": "client",
+    "struct etcdc_client *": "own_client",
+    "const struct etcdc_response *": "response",
+    "struct etcdc_response *": "response",
+    "const struct etcdc_node *": "node",
+    "const struct etcdc_member_list *": "member_list",
+    "struct etcdc_member_list *": "member_list",
+    "const struct etcdc_lock *": "lock",
+    "struct etcdc_lock *": "lock",
+    "const struct etcdc_watcher *": "watcher",
+    "struct etcdc_watcher *": "watcher",
+    "char *": "owned_string",
+    "const char *": "string",
+    "const char *const *": "string_list",
+    "char **": "out_string",
+    "bool *": "out_bool",
+    "uint64_t *": "out_u64",
+    "void *": "userdata",
+    "uint64_t": "scalar",
+    "int64_t": "scalar",
+    "size_t": "scalar",
+    "int": "scalar",
+}
+
+# A different kind for one parameter of one function.
+KIND_OVERRIDE = {
+    "etcdc_node_child_count:node": "dir_node",
+    "etcdc_node_child:node": "dir_node",
+    "etcdc_lock_is_locked:lock": "held_lock",
+    "etcdc_lock_renew:lock": "held_lock",
+    "etcdc_lock_release:lock": "held_lock",
+}
+
+# Valid options, on top of their _INIT macro.
+OPTS_SETUP = {
+    "client": "{v}.endpoints = &endpoint;\n{v}.endpoint_count = 1;\n{v}.read_timeout_ms = 10000;",
+    # The fixture's write is in etcd's history: the watch returns at once.
+    "watch": "{v}.wait_index = idx;\n{v}.timeout_ms = 10000;",
+    "lock": "{v}.prefix = lock_prefix;",
+}
+
+# --------------------------------------------------------------------------
+# NULL that the header allows: "function:param" -> (expectation, the
+# header's sentence). Expectation "baseline": the same status as the call
+# with valid arguments; "noop": a void function that does nothing. "poke":
+# the call waits for a change of `key`, so a thread writes it meanwhile.
+# Every pointer parameter of a void function needs an entry here (a void
+# function cannot report a misuse: the header must say what NULL does).
+ALL_OPTS = "header conventions: \"Passing NULL options means the defaults.\""
+KEYS_OUT = '"`out` may be NULL when the response is not wanted."'
+NULL_OK = {
+    "etcdc_client_options_init:opts": ("noop", '"Does nothing if `opts` is NULL."'),
+    "etcdc_write_options_init:opts": ("noop", '"Does nothing if `opts` is NULL."'),
+    "etcdc_read_options_init:opts": ("noop", '"Does nothing if `opts` is NULL."'),
+    "etcdc_delete_options_init:opts": ("noop", '"Does nothing if `opts` is NULL."'),
+    "etcdc_lock_options_init:opts": ("noop", '"Does nothing if `opts` is NULL."'),
+    "etcdc_watch_options_init:opts": ("noop", '"Does nothing if `opts` is NULL."'),
+    "etcdc_client_free:client": ("noop", '"NULL is a no-op."'),
+    "etcdc_string_free:s": ("noop", '"NULL is a no-op."'),
+    "etcdc_member_list_free:list": ("noop", '"NULL is a no-op."'),
+    "etcdc_lock_free:lock": ("noop", '"NULL is a no-op."'),
+    "etcdc_lock_cancel:lock": ("noop", '"Any thread may call it while the lock exists; NULL is a no-op."'),
+    "etcdc_response_free:response": ("noop", '"Frees a response and every node borrowed from it. NULL is a no-op."'),
+    "etcdc_watcher_cancel:watcher": ("noop", '"while the watcher exists; NULL is a no-op."'),
+    "etcdc_watcher_free:watcher": ("noop", '"Frees a watcher, closing its connection. NULL is a no-op."'),
+    "etcdc_client_new:opts": ("baseline", '"`opts` may be NULL for the defaults (http://127.0.0.1:2379, /v2, 60 s)."'),
+    "etcdc_member_add:out": ("baseline", '"Stores it in `*out` (if not NULL)"'),
+    "etcdc_server_version:server": ("baseline", '"Either may be NULL when not wanted."'),
+    "etcdc_server_version:cluster": ("baseline", '"Either may be NULL when not wanted."'),
+    "etcdc_election_set:index": ("baseline", '"On success `*index` (if not NULL) is the etcd index"'),
+    "etcdc_election_watch:next_index": ("baseline", '"and in `*next_index` (if not NULL) the index"'),
+    "etcdc_write:opts": ("baseline", '"`opts` NULL is a plain set."'),
+    "etcdc_read:opts": ("baseline", '"`opts` NULL is a plain read."'),
+    "etcdc_delete:opts": ("baseline", '"`opts` NULL deletes a value."'),
+    "etcdc_update:value": ("baseline", '"`value` NULL writes the node\'s value again"'),
+    "etcdc_lock_new:opts": ("baseline", ALL_OPTS),
+    "etcdc_watch:opts": ("baseline+poke", ALL_OPTS + " (no wait_index: the next change from now)"),
+    "etcdc_watcher_new:opts": ("baseline", ALL_OPTS),
+    "etcdc_watch:out": ("baseline", '"stores it in `*out` (...; `out` may be NULL)"'),
+    "etcdc_watcher_next:out": ("baseline", '"stores it in `*out` (...; `out` may be NULL)"'),
+    # userdata is opaque to the library: handed to the callback, never read.
+    "etcdc_watcher_run:userdata": ("baseline", '"calls `callback(event, userdata)` for each event"'),
+    "etcdc_write:out": ("baseline", KEYS_OUT),
+    "etcdc_read:out": ("baseline", KEYS_OUT),
+    "etcdc_delete:out": ("baseline", KEYS_OUT),
+    "etcdc_test_and_set:out": ("baseline", KEYS_OUT),
+    "etcdc_update:out": ("baseline", KEYS_OUT),
+    "etcdc_mkdir:out": ("baseline", KEYS_OUT),
+    "etcdc_refresh:out": ("baseline", KEYS_OUT),
+    "etcdc_pop:out": ("baseline", KEYS_OUT),
+}
+
+# --------------------------------------------------------------------------
+# Other invalid input the header names: "function:param" -> list of
+# (C value, expectation, needle in the message or None, the header's words).
+# Expectation: ETCDC_ERR_INVALID_ARGUMENT, "zero" (accessor: NULL / 0),
+# "str:<text>" (accessor returning exactly that string), or "baseline" (an
+# extreme but valid value: as the valid call, e.g. a timeout of 2^64-1 ms
+# must not overflow a deadline into a panic).
+MAX_TTL_WORDS = ('ETCDC_MAX_TTL: "The longest TTL accepted, in seconds: 100 years. '
+                 '[...] A longer `ttl` is `ETCDC_ERR_INVALID_ARGUMENT`."')
+OVER_MAX_TTL = "(uint64_t)ETCDC_MAX_TTL + 1"
+INVALID = "ETCDC_ERR_INVALID_ARGUMENT"
+BAD_VALUES = {
+    "etcdc_stats:which": [("99", INVALID, "which", '"`ETCDC_ERR_INVALID_ARGUMENT` (also for an unknown `which`)"')],
+    "etcdc_refresh:ttl": [("0", INVALID, None, '"`ETCDC_ERR_INVALID_ARGUMENT` (also for `ttl` 0)"'),
+                          (OVER_MAX_TTL, INVALID, None, MAX_TTL_WORDS)],
+    "etcdc_mkdir:ttl": [(OVER_MAX_TTL, INVALID, None, MAX_TTL_WORDS)],
+    "etcdc_test_and_set:ttl": [(OVER_MAX_TTL, INVALID, None, MAX_TTL_WORDS)],
+    "etcdc_election_set:ttl": [(OVER_MAX_TTL, INVALID, None, MAX_TTL_WORDS)],
+    "etcdc_election_renew:ttl": [("0", INVALID, None, '"`ETCDC_ERR_INVALID_ARGUMENT` (also for `ttl` 0)"'),
+                                 (OVER_MAX_TTL, INVALID, None, MAX_TTL_WORDS)],
+    "etcdc_lock_renew:ttl": [("0", INVALID, None, '"`ETCDC_ERR_INVALID_ARGUMENT` for NULL or a `ttl` of 0"'),
+                             (OVER_MAX_TTL, INVALID, None, MAX_TTL_WORDS)],
+    "etcdc_watcher_resume_from:index": [("0", INVALID, None, '"`ETCDC_ERR_INVALID_ARGUMENT` for NULL or an index of 0"')],
+    "etcdc_member_add:count": [("0", INVALID, "peer URL", '"Adds a member with these `count` peer URLs"')],
+    "etcdc_member_update:count": [("0", INVALID, "peer URL", '"Replaces the peer URLs of member `id` (hex) with these `count` URLs"')],
+    "etcdc_member_remove:id": [('"xyz"', INVALID, "hex", '"`ETCDC_ERR_INVALID_ARGUMENT` (NULL, not hex)"')],
+    "etcdc_lock_new:name": [('""', INVALID, None, '"(NULL, invalid UTF-8, an empty name, an unknown options version)"')],
+    "etcdc_election_set:name": [('""', INVALID, None, '"`ETCDC_ERR_INVALID_ARGUMENT` (NULL, invalid UTF-8, an empty name)"')],
+    "etcdc_write:key": [('"/misuse/../x"', INVALID, "segment", '"a key with an empty, \\".\\" or \\"..\\" segment"')],
+    "etcdc_response_leaf:i": [("SIZE_MAX", "zero", None, '"or NULL if `i` is out of range"')],
+    "etcdc_node_child:i": [("SIZE_MAX", "zero", None, '"or NULL if out of range"')],
+    "etcdc_member_list_get:i": [("SIZE_MAX", "zero", None, '"or NULL if out of range"')],
+    "etcdc_watcher_next:timeout_ms": [("UINT64_MAX", "baseline", None, '"at most `timeout_ms` milliseconds (0: as long as it takes)"')],
+    "etcdc_lock_acquire:timeout_ms": [("INT64_MAX", "baseline", None, '"waiting at most `timeout_ms` milliseconds"'),
+                                      ("INT64_MIN", "baseline", None, '"(0: try once; negative: as long as it takes)"')],
+    "etcdc_election_set:timeout_ms": [("INT64_MAX", "baseline", None, '"waiting at most `timeout_ms` milliseconds"')],
+    "etcdc_election_watch:timeout_ms": [("INT64_MAX", "baseline", None, '"at most `timeout_ms` milliseconds (negative: as long as it takes)"')],
+    "etcdc_status_str:status": [("12345", "str:unknown status", None, '"(\\"unknown status\\" for a number that is not a status)"'),
+                                ("-1", "str:unknown status", None, '"(\\"unknown status\\" for a number that is not a status)"')],
+}
+
+# Other values of options fields: "options:field" -> list of (C value,
+# expectation: INVALID or "baseline", needle or None, the header's words[,
+# C run before]).
+BAD_OPTION_FIELDS = {
+    "write:prev_exist": [("7", INVALID, "prev_exist", '"One of `ETCDC_PREV_EXIST_ANY` / `_TRUE` / `_FALSE`."')],
+    "write:ttl": [(OVER_MAX_TTL, INVALID, None, '"Seconds to live, up to `ETCDC_MAX_TTL`"')],
+    "lock:ttl": [(OVER_MAX_TTL, INVALID, None, MAX_TTL_WORDS)],
+    # protocol is for the single endpoint (`endpoints` "replace host/port/protocol"):
+    # the last element clears the list first.
+    "client:protocol": [('"https"', INVALID, "https", '"this version has no TLS, so anything else is `ETCDC_ERR_INVALID_ARGUMENT`"',
+                         "{v}.endpoints = NULL;\n{v}.endpoint_count = 0;")],
+    "client:read_timeout_ms": [("UINT64_MAX", "baseline", None, '"Longest time one request may take, in milliseconds"')],
+    "client:connect_timeout_ms": [("UINT64_MAX", "baseline", None, '"Longest time to open a connection, in milliseconds"')],
+    "watch:timeout_ms": [("UINT64_MAX", "baseline", None, '"give up with `ETCDC_ERR_WATCH_TIMEOUT` after this many milliseconds"')],
+}
+
+BAD_UTF8 = "BAD_UTF8"
+
+
+class GenError(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------
+# Header parsing
+
+
+def strip_comments(text):
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    return re.sub(r"//[^\n]*", " ", text)
+
+
+def parse_header(text):
+    start = text.find('extern "C" {')
+    end = text.find('}  // extern "C"')
+    if start < 0 or end < 0:
+        raise GenError('no extern "C" { ... } guards in the header')
+    body = strip_comments(text[start + len('extern "C" {'):end])
+    body = "\n".join(line for line in body.splitlines() if not line.strip().startswith("#"))
+    funcs = []
+    for decl in body.split(";"):
+        decl = " ".join(decl.split())
+        if not decl:
+            continue
+        m = re.match(r"^(.*?)\b(etcdc_\w+)\s*\((.*)\)$", decl)
+        if not m:
+            raise GenError(f"cannot parse the declaration: {decl}")
+        ret, name, params = m.group(1).strip(), m.group(2), m.group(3).strip()
+        plist = []
+        if params != "void":
+            for p in params.split(","):
+                pm = re.match(r"^(.*?)(\w+)$", p.strip())
+                if not pm:
+                    raise GenError(f"{name}: cannot parse the parameter {p!r}")
+                plist.append((norm_type(pm.group(1)), pm.group(2)))
+        funcs.append(dict(name=name, ret=norm_type(ret), params=plist))
+
+    clean = strip_comments(text)
+    structs = {}
+    for m in re.finditer(r"typedef struct etcdc_(\w+)_options \{(.*?)\} etcdc_\1_options;", clean, re.S):
+        fields = []
+        for f in m.group(2).split(";"):
+            f = " ".join(f.split())
+            if not f:
+                continue
+            fm = re.match(r"^(.*?)(\w+)$", f)
+            fields.append((norm_type(fm.group(1)), fm.group(2)))
+        structs[m.group(1)] = fields
+    fnptrs = set(re.findall(r"typedef [^;]*\(\*(\w+)\)\s*\(", clean))
+    macros = set(re.findall(r"#define (\w+)", text))
+    return funcs, structs, fnptrs, macros
+
+
+def norm_type(t):
+    """'const struct etcdc_node  *' -> 'const struct etcdc_node *'."""
+    t = " ".join(t.split())
+    t = re.sub(r"\s*\*", " *", t)
+    t = re.sub(r"\* \*", "**", t)
+    t = t.replace("enum etcdc_status", "etcdc_status")
+    return t.strip()
+
+
+# --------------------------------------------------------------------------
+# Generation
+
+
+class Param:
+    def __init__(self, fn, ptype, name, index, ctx):
+        self.fn, self.type, self.name = fn, ptype, name
+        self.var = f"a{index}_{name}"
+        self.spec = kind_of(fn, ptype, name, ctx)
+
+    def value(self):
+        for k in (f"{self.fn}:{self.name}", self.name):
+            if k in VALUES:
+                return VALUES[k]
+        raise GenError(f"{self.fn}: no value for parameter `{self.type} {self.name}` "
+                       f"(add \"{self.fn}:{self.name}\" to VALUES)")
+
+    def fmt(self, s):
+        if s is None:
+            return None
+        val = self.value() if "{val}" in s else ""
+        return s.format(v=self.var, val=val)
+
+
+def kind_of(fn, ptype, name, ctx):
+    funcs, structs, fnptrs, macros = ctx
+    key = f"{fn}:{name}"
+    if key in KIND_OVERRIDE:
+        return dict(KINDS[KIND_OVERRIDE[key]], kind=KIND_OVERRIDE[key])
+    if ptype in EXACT_TYPES:
+        k = EXACT_TYPES[ptype]
+        return dict(KINDS[k], kind=k)
+    if ptype in fnptrs:
+        if ptype != "etcdc_watch_callback":
+            raise GenError(f"{fn}: no value for the callback type {ptype}")
+        return dict(KINDS["callback"], kind="callback")
+    m = re.match(r"^const struct etcdc_(\w+)_options \*$", ptype)
+    if m and m.group(1) in structs:
+        o = m.group(1)
+        init = f"ETCDC_{o.upper()}_OPTIONS_INIT"
+        if init not in macros:
+            raise GenError(f"{fn}: the header has no {init} for `{ptype}`")
+        setup = f"etcdc_{o}_options {{v}} = {init};"
+        if OPTS_SETUP.get(o):
+            setup += "\n" + OPTS_SETUP[o]
+        return dict(kind="opts_in", opts=o, setup=setup, expr="&{v}", ptr=True)
+    m = re.match(r"^struct etcdc_(\w+)_options \*$", ptype)
+    if m and m.group(1) in structs:
+        o = m.group(1)
+        return dict(kind="opts_init", opts=o,
+                    setup=f"etcdc_{o}_options {{v}};\nmemset(&{{v}}, 0xab, sizeof {{v}});",
+                    expr="&{v}", ptr=True,
+                    post=f"{{v}}.version == ETCDC_{o.upper()}_OPTIONS_VERSION")
+    m = re.match(r"^struct etcdc_(\w+) \*\*$", ptype)
+    if m:
+        h = m.group(1)
+        free = f"etcdc_{h}_free"
+        if not any(f["name"] == free for f in funcs):
+            raise GenError(f"{fn}: out-parameter `{ptype} {name}` but the header has no {free}")
+        t = f"etcdc_{h}"
+        return dict(kind="out_handle", setup=f"{t} *{{v}} = ({t} *)SENTINEL;", expr="&{v}",
+                    cleanup=f"if ({{v}} != ({t} *)SENTINEL) {{{{\n    {free}({{v}});\n}}}}",
+                    ptr=True, untouched=f"{{v}} == ({t} *)SENTINEL",
+                    written=f"{{v}} != ({t} *)SENTINEL")
+    raise GenError(f"{fn}: no value for a parameter of type `{ptype}` ({name}): "
+                   f"teach scripts/gen-misuse.py how to make one")
+
+
+def c_str(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def indent(code, n):
+    pad = " " * n
+    return "\n".join(pad + line if line else line for line in code.splitlines())
+
+
+def ret_zero_check(ret, var):
+    if ret == "bool":
+        return f"!{var}"
+    if "*" in ret:
+        return f"{var} == NULL"
+    return f"{var} == 0"
+
+
+def ret_nonzero_check(ret, var):
+    return var if ret == "bool" else (f"{var} != NULL" if "*" in ret else f"{var} != 0")
+
+
+class Gen:
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.funcs, self.structs, self.fnptrs, self.macros = ctx
+        self.out = []
+        self.counts = dict(valid=0, null=0, utf8=0, version=0, field=0, bad=0)
+        self.calls = 0
+
+    def variant(self, f, params, label, counts_as, change=None, field_mod=None,
+                expect=None, needles=None, poke=False, cite=None):
+        """One call of f. change: (param, "NULL" | C value); field_mod: C
+        statements after the setup; expect: "valid" | "allowed" | "invalid" |
+        "zero" | "str:..." | an etcdc_status name."""
+        name, ret = f["name"], f["ret"]
+        spec = FUNCS[name]
+        lines = [f"/* {label} */"]
+        if cite:
+            lines.append(f"/* {cite} */" if cite.startswith("NOT IN THE HEADER")
+                         else f"/* header: {cite} */")
+        lines.append("{")
+        body = ["char key[KEYLEN];", f'fresh_key(key, sizeof key, "{name}");']
+        if spec.get("fixture"):
+            body.append(FIXTURES[spec["fixture"]])
+        args = []
+        live = []  # params set up (not replaced by NULL)
+        for p in params:
+            if change and change[0] is p and change[1] == "NULL":
+                args.append("NULL")
+                continue
+            if p.spec.get("setup"):
+                body.append(p.fmt(p.spec["setup"]))
+            live.append(p)
+            if change and change[0] is p:
+                if p.spec["kind"] == "string_list":
+                    body.append(f"{p.var}[0] = {change[1]};")
+                    args.append(p.fmt(p.spec["expr"]))
+                else:
+                    args.append(change[1])
+            else:
+                args.append(p.fmt(p.spec["expr"]))
+        if field_mod:
+            body.append(field_mod)
+        if poke:
+            body.append("poke_start(key);")
+        body.append("mark_last_error();")
+        call = f"{name}({', '.join(args)})"
+        if ret == "etcdc_status":
+            body.append(f"etcdc_status st = {call};")
+        elif ret == "void":
+            body.append(f"{call};")
+        else:
+            body.append(f"{ret} r = {call};")
+        if poke:
+            body.append("poke_stop();")
+        lab = c_str(label)
+        # The checks.
+        status_expect = None
+        if ret == "etcdc_status":
+            if expect in ("valid", "allowed"):
+                status_expect = spec["expect"]
+            elif expect == "invalid":
+                status_expect = INVALID
+            else:
+                status_expect = expect
+            if status_expect == INVALID:
+                n1, n2 = (needles or (None, None))
+                body.append(f"expect_invalid({lab}, st, {c_str(n1) if n1 else 'NULL'}, "
+                            f"{c_str(n2) if n2 else 'NULL'});")
+                for p in live:
+                    if p.spec.get("untouched"):
+                        cond = p.fmt(p.spec["untouched"])
+                        body.append(f'expect_true({lab}, {cond}, "out-parameter {p.name} '
+                                    f'written by a failed call");')
+            else:
+                body.append(f"expect_status({lab}, st, {status_expect});")
+                if status_expect == "ETCDC_OK":
+                    for p in live:
+                        if p.spec.get("written"):
+                            cond = p.fmt(p.spec["written"])
+                            body.append(f'expect_true({lab}, {cond}, "out-parameter {p.name} '
+                                        f'not written by a successful call");')
+                elif status_expect != "ETCDC_OK":
+                    for p in live:
+                        if p.spec.get("untouched"):
+                            cond = p.fmt(p.spec["untouched"])
+                            body.append(f'expect_true({lab}, {cond}, "out-parameter {p.name} '
+                                        f'written by a failed call");')
+        elif ret == "void":
+            body.append(f"expect_true({lab}, 1, \"\");")
+            for p in live:
+                if p.spec.get("post") and expect == "valid":
+                    body.append(f'expect_true({lab}, {p.fmt(p.spec["post"])}, '
+                                f'"options not initialised to the current version");')
+        else:
+            want = spec["expect"] if expect == "valid" else expect
+            if want == "nonnull" or want == "nonzero":
+                body.append(f'expect_true({lab}, {ret_nonzero_check(ret, "r")}, '
+                            f'"returned {"NULL" if "*" in ret else "0"} for valid arguments");')
+            elif want == "any":
+                body.append("(void)r;")
+                body.append(f'expect_true({lab}, 1, "");')
+            elif want == "zero":
+                body.append(f'expect_true({lab}, {ret_zero_check(ret, "r")}, '
+                            f'"did not return {"NULL" if "*" in ret else "0/false"}");')
+            elif want.startswith("str:"):
+                body.append(f"expect_true({lab}, r != NULL && strcmp(r, {c_str(want[4:])}) == 0, "
+                            f"\"did not return \\\"{want[4:]}\\\"\");")
+            else:
+                raise GenError(f"{name}: unknown expectation {want}")
+        # A _free function consumes its (first) argument whenever it got one.
+        consumed = params[0] if name.endswith("_free") and params else None
+        for p in reversed(live):
+            if p.spec.get("cleanup") and p is not consumed:
+                body.append(p.fmt(p.spec["cleanup"]))
+        lines.append(indent("\n".join(body), 4))
+        lines.append("}")
+        self.out.append(indent("\n".join(lines), 4))
+        self.counts[counts_as] += 1
+        self.calls += 1
+
+    def function(self, f):
+        name = f["name"]
+        params = [Param(name, t, n, i, self.ctx) for i, (t, n) in enumerate(f["params"])]
+        self.out.append(f"/* {name}({', '.join(t + ' ' + n for t, n in f['params']) or 'void'})"
+                        f" -> {f['ret']} */\nstatic void misuse_{name}(void) {{")
+        names = [p.name for p in params]
+
+        def label(i, what):
+            return f"{name}(" + ", ".join(what if j == i else n for j, n in enumerate(names)) + ")"
+
+        self.variant(f, params, f"{name}({', '.join(names)}): valid arguments", "valid",
+                     expect="valid")
+        for i, p in enumerate(params):
+            if not p.spec.get("ptr"):
+                continue
+            key = f"{name}:{p.name}"
+            if f["ret"] == "void":
+                if key not in NULL_OK:
+                    raise GenError(f"{name}: void function with the pointer parameter {p.name}: "
+                                   f"add what the header says NULL does to NULL_OK")
+                self.variant(f, params, label(i, f"{p.name}=NULL"), "null", change=(p, "NULL"),
+                             expect="allowed", cite=NULL_OK[key][1])
+            elif f["ret"] == "etcdc_status":
+                if key in NULL_OK:
+                    how, cite = NULL_OK[key]
+                    self.variant(f, params, label(i, f"{p.name}=NULL"), "null", change=(p, "NULL"),
+                                 expect="allowed", poke=how.endswith("+poke"), cite=cite)
+                else:
+                    self.variant(f, params, label(i, f"{p.name}=NULL"), "null", change=(p, "NULL"),
+                                 expect="invalid", needles=(p.name, "NULL"))
+            else:
+                if key in NULL_OK:
+                    raise GenError(f"{key}: NULL_OK is for status and void functions")
+                self.variant(f, params, label(i, f"{p.name}=NULL"), "null", change=(p, "NULL"),
+                             expect="zero")
+        for i, p in enumerate(params):
+            if p.spec.get("utf8") or p.spec.get("utf8_elem"):
+                if f["ret"] != "etcdc_status":
+                    raise GenError(f"{name}: takes the string {p.name} but returns {f['ret']}: "
+                                   f"what is invalid UTF-8 to give?")
+                what = f"{p.name}=<invalid UTF-8>" if p.spec.get("utf8") else \
+                    f"{p.name}[0]=<invalid UTF-8>"
+                # Inside a key, the bad bytes go under this run's prefix, so
+                # that a library accepting them could not write elsewhere.
+                bad = "bad_utf8_in(key)" if p.spec.get("utf8") and p.value() == "key" \
+                    else BAD_UTF8
+                self.variant(f, params, label(i, what), "utf8", change=(p, bad),
+                             expect="invalid", needles=(p.name, "UTF-8"))
+        for i, p in enumerate(params):
+            if p.spec["kind"] != "opts_in":
+                continue
+            o = p.spec["opts"]
+            for version in ("0", "99"):
+                self.variant(f, params, label(i, f"{p.name}.version={version}"), "version",
+                             field_mod=f"{p.var}.version = {version};", expect="invalid",
+                             needles=("version", version))
+            for ftype, fname in self.structs[o]:
+                if ftype == "const char *":
+                    self.variant(f, params, label(i, f"{p.name}.{fname}=<invalid UTF-8>"), "field",
+                                 field_mod=f"{p.var}.{fname} = BAD_UTF8;", expect="invalid",
+                                 needles=(fname, "UTF-8"))
+                elif ftype == "const char *const *":
+                    count = fname[:-1] + "_count"
+                    if (("size_t", count) not in self.structs[o]):
+                        raise GenError(f"etcdc_{o}_options.{fname}: no {count} field")
+                    self.variant(f, params, label(i, f"{p.name}.{fname}[0]=<invalid UTF-8>"),
+                                 "field",
+                                 field_mod=f"const char *{p.var}_list[1];\n"
+                                           f"{p.var}_list[0] = BAD_UTF8;\n"
+                                           f"{p.var}.{fname} = {p.var}_list;\n"
+                                           f"{p.var}.{count} = 1;",
+                                 expect="invalid", needles=(fname, "UTF-8"))
+            for fkey, bads in BAD_OPTION_FIELDS.items():
+                so, fname = fkey.split(":")
+                if so != o:
+                    continue
+                if not any(n == fname for _, n in self.structs[o]):
+                    raise GenError(f"BAD_OPTION_FIELDS: etcdc_{o}_options has no field {fname}")
+                for value, want, needle, cite, *before in bads:
+                    pre = before[0].format(v=p.var) + "\n" if before else ""
+                    self.variant(f, params, label(i, f"{p.name}.{fname}={value}"), "bad",
+                                 field_mod=f"{pre}{p.var}.{fname} = {value};",
+                                 expect="invalid" if want == INVALID else "allowed",
+                                 needles=(needle, None), cite=cite)
+        for i, p in enumerate(params):
+            for value, want, needle, cite in BAD_VALUES.get(f"{name}:{p.name}", []):
+                expect = {INVALID: "invalid", "baseline": "allowed"}.get(want, want)
+                if expect == "allowed" and f["ret"] != "etcdc_status":
+                    raise GenError(f"BAD_VALUES {name}:{p.name}: baseline is for status functions")
+                self.variant(f, params, label(i, f"{p.name}={value}"), "bad", change=(p, value),
+                             expect=expect, needles=(needle, None), cite=cite)
+        self.out.append("}\n")
+
+    def run(self):
+        names = [f["name"] for f in self.funcs]
+        missing = [n for n in names if n not in FUNCS]
+        if missing:
+            raise GenError("the header declares functions scripts/gen-misuse.py does not know "
+                           "how to call: " + ", ".join(missing) +
+                           " (add them to FUNCS, with valid values)")
+        stale = [n for n in FUNCS if n not in names]
+        stale += [k for k in list(NULL_OK) + list(VALUES) + list(BAD_VALUES) + list(KIND_OVERRIDE)
+                  if ":" in k and k.split(":")[0] not in names]
+        if stale:
+            raise GenError("tables name functions the header does not declare: " + ", ".join(stale))
+        for f in self.funcs:
+            pnames = [n for _, n in f["params"]]
+            for k in list(NULL_OK) + list(BAD_VALUES) + list(KIND_OVERRIDE):
+                fn, _, pn = k.partition(":")
+                if fn == f["name"] and pn not in pnames:
+                    raise GenError(f"{k}: {fn} has no parameter {pn}")
+            if f["ret"] not in ("void", "etcdc_status") and FUNCS[f["name"]]["expect"] not in (
+                    "nonnull", "nonzero", "any"):
+                raise GenError(f"{f['name']}: returns {f['ret']}: expect nonnull, nonzero or any")
+            self.function(f)
+        for k in NULL_OK:  # an allowlist entry that is no longer a pointer
+            fn, _, pn = k.partition(":")
+            f = next(x for x in self.funcs if x["name"] == fn)
+            t = dict((n, t) for t, n in f["params"])[pn]
+            if not Param(fn, t, pn, 0, self.ctx).spec.get("ptr"):
+                raise GenError(f"NULL_OK: {k} is not a pointer")
+
+
+PREAMBLE = r'''/*
+ * GENERATED by scripts/gen-misuse.py from include/etcdc.h: do not edit,
+ * do not commit (examples-c/build/ is ignored). `make -C examples-c misuse`
+ * regenerates it whenever the header or the generator changes.
+ *
+ * C misuse: every function of include/etcdc.h (@NFUNCS@ of them) is called
+ * once with valid arguments, then with each pointer parameter NULL, each
+ * string parameter invalid UTF-8, each options struct of version 0 and 99
+ * (and each of its strings invalid UTF-8), and the other invalid (or extreme
+ * but valid) values the header names: @NCALLS@ calls. A status function must return
+ * ETCDC_ERR_INVALID_ARGUMENT with etcdc_error_last() from that very call
+ * (a non-empty message naming the parameter) and leave its out-parameters
+ * untouched, unless the header allows the NULL (the generator's NULL_OK
+ * table quotes the header's sentence above each such call); an accessor
+ * returns NULL / 0 / false for a NULL handle; a void function survives.
+ *
+ * Handles that outlive their client, as the header allows (responses,
+ * watchers, locks, member lists, strings), are used after that client is
+ * freed: owners_freed_first().
+ *
+ * Other use after free is not tested: it is not detectable in this API. Handles
+ * are plain heap pointers (Box::into_raw) with no registry, generation count
+ * or magic number, and nodes/members/strings borrowed from a freed response
+ * or list are dangling pointers; calling anything with them is undefined
+ * behaviour that no check inside the library could catch without such a
+ * registry. This test never uses freed memory.
+ *
+ * Needs $ETCDC_ENDPOINT: a single-member etcd 3.4 with v2, shared with
+ * other programs. Every key lives under /misuse/<pid> (removed at the end);
+ * the election is /_elections/misuse-<pid>; the cluster is not changed (a
+ * valid member_add/remove would break the single-member cluster, so their
+ * valid calls are ones etcd refuses: see FUNCS in the generator).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+
+#define KEYLEN 256
+#define UNTOUCHED_U64 UINT64_C(0x5e471e1)
+
+static const char BAD_UTF8[] = "\xff\xfe";
+static char sentinel_storage[16];
+#define SENTINEL ((void *)sentinel_storage)
+
+static const char *endpoint;
+static etcdc_client *C;
+static char prefix[64], lock_prefix[96], lock_name[64], ekey[64];
+static char member_id[64], peer_url[256];
+static unsigned key_seq;
+
+/* ------------------------------------------------------------ reporting */
+
+static void failf(const char *label, const char *fmt, ...) {
+    va_list ap;
+    failed++;
+    printf("FAIL %s: ", label);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+}
+
+static void expect_true(const char *label, int ok, const char *what) {
+    if (ok) {
+        passed++;
+    } else {
+        failf(label, "%s", what);
+    }
+}
+
+static const char *last_message(void) {
+    const etcdc_error *e = etcdc_error_last();
+    return e != NULL && e->message != NULL ? e->message : "(none)";
+}
+
+static void expect_status(const char *label, etcdc_status got, etcdc_status want) {
+    if (got == want) {
+        passed++;
+    } else {
+        failf(label, "returned %d (%s), expected %d (%s); last error: %s", (int)got,
+              etcdc_status_str(got), (int)want, etcdc_status_str(want),
+              got != ETCDC_OK ? last_message() : "-");
+    }
+}
+
+/* The marker every call's own error must replace. */
+#define MARKER "misuse-marker.invalid"
+
+static void mark_last_error(void) {
+    etcdc_client_options o = ETCDC_CLIENT_OPTIONS_INIT;
+    const char *bad[] = {"http://" MARKER ":1/marker"};
+    etcdc_client *c = NULL;
+    o.endpoints = bad;
+    o.endpoint_count = 1;
+    if (etcdc_client_new(&o, &c) == ETCDC_OK) {
+        etcdc_client_free(c);
+    }
+}
+
+/* INVALID_ARGUMENT, with this call's own message naming the problem. */
+static void expect_invalid(const char *label, etcdc_status got, const char *n1, const char *n2) {
+    const etcdc_error *e = etcdc_error_last();
+    if (got != ETCDC_ERR_INVALID_ARGUMENT) {
+        failf(label, "returned %d (%s), expected %d (invalid argument); last error: %s",
+              (int)got, etcdc_status_str(got), (int)ETCDC_ERR_INVALID_ARGUMENT,
+              got != ETCDC_OK ? last_message() : "-");
+    } else if (e == NULL || e->status != ETCDC_ERR_INVALID_ARGUMENT || e->message == NULL ||
+               e->cause == NULL || e->message[0] == '\0') {
+        failf(label, "etcdc_error_last() is not a complete INVALID_ARGUMENT record");
+    } else if (strstr(e->message, MARKER) != NULL) {
+        failf(label, "etcdc_error_last() was not set by this call (still: %s)", e->message);
+    } else if ((n1 != NULL && strstr(e->message, n1) == NULL) ||
+               (n2 != NULL && strstr(e->message, n2) == NULL)) {
+        failf(label, "message \"%s\" does not name the problem (expected \"%s\"%s%s%s)",
+              e->message, n1 ? n1 : "", n2 ? " and \"" : "", n2 ? n2 : "", n2 ? "\"" : "");
+    } else {
+        passed++;
+    }
+}
+
+static void fixture_failed(const char *what, etcdc_status st) {
+    failf(what, "fixture failed: %d (%s): %s", (int)st, etcdc_status_str(st), last_message());
+}
+
+/* ------------------------------------------------------------- fixtures */
+
+/* key + "/\xff\xfe" (a static buffer: one at a time). */
+static const char *bad_utf8_in(const char *key) {
+    static char buf[KEYLEN + 8];
+    snprintf(buf, sizeof buf, "%s/%s", key, BAD_UTF8);
+    return buf;
+}
+
+static void fresh_key(char *buf, size_t n, const char *fn) {
+    snprintf(buf, n, "%s/%s/%u", prefix, fn, ++key_seq);
+}
+
+/* Writes "v" (TTL 600) at key; its modified index. */
+static uint64_t put_key(const char *key) {
+    etcdc_write_options o = ETCDC_WRITE_OPTIONS_INIT;
+    etcdc_response *r = NULL;
+    o.ttl = 600;
+    etcdc_status st = etcdc_write(C, key, "v", &o, &r);
+    if (st != ETCDC_OK) {
+        fixture_failed("put_key", st);
+        return 0;
+    }
+    uint64_t idx = etcdc_node_modified_index(etcdc_response_node(r));
+    etcdc_response_free(r);
+    return idx;
+}
+
+/* The response of a read of key, freshly written ("v", TTL 600). */
+static etcdc_response *response_fixture(const char *key) {
+    etcdc_response *r = NULL;
+    put_key(key);
+    etcdc_status st = etcdc_read(C, key, NULL, &r);
+    if (st != ETCDC_OK) {
+        fixture_failed("response_fixture", st);
+        return NULL;
+    }
+    return r;
+}
+
+/* The response of a read of the directory key, with one child. */
+static etcdc_response *dir_fixture(const char *key) {
+    char child[KEYLEN + 16];
+    etcdc_response *r = NULL;
+    snprintf(child, sizeof child, "%s/child", key);
+    put_key(child);
+    etcdc_status st = etcdc_read(C, key, NULL, &r);
+    if (st != ETCDC_OK) {
+        fixture_failed("dir_fixture", st);
+        return NULL;
+    }
+    return r;
+}
+
+static etcdc_member_list *members_fixture(void) {
+    etcdc_member_list *l = NULL;
+    etcdc_status st = etcdc_members(C, &l);
+    if (st != ETCDC_OK) {
+        fixture_failed("members_fixture", st);
+        return NULL;
+    }
+    return l;
+}
+
+static etcdc_lock *lock_fixture(int held) {
+    etcdc_lock_options o = ETCDC_LOCK_OPTIONS_INIT;
+    etcdc_lock *l = NULL;
+    o.prefix = lock_prefix;
+    etcdc_status st = etcdc_lock_new(C, lock_name, &o, &l);
+    if (st != ETCDC_OK) {
+        fixture_failed("lock_fixture", st);
+        return NULL;
+    }
+    if (held && (st = etcdc_lock_acquire(l, 0)) != ETCDC_OK) {
+        fixture_failed("lock_fixture (acquire)", st);
+    }
+    return l;
+}
+
+/* A watcher of key whose first event (the fixture's write) is in history. */
+static etcdc_watcher *watcher_fixture(const char *key) {
+    etcdc_watch_options o = ETCDC_WATCH_OPTIONS_INIT;
+    etcdc_watcher *w = NULL;
+    o.wait_index = put_key(key);
+    etcdc_status st = etcdc_watcher_new(C, key, &o, &w);
+    if (st != ETCDC_OK) {
+        fixture_failed("watcher_fixture", st);
+        return NULL;
+    }
+    return w;
+}
+
+static char *string_fixture(void) {
+    char *s = NULL;
+    etcdc_status st = etcdc_machines(C, &s);
+    if (st != ETCDC_OK) {
+        fixture_failed("string_fixture", st);
+        return NULL;
+    }
+    return s;
+}
+
+static etcdc_client *new_client(void) {
+    etcdc_client_options o = ETCDC_CLIENT_OPTIONS_INIT;
+    etcdc_client *c = NULL;
+    o.endpoints = &endpoint;
+    o.endpoint_count = 1;
+    etcdc_status st = etcdc_client_new(&o, &c);
+    if (st != ETCDC_OK) {
+        fixture_failed("new_client", st);
+        return NULL;
+    }
+    return c;
+}
+
+/* "me" freshly leads election ekey: the index of that write (in history). */
+static uint64_t election_fixture(void) {
+    uint64_t won = 0;
+    etcdc_status st = etcdc_election_delete(C, ekey, "me");
+    if (st != ETCDC_OK && st != ETCDC_ERR_NOT_HELD) {
+        fixture_failed("election_fixture (delete)", st);
+    }
+    st = etcdc_election_set(C, ekey, "me", 600, 0, &won);
+    if (st != ETCDC_OK) {
+        fixture_failed("election_fixture (set)", st);
+    }
+    return won;
+}
+
+static int stop_after_one(const etcdc_response *event, void *userdata) {
+    if (userdata != NULL) {
+        *(int *)userdata += event != NULL;
+    }
+    return 1;
+}
+
+/* A thread that writes a key every 20 ms: wakes a watch "from now". */
+static pthread_t poke_thread;
+static pthread_mutex_t poke_mu = PTHREAD_MUTEX_INITIALIZER;
+static int poke_on;
+static char poke_key[KEYLEN];
+
+static void *poke_main(void *arg) {
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&poke_mu);
+        int on = poke_on;
+        pthread_mutex_unlock(&poke_mu);
+        if (!on) {
+            return NULL;
+        }
+        sleep_s(0.02);
+        etcdc_write(C, poke_key, "poke", NULL, NULL);
+    }
+}
+
+static void poke_start(const char *key) {
+    snprintf(poke_key, sizeof poke_key, "%s", key);
+    poke_on = 1;
+    if (pthread_create(&poke_thread, NULL, poke_main, NULL) != 0) {
+        failf("poke_start", "pthread_create failed");
+        poke_on = 0;
+    }
+}
+
+static void poke_stop(void) {
+    pthread_mutex_lock(&poke_mu);
+    int was = poke_on;
+    poke_on = 0;
+    pthread_mutex_unlock(&poke_mu);
+    if (was) {
+        pthread_join(poke_thread, NULL);
+    }
+}
+
+static void on_alarm(int sig) {
+    static const char msg[] = "FAIL watchdog: test_misuse did not finish in time (a call hung)\n";
+    (void)sig;
+    if (write(STDOUT_FILENO, msg, sizeof msg - 1) < 0) {
+        _exit(3);
+    }
+    _exit(3);
+}
+
+/* ------------------------------------------------ owners freed first */
+
+/* The one case of "a handle used after its owner was freed" that the API
+ * defines, and so can be tested: the header says a response, a watcher, a
+ * lock, a member list and a string outlive the client they came from, and
+ * that a node may be passed to another client. Under valgrind and ASan a
+ * library that kept a pointer into the freed client would show here. */
+static void owners_freed_first(void) {
+    const char *label = "owners freed first";
+    char key[KEYLEN];
+    fresh_key(key, sizeof key, "outlive");
+    uint64_t idx = put_key(key);
+    etcdc_client *c2 = new_client();
+    etcdc_response *r = NULL, *ev = NULL;
+    etcdc_watcher *w = NULL;
+    etcdc_lock *l = NULL;
+    etcdc_member_list *ml = NULL;
+    char *machines = NULL;
+    etcdc_watch_options wo = ETCDC_WATCH_OPTIONS_INIT;
+    etcdc_lock_options lo = ETCDC_LOCK_OPTIONS_INIT;
+    wo.wait_index = idx;
+    lo.prefix = lock_prefix;
+    if (c2 == NULL) {
+        return;
+    }
+    expect_status(label, etcdc_read(c2, key, NULL, &r), ETCDC_OK);
+    expect_status(label, etcdc_watcher_new(c2, key, &wo, &w), ETCDC_OK);
+    expect_status(label, etcdc_lock_new(c2, lock_name, &lo, &l), ETCDC_OK);
+    expect_status(label, etcdc_members(c2, &ml), ETCDC_OK);
+    expect_status(label, etcdc_machines(c2, &machines), ETCDC_OK);
+    etcdc_client_free(c2);
+
+    /* etcdc_client_free: "responses obtained from it stay valid" */
+    const etcdc_node *n = etcdc_response_node(r);
+    expect_true(label, n != NULL && etcdc_node_value(n) != NULL &&
+                strcmp(etcdc_node_value(n), "v") == 0 &&
+                etcdc_node_modified_index(n) == idx, "response unreadable after its client was freed");
+    /* etcdc_update: "`node` may come from any live response, of any client" */
+    expect_status(label, etcdc_update(C, n, "v3", NULL), ETCDC_OK);
+    /* etcdc_watcher_new: "it may outlive `client`" */
+    expect_status(label, etcdc_watcher_next(w, 10000, &ev), ETCDC_OK);
+    expect_true(label, etcdc_node_modified_index(etcdc_response_node(ev)) == idx,
+                "the watcher's first event is not the write it was started at");
+    /* etcdc_lock_new: "it may outlive `client`" */
+    expect_status(label, etcdc_lock_acquire(l, 0), ETCDC_OK);
+    expect_status(label, etcdc_lock_release(l), ETCDC_OK);
+    /* lists and strings are the caller's */
+    expect_true(label, etcdc_member_list_count(ml) == 1 && etcdc_member_list_get(ml, 0) != NULL &&
+                strcmp(etcdc_member_list_get(ml, 0)->id, member_id) == 0,
+                "member list unreadable after its client was freed");
+    expect_true(label, machines != NULL && strstr(machines, "http") != NULL,
+                "machines string unreadable after its client was freed");
+
+    etcdc_string_free(machines);
+    etcdc_member_list_free(ml);
+    etcdc_lock_free(l);
+    etcdc_response_free(ev);
+    etcdc_watcher_free(w);
+    etcdc_response_free(r);
+}
+
+/* ---------------------------------------------------- generated calls */
+
+'''
+
+MAIN = r'''
+/* ----------------------------------------------------------------- main */
+
+int main(void) {
+    endpoint = getenv("ETCDC_ENDPOINT");
+    if (endpoint == NULL || endpoint[0] == '\0') {
+        printf("ETCDC_ENDPOINT is not set\n0 passed, 1 failed\n");
+        return 1;
+    }
+    signal(SIGALRM, on_alarm);
+    alarm(under_valgrind() ? 600 : 120);
+    double start = now_s();
+    long pid = (long)getpid();
+    snprintf(prefix, sizeof prefix, "/misuse/%ld", pid);
+    snprintf(lock_prefix, sizeof lock_prefix, "%s/locks", prefix);
+    snprintf(lock_name, sizeof lock_name, "lock-%ld", pid);
+    snprintf(ekey, sizeof ekey, "misuse-%ld", pid);
+
+    C = new_client();
+    if (C == NULL) {
+        return check_report();
+    }
+    /* The member's id and peer URL, for the harmless member calls. */
+    etcdc_member_list *ml = members_fixture();
+    const etcdc_member *m = etcdc_member_list_get(ml, 0);
+    if (m == NULL || m->peer_url_count < 1) {
+        failf("main", "no member to use");
+        etcdc_member_list_free(ml);
+        etcdc_client_free(C);
+        return check_report();
+    }
+    snprintf(member_id, sizeof member_id, "%s", m->id);
+    snprintf(peer_url, sizeof peer_url, "%s", m->peer_urls[0]);
+    etcdc_member_list_free(ml);
+
+@CALLS@
+    owners_freed_first();
+
+    /* Clean up: the prefix, the election; the cluster is unchanged. */
+    etcdc_delete_options wipe = ETCDC_DELETE_OPTIONS_INIT;
+    wipe.recursive = true;
+    expect_status("cleanup", etcdc_delete(C, prefix, &wipe, NULL), ETCDC_OK);
+    etcdc_status st = etcdc_election_delete(C, ekey, "me");
+    expect_true("cleanup", st == ETCDC_OK || st == ETCDC_ERR_NOT_HELD, "election not deleted");
+    etcdc_member_list *after = members_fixture();
+    expect_true("cluster unchanged", etcdc_member_list_count(after) == 1, "member count changed");
+    etcdc_member_list_free(after);
+    etcdc_client_free(C);
+
+    printf("misuse: @NCALLS@ generated calls of @NFUNCS@ functions (@BREAKDOWN@) in %.1f s\n",
+           now_s() - start);
+    return check_report();
+}
+'''
+
+
+def main(argv):
+    if len(argv) != 3:
+        print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
+        return 2
+    try:
+        text = open(argv[1], encoding="utf-8").read()
+        ctx = parse_header(text)
+        g = Gen(ctx)
+        g.run()
+    except GenError as e:
+        print(f"gen-misuse.py: {e}", file=sys.stderr)
+        return 1
+    funcs = ctx[0]
+    breakdown = ", ".join(f"{v} {k}" for k, v in g.counts.items())
+    calls = "\n".join(f"    misuse_{f['name']}();" for f in funcs)
+    src = (PREAMBLE.replace("@NFUNCS@", str(len(funcs))).replace("@NCALLS@", str(g.calls))
+           + "\n".join(g.out) + MAIN.replace("@CALLS@", calls)
+           .replace("@NCALLS@", str(g.calls)).replace("@NFUNCS@", str(len(funcs)))
+           .replace("@BREAKDOWN@", breakdown))
+    with open(argv[2], "w", encoding="utf-8") as out:
+        out.write(src)
+    print(f"gen-misuse.py: {len(funcs)} functions, {g.calls} calls ({breakdown}) -> {argv[2]}",
+          file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
