@@ -11,7 +11,7 @@ export ETCD_BIN
 endif
 
 .PHONY: all build release demo test ensure-etcd ensure-tools fmt clippy check-header rust-test \
-        c-test asan check-exports link-test python-test install uninstall clean
+        c-test asan check-exports link-test python-test bench bench-smoke install uninstall clean
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -40,7 +40,7 @@ demo: ensure-etcd build
 	scripts/with-etcd.sh examples-c/build/quickstart
 
 test: ensure-etcd ensure-tools fmt clippy check-header rust-test c-test asan check-exports \
-      link-test python-test
+      link-test python-test bench-smoke
 	@echo "make test: all checks passed"
 
 fmt:
@@ -82,6 +82,15 @@ link-test: release
 # The Python binding (bindings/python) in a venv, pytest against etcd.
 python-test: release
 	bindings/python/run-tests.sh -q
+
+# Benchmarks side by side (etcdc C/Rust/Python, python-etcd, wrk) on one
+# throwaway etcd; prints one table (also target/bench/results.md). ~4 min.
+bench:
+	benches/run.sh
+
+# The same with tiny counts, so the benchmark code can't rot (in make test).
+bench-smoke:
+	SMOKE=1 benches/run.sh
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the shared library with its
 # soname links, the static library, the header and etcdc.pc.

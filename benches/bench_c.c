@@ -1,0 +1,581 @@
+/*
+ * The C-API side of `make bench` (benches/run.sh drives it).
+ *
+ *   bench_c MODE ARGS...     against $ETCDC_ENDPOINT
+ *
+ * Each mode prints one JSON line on stdout with what it measured and `ops`,
+ * the number of requests of the counted kind it sent, warm-up included, which
+ * the driver compares with the server's own counters (/v2/stats/store). Any
+ * failed call prints the reason on stderr and exits 1: a figure is only
+ * printed for a run in which every request succeeded and returned the
+ * expected result.
+ *
+ *   seed KEY VALUE_LEN DIR COUNT THREADS  KEY = a value of VALUE_LEN bytes;
+ *                                       DIR/k00000.. = COUNT such values
+ *   get KEY VALUE_LEN N WARM            N sequential GETs (after WARM)
+ *   put KEY VALUE_LEN N WARM            N sequential PUTs of the same value
+ *   mget KEY VALUE_LEN THREADS N WARM   THREADS threads sharing one client,
+ *                                       N GETs each (after WARM each)
+ *   recursive DIR COUNT N WARM          N recursive reads of DIR, each walking
+ *                                       every leaf (key and value touched)
+ *   watch KEY N WARM                    a writer writes, a watcher thread
+ *                                       (etcdc_watcher) timestamps delivery
+ *   lock NAME CONTENDERS N              N acquire+release cycles in all, by
+ *                                       CONTENDERS threads with a lock each
+ *   memory KEY VALUE_LEN DIR COUNT N1 N2 R1 R2
+ *                                       VmRSS/VmHWM after N1 and N2 GETs,
+ *                                       after the first, the R1th and the
+ *                                       R2th recursive read
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "etcdc.h"
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, etcdc_status st) {
+    const etcdc_error *e = etcdc_error_last();
+    fprintf(stderr, "bench_c: %s: %s (%d): %s\n", what, etcdc_status_str((int)st), (int)st,
+            e ? e->message : "");
+    exit(1);
+}
+
+static void fail(const char *fmt, const char *arg) {
+    fprintf(stderr, "bench_c: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n");
+    exit(1);
+}
+
+static long arg_long(const char *s) {
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (!end || *end || v < 0)
+        fail("not a count: %s", s);
+    return v;
+}
+
+static etcdc_client *new_client(void) {
+    const char *url = getenv("ETCDC_ENDPOINT");
+    if (!url || !*url)
+        fail("%s is not set", "ETCDC_ENDPOINT");
+    etcdc_client_options opts = ETCDC_CLIENT_OPTIONS_INIT;
+    const char *endpoints[1] = {url};
+    opts.endpoints = endpoints;
+    opts.endpoint_count = 1;
+    etcdc_client *c = NULL;
+    etcdc_status st = etcdc_client_new(&opts, &c);
+    if (st != ETCDC_OK)
+        die("etcdc_client_new", st);
+    return c;
+}
+
+/* The benchmark value: VALUE_LEN bytes of "0123456789", the same string
+ * wrk's PUT script and the Python scripts send. */
+static char *make_value(long len) {
+    char *v = malloc((size_t)len + 1);
+    if (!v)
+        fail("%s", "out of memory");
+    for (long i = 0; i < len; i++)
+        v[i] = (char)('0' + i % 10);
+    v[len] = 0;
+    return v;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of a sorted array. */
+static double pct(const double *sorted, long n, double p) {
+    long i = (long)(p / 100.0 * (double)n + 0.999999) - 1;
+    if (i < 0)
+        i = 0;
+    if (i >= n)
+        i = n - 1;
+    return sorted[i];
+}
+
+/* ---- seed ---- */
+
+struct seed_arg {
+    etcdc_client *c;
+    const char *dir, *value;
+    long from, to;
+};
+
+static void *seed_thread(void *p) {
+    struct seed_arg *a = p;
+    char key[256];
+    for (long i = a->from; i < a->to; i++) {
+        snprintf(key, sizeof key, "%s/k%05ld", a->dir, i);
+        etcdc_status st = etcdc_write(a->c, key, a->value, NULL, NULL);
+        if (st != ETCDC_OK)
+            die("seed write", st);
+    }
+    return NULL;
+}
+
+static int mode_seed(etcdc_client *c, char **argv) {
+    const char *key = argv[0];
+    char *value = make_value(arg_long(argv[1]));
+    const char *dir = argv[2];
+    long count = arg_long(argv[3]), threads = arg_long(argv[4]);
+    if (threads < 1 || threads > 64)
+        fail("bad thread count %s", argv[4]);
+    etcdc_status st = etcdc_write(c, key, value, NULL, NULL);
+    if (st != ETCDC_OK)
+        die("seed key", st);
+    /* A fresh directory: remove what a previous seed left. */
+    etcdc_delete_options del = ETCDC_DELETE_OPTIONS_INIT;
+    del.recursive = true;
+    st = etcdc_delete(c, dir, &del, NULL);
+    if (st != ETCDC_OK && st != ETCDC_ERR_KEY_NOT_FOUND)
+        die("seed clear dir", st);
+    pthread_t tid[64];
+    struct seed_arg args[64];
+    for (long t = 0; t < threads; t++) {
+        args[t] = (struct seed_arg){c, dir, value, count * t / threads, count * (t + 1) / threads};
+        if (pthread_create(&tid[t], NULL, seed_thread, &args[t]))
+            fail("%s", "pthread_create");
+    }
+    for (long t = 0; t < threads; t++)
+        pthread_join(tid[t], NULL);
+    printf("{\"mode\":\"seed\",\"ops\":%ld}\n", count + 1);
+    free(value);
+    return 0;
+}
+
+/* ---- sequential GET / PUT ---- */
+
+static void get_once(etcdc_client *c, const char *key, size_t len) {
+    etcdc_response *r = NULL;
+    etcdc_status st = etcdc_read(c, key, NULL, &r);
+    if (st != ETCDC_OK)
+        die("get", st);
+    if (etcdc_node_value_len(etcdc_response_node(r)) != len)
+        fail("get %s: unexpected value length", key);
+    etcdc_response_free(r);
+}
+
+static int mode_get(etcdc_client *c, char **argv) {
+    const char *key = argv[0];
+    size_t len = (size_t)arg_long(argv[1]);
+    long n = arg_long(argv[2]), warm = arg_long(argv[3]);
+    for (long i = 0; i < warm; i++)
+        get_once(c, key, len);
+    double t0 = now_s();
+    for (long i = 0; i < n; i++)
+        get_once(c, key, len);
+    double s = now_s() - t0;
+    printf("{\"mode\":\"get\",\"ops\":%ld,\"n\":%ld,\"seconds\":%.6f,\"rate\":%.1f}\n", n + warm,
+           n, s, (double)n / s);
+    return 0;
+}
+
+static void put_once(etcdc_client *c, const char *key, const char *value) {
+    etcdc_response *r = NULL;
+    etcdc_status st = etcdc_write(c, key, value, NULL, &r);
+    if (st != ETCDC_OK)
+        die("put", st);
+    if (strcmp(etcdc_node_value(etcdc_response_node(r)), value) != 0)
+        fail("put %s: etcd echoed another value", key);
+    etcdc_response_free(r);
+}
+
+static int mode_put(etcdc_client *c, char **argv) {
+    const char *key = argv[0];
+    char *value = make_value(arg_long(argv[1]));
+    long n = arg_long(argv[2]), warm = arg_long(argv[3]);
+    for (long i = 0; i < warm; i++)
+        put_once(c, key, value);
+    double t0 = now_s();
+    for (long i = 0; i < n; i++)
+        put_once(c, key, value);
+    double s = now_s() - t0;
+    printf("{\"mode\":\"put\",\"ops\":%ld,\"n\":%ld,\"seconds\":%.6f,\"rate\":%.1f}\n", n + warm,
+           n, s, (double)n / s);
+    free(value);
+    return 0;
+}
+
+/* ---- GET from threads sharing one client ---- */
+
+struct mget_arg {
+    etcdc_client *c;
+    const char *key;
+    size_t len;
+    long n, warm;
+    pthread_barrier_t *warmed, *go;
+};
+
+static void *mget_thread(void *p) {
+    struct mget_arg *a = p;
+    for (long i = 0; i < a->warm; i++)
+        get_once(a->c, a->key, a->len);
+    pthread_barrier_wait(a->warmed);
+    pthread_barrier_wait(a->go);
+    for (long i = 0; i < a->n; i++)
+        get_once(a->c, a->key, a->len);
+    return NULL;
+}
+
+static int mode_mget(etcdc_client *c, char **argv) {
+    const char *key = argv[0];
+    size_t len = (size_t)arg_long(argv[1]);
+    long threads = arg_long(argv[2]), n = arg_long(argv[3]), warm = arg_long(argv[4]);
+    if (threads < 1 || threads > 64)
+        fail("bad thread count %s", argv[2]);
+    pthread_barrier_t warmed, go;
+    pthread_barrier_init(&warmed, NULL, (unsigned)threads + 1);
+    pthread_barrier_init(&go, NULL, (unsigned)threads + 1);
+    pthread_t tid[64];
+    struct mget_arg args[64];
+    for (long t = 0; t < threads; t++) {
+        args[t] = (struct mget_arg){c, key, len, n, warm, &warmed, &go};
+        if (pthread_create(&tid[t], NULL, mget_thread, &args[t]))
+            fail("%s", "pthread_create");
+    }
+    pthread_barrier_wait(&warmed);
+    double t0 = now_s();
+    pthread_barrier_wait(&go);
+    for (long t = 0; t < threads; t++)
+        pthread_join(tid[t], NULL);
+    double s = now_s() - t0;
+    pthread_barrier_destroy(&warmed);
+    pthread_barrier_destroy(&go);
+    long total = threads * n;
+    printf("{\"mode\":\"mget\",\"threads\":%ld,\"ops\":%ld,\"n\":%ld,\"seconds\":%.6f,"
+           "\"rate\":%.1f}\n",
+           threads, threads * (n + warm), total, s, (double)total / s);
+    return 0;
+}
+
+/* ---- recursive read + leaf walk ---- */
+
+static uint64_t read_tree(etcdc_client *c, const char *dir, size_t count) {
+    etcdc_read_options ro = ETCDC_READ_OPTIONS_INIT;
+    ro.recursive = true;
+    etcdc_response *r = NULL;
+    etcdc_status st = etcdc_read(c, dir, &ro, &r);
+    if (st != ETCDC_OK)
+        die("recursive read", st);
+    size_t leaves = etcdc_response_leaf_count(r);
+    if (leaves != count)
+        fail("recursive read of %s: unexpected leaf count", dir);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < leaves; i++) {
+        const etcdc_node *n = etcdc_response_leaf(r, i);
+        sum += (uint64_t)strlen(etcdc_node_key(n)) + etcdc_node_value_len(n) +
+               (uint64_t)(unsigned char)etcdc_node_value(n)[0];
+    }
+    etcdc_response_free(r);
+    return sum;
+}
+
+static int mode_recursive(etcdc_client *c, char **argv) {
+    const char *dir = argv[0];
+    size_t count = (size_t)arg_long(argv[1]);
+    long n = arg_long(argv[2]), warm = arg_long(argv[3]);
+    uint64_t check = 0;
+    for (long i = 0; i < warm; i++)
+        check += read_tree(c, dir, count);
+    double *t = calloc((size_t)n, sizeof *t);
+    double t0 = now_s();
+    for (long i = 0; i < n; i++) {
+        double a = now_s();
+        check += read_tree(c, dir, count);
+        t[i] = now_s() - a;
+    }
+    double s = now_s() - t0;
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    printf("{\"mode\":\"recursive\",\"ops\":%ld,\"n\":%ld,\"leaves\":%zu,\"seconds\":%.6f,"
+           "\"ms_per_read\":%.3f,\"ms_p50\":%.3f,\"check\":%" PRIu64 "}\n",
+           n + warm, n, count, s, s * 1e3 / (double)n, pct(t, n, 50) * 1e3, check);
+    free(t);
+    return 0;
+}
+
+/* ---- watch latency ---- */
+
+struct watch_state {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    double *sent;     /* when the writer started write i */
+    double *latency;  /* delivery time - sent, per event */
+    long received;    /* events delivered so far */
+    long total;
+    etcdc_watcher *w;
+    int error;
+};
+
+static void *watch_thread(void *p) {
+    struct watch_state *s = p;
+    for (long i = 0; i < s->total; i++) {
+        etcdc_response *r = NULL;
+        etcdc_status st = etcdc_watcher_next(s->w, 10000, &r);
+        double t = now_s();
+        if (st != ETCDC_OK) {
+            const etcdc_error *e = etcdc_error_last();
+            fprintf(stderr, "bench_c: watcher_next: %s: %s\n", etcdc_status_str((int)st),
+                    e ? e->message : "");
+            pthread_mutex_lock(&s->mu);
+            s->error = 1;
+            pthread_cond_broadcast(&s->cv);
+            pthread_mutex_unlock(&s->mu);
+            return NULL;
+        }
+        long got = strtol(etcdc_node_value(etcdc_response_node(r)), NULL, 10);
+        etcdc_response_free(r);
+        pthread_mutex_lock(&s->mu);
+        if (got != i) {
+            fprintf(stderr, "bench_c: watch: event %ld carried value %ld\n", i, got);
+            s->error = 1;
+        } else {
+            s->latency[i] = t - s->sent[i];
+        }
+        s->received = i + 1;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        if (got != i)
+            return NULL;
+    }
+    return NULL;
+}
+
+static int mode_watch(etcdc_client *c, char **argv) {
+    const char *key = argv[0];
+    long n = arg_long(argv[1]), warm = arg_long(argv[2]);
+    long total = n + warm;
+    /* Start the watcher just after etcd's current index, so that no write is
+     * missed whether or not its first poll has reached etcd. */
+    etcdc_response *r = NULL;
+    etcdc_status st = etcdc_write(c, key, "start", NULL, &r);
+    if (st != ETCDC_OK)
+        die("watch: first write", st);
+    etcdc_watch_options wo = ETCDC_WATCH_OPTIONS_INIT;
+    wo.wait_index = etcdc_node_modified_index(etcdc_response_node(r)) + 1;
+    etcdc_response_free(r);
+    struct watch_state s = {.total = total};
+    pthread_mutex_init(&s.mu, NULL);
+    pthread_cond_init(&s.cv, NULL);
+    s.sent = calloc((size_t)total, sizeof(double));
+    s.latency = calloc((size_t)total, sizeof(double));
+    double *rtt = calloc((size_t)total, sizeof(double));
+    st = etcdc_watcher_new(c, key, &wo, &s.w);
+    if (st != ETCDC_OK)
+        die("watcher_new", st);
+    pthread_t tid;
+    if (pthread_create(&tid, NULL, watch_thread, &s))
+        fail("%s", "pthread_create");
+    char value[32];
+    for (long i = 0; i < total; i++) {
+        snprintf(value, sizeof value, "%ld", i);
+        pthread_mutex_lock(&s.mu);
+        s.sent[i] = now_s();
+        pthread_mutex_unlock(&s.mu);
+        st = etcdc_write(c, key, value, NULL, NULL);
+        rtt[i] = now_s() - s.sent[i];
+        if (st != ETCDC_OK)
+            die("watch: write", st);
+        /* One event in flight at a time: each is measured alone. */
+        pthread_mutex_lock(&s.mu);
+        while (s.received <= i && !s.error)
+            pthread_cond_wait(&s.cv, &s.mu);
+        int error = s.error;
+        pthread_mutex_unlock(&s.mu);
+        if (error) {
+            etcdc_watcher_cancel(s.w);
+            pthread_join(tid, NULL);
+            exit(1);
+        }
+    }
+    pthread_join(tid, NULL);
+    etcdc_watcher_free(s.w);
+    double *lat = s.latency + warm, *put = rtt + warm;
+    qsort(lat, (size_t)n, sizeof *lat, cmp_double);
+    qsort(put, (size_t)n, sizeof *put, cmp_double);
+    printf("{\"mode\":\"watch\",\"ops\":%ld,\"n\":%ld,\"p50_ms\":%.4f,\"p99_ms\":%.4f,"
+           "\"max_ms\":%.4f,\"write_p50_ms\":%.4f}\n",
+           total + 1, n, pct(lat, n, 50) * 1e3, pct(lat, n, 99) * 1e3, lat[n - 1] * 1e3,
+           pct(put, n, 50) * 1e3);
+    free(s.sent);
+    free(s.latency);
+    free(rtt);
+    pthread_mutex_destroy(&s.mu);
+    pthread_cond_destroy(&s.cv);
+    return 0;
+}
+
+/* ---- lock ---- */
+
+struct lock_arg {
+    etcdc_client *c;
+    const char *name;
+    long cycles;
+    double *acquire; /* time spent in each acquire */
+    pthread_barrier_t *go;
+};
+
+static atomic_int holders;
+static atomic_int exclusion_violations;
+
+static void *lock_thread(void *p) {
+    struct lock_arg *a = p;
+    etcdc_lock *l = NULL;
+    etcdc_status st = etcdc_lock_new(a->c, a->name, NULL, &l);
+    if (st != ETCDC_OK)
+        die("lock_new", st);
+    pthread_barrier_wait(a->go);
+    for (long i = 0; i < a->cycles; i++) {
+        double t0 = now_s();
+        st = etcdc_lock_acquire(l, 30000);
+        a->acquire[i] = now_s() - t0;
+        if (st != ETCDC_OK)
+            die("lock_acquire", st);
+        if (atomic_fetch_add(&holders, 1) != 0)
+            atomic_fetch_add(&exclusion_violations, 1);
+        atomic_fetch_sub(&holders, 1);
+        st = etcdc_lock_release(l);
+        if (st != ETCDC_OK)
+            die("lock_release", st);
+    }
+    etcdc_lock_free(l);
+    return NULL;
+}
+
+static int mode_lock(etcdc_client *c, char **argv) {
+    const char *name = argv[0];
+    long contenders = arg_long(argv[1]), n = arg_long(argv[2]);
+    if (contenders < 1 || contenders > 64)
+        fail("bad contender count %s", argv[1]);
+    long per = n / contenders;
+    n = per * contenders;
+    double *acq = calloc((size_t)n, sizeof *acq);
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, (unsigned)contenders + 1);
+    pthread_t tid[64];
+    struct lock_arg args[64];
+    for (long t = 0; t < contenders; t++) {
+        args[t] = (struct lock_arg){c, name, per, acq + t * per, &go};
+        if (pthread_create(&tid[t], NULL, lock_thread, &args[t]))
+            fail("%s", "pthread_create");
+    }
+    double t0 = now_s();
+    pthread_barrier_wait(&go);
+    for (long t = 0; t < contenders; t++)
+        pthread_join(tid[t], NULL);
+    double s = now_s() - t0;
+    pthread_barrier_destroy(&go);
+    if (atomic_load(&exclusion_violations))
+        fail("%s", "lock: two holders at once");
+    qsort(acq, (size_t)n, sizeof *acq, cmp_double);
+    printf("{\"mode\":\"lock\",\"contenders\":%ld,\"ops\":%ld,\"n\":%ld,\"seconds\":%.6f,"
+           "\"rate\":%.1f,\"ms_per_cycle\":%.3f,\"acquire_p50_ms\":%.3f,\"acquire_p99_ms\":%.3f}\n",
+           contenders, n, n, s, (double)n / s, s * 1e3 / (double)n, pct(acq, n, 50) * 1e3,
+           pct(acq, n, 99) * 1e3);
+    free(acq);
+    return 0;
+}
+
+/* ---- memory ---- */
+
+/* VmRSS and VmHWM of this process, in kB. */
+static void rss_kb(long *rss, long *hwm) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        fail("%s", "cannot open /proc/self/status");
+    char line[256];
+    *rss = *hwm = -1;
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "VmRSS:", 6))
+            *rss = strtol(line + 6, NULL, 10);
+        else if (!strncmp(line, "VmHWM:", 6))
+            *hwm = strtol(line + 6, NULL, 10);
+    }
+    fclose(f);
+}
+
+static int mode_memory(etcdc_client *c, char **argv) {
+    const char *key = argv[0];
+    size_t len = (size_t)arg_long(argv[1]);
+    const char *dir = argv[2];
+    size_t count = (size_t)arg_long(argv[3]);
+    long n1 = arg_long(argv[4]), n2 = arg_long(argv[5]);
+    long r1 = arg_long(argv[6]), r2 = arg_long(argv[7]);
+    if (n2 < n1 || r2 < r1 || r1 < 1)
+        fail("%s", "memory: want N1 <= N2, 1 <= R1 <= R2");
+    long rss0, hwm0, rss1, hwm1, rss2, hwm2, rss3, hwm3, rss4, hwm4;
+    rss_kb(&rss0, &hwm0);
+    long i = 0;
+    for (; i < n1; i++)
+        get_once(c, key, len);
+    rss_kb(&rss1, &hwm1);
+    for (; i < n2; i++)
+        get_once(c, key, len);
+    rss_kb(&rss2, &hwm2);
+    long rss_first, hwm_first;
+    read_tree(c, dir, count);
+    rss_kb(&rss_first, &hwm_first);
+    long j = 1;
+    for (; j < r1; j++)
+        read_tree(c, dir, count);
+    rss_kb(&rss3, &hwm3);
+    for (; j < r2; j++)
+        read_tree(c, dir, count);
+    rss_kb(&rss4, &hwm4);
+    printf("{\"mode\":\"memory\",\"ops\":%ld,\"start_rss_kb\":%ld,"
+           "\"gets1\":%ld,\"gets1_rss_kb\":%ld,\"gets1_hwm_kb\":%ld,"
+           "\"gets2\":%ld,\"gets2_rss_kb\":%ld,\"gets2_hwm_kb\":%ld,"
+           "\"first_read_rss_kb\":%ld,\"first_read_hwm_kb\":%ld,"
+           "\"reads1\":%ld,\"reads1_rss_kb\":%ld,\"reads1_hwm_kb\":%ld,"
+           "\"reads2\":%ld,\"reads2_rss_kb\":%ld,\"reads2_hwm_kb\":%ld}\n",
+           n2 + r2, rss0, n1, rss1, hwm1, n2, rss2, hwm2, rss_first, hwm_first, r1, rss3, hwm3, r2,
+           rss4, hwm4);
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    int argc;
+    int (*run)(etcdc_client *, char **);
+} MODES[] = {
+    {"seed", 5, mode_seed},       {"get", 4, mode_get},   {"put", 4, mode_put},
+    {"mget", 5, mode_mget},       {"recursive", 4, mode_recursive},
+    {"watch", 3, mode_watch},     {"lock", 3, mode_lock}, {"memory", 8, mode_memory},
+};
+
+int main(int argc, char **argv) {
+    if (argc >= 2) {
+        for (size_t m = 0; m < sizeof MODES / sizeof MODES[0]; m++) {
+            if (strcmp(argv[1], MODES[m].name) != 0)
+                continue;
+            if (argc - 2 != MODES[m].argc) {
+                fprintf(stderr, "bench_c: %s takes %d arguments (see the comment atop bench_c.c)\n",
+                        MODES[m].name, MODES[m].argc);
+                return 2;
+            }
+            etcdc_client *c = new_client();
+            int rc = MODES[m].run(c, argv + 2);
+            etcdc_client_free(c);
+            return rc;
+        }
+    }
+    fprintf(stderr, "usage: bench_c seed|get|put|mget|recursive|watch|lock|memory ARGS...\n"
+                    "(see the comment atop benches/bench_c.c)\n");
+    return 2;
+}

@@ -1,0 +1,362 @@
+//! The Rust-API side of `make bench` (benches/run.sh drives it).
+//!
+//! `cargo bench --bench bench_rust -- MODE ARGS...` against `$ETCDC_ENDPOINT`,
+//! with the modes and arguments of `benches/bench_c.c`:
+//!
+//! ```text
+//! get KEY VALUE_LEN N WARM            N sequential GETs (after WARM)
+//! put KEY VALUE_LEN N WARM            N sequential PUTs of the same value
+//! mget KEY VALUE_LEN THREADS N WARM   THREADS threads sharing one Client
+//! recursive DIR COUNT N WARM          N recursive reads, every leaf walked
+//! watch KEY N WARM                    writer writes, a Watcher thread
+//!                                     timestamps delivery
+//! lock NAME CONTENDERS N              N acquire+release cycles in all
+//! ```
+//!
+//! Each mode prints one JSON line: what it measured and `ops`, the requests
+//! of the counted kind it sent (warm-up included), which the driver checks
+//! against etcd's counters. Any failed request ends the run with exit code 1.
+
+use std::process::exit;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Barrier, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use etcdc::{Client, LockOptions, ReadOptions, WatchOptions};
+
+fn fail(what: &str) -> ! {
+    eprintln!("bench_rust: {what}");
+    exit(1)
+}
+
+fn check<T>(what: &str, r: etcdc::Result<T>) -> T {
+    r.unwrap_or_else(|e| fail(&format!("{what}: {e}")))
+}
+
+fn count(s: &str) -> usize {
+    s.parse()
+        .unwrap_or_else(|_| fail(&format!("not a count: {s}")))
+}
+
+/// `len` bytes of "0123456789", as the other contenders send.
+fn make_value(len: usize) -> String {
+    (0..len)
+        .map(|i| char::from(b'0' + (i % 10) as u8))
+        .collect()
+}
+
+fn client() -> Client {
+    let url = std::env::var("ETCDC_ENDPOINT").unwrap_or_else(|_| fail("ETCDC_ENDPOINT is not set"));
+    check("client", Client::builder().endpoints([url]).build())
+}
+
+/// Nearest-rank percentile of sorted seconds, in milliseconds.
+fn pct_ms(sorted: &[f64], p: f64) -> f64 {
+    let n = sorted.len();
+    let i = ((p / 100.0 * n as f64).ceil() as usize).clamp(1, n) - 1;
+    sorted[i] * 1e3
+}
+
+fn sort(v: &mut [f64]) {
+    v.sort_by(|a, b| a.total_cmp(b));
+}
+
+fn get_once(c: &Client, key: &str, len: usize) {
+    let r = check("get", c.get(key));
+    if r.node.value.as_ref().map(String::len) != Some(len) {
+        fail(&format!("get {key}: unexpected value length"));
+    }
+}
+
+fn mode_get(a: &[String]) {
+    let (key, len, n, warm) = (&a[0], count(&a[1]), count(&a[2]), count(&a[3]));
+    let c = client();
+    for _ in 0..warm {
+        get_once(&c, key, len);
+    }
+    let t0 = Instant::now();
+    for _ in 0..n {
+        get_once(&c, key, len);
+    }
+    let s = t0.elapsed().as_secs_f64();
+    println!(
+        "{{\"mode\":\"get\",\"ops\":{},\"n\":{n},\"seconds\":{s:.6},\"rate\":{:.1}}}",
+        n + warm,
+        n as f64 / s
+    );
+}
+
+fn mode_put(a: &[String]) {
+    let (key, value, n, warm) = (&a[0], make_value(count(&a[1])), count(&a[2]), count(&a[3]));
+    let c = client();
+    let put = || {
+        let r = check("put", c.set(key, &value));
+        if r.node.value.as_deref() != Some(value.as_str()) {
+            fail(&format!("put {key}: etcd echoed another value"));
+        }
+    };
+    for _ in 0..warm {
+        put();
+    }
+    let t0 = Instant::now();
+    for _ in 0..n {
+        put();
+    }
+    let s = t0.elapsed().as_secs_f64();
+    println!(
+        "{{\"mode\":\"put\",\"ops\":{},\"n\":{n},\"seconds\":{s:.6},\"rate\":{:.1}}}",
+        n + warm,
+        n as f64 / s
+    );
+}
+
+fn mode_mget(a: &[String]) {
+    let (key, len, threads, n, warm) = (
+        &a[0],
+        count(&a[1]),
+        count(&a[2]),
+        count(&a[3]),
+        count(&a[4]),
+    );
+    let c = client();
+    let warmed = Barrier::new(threads + 1);
+    let go = Barrier::new(threads + 1);
+    let s = std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                for _ in 0..warm {
+                    get_once(&c, key, len);
+                }
+                warmed.wait();
+                go.wait();
+                for _ in 0..n {
+                    get_once(&c, key, len);
+                }
+            });
+        }
+        warmed.wait();
+        let t0 = Instant::now();
+        go.wait();
+        t0
+    });
+    // The scope joined every thread before returning.
+    let s = s.elapsed().as_secs_f64();
+    let total = threads * n;
+    println!(
+        "{{\"mode\":\"mget\",\"threads\":{threads},\"ops\":{},\"n\":{total},\"seconds\":{s:.6},\"rate\":{:.1}}}",
+        threads * (n + warm),
+        total as f64 / s
+    );
+}
+
+fn read_tree(c: &Client, dir: &str, leaves: usize) -> u64 {
+    let opts = ReadOptions {
+        recursive: true,
+        ..ReadOptions::default()
+    };
+    let r = check("recursive read", c.read(dir, &opts));
+    let mut seen = 0;
+    let mut sum = 0u64;
+    for leaf in r.node.leaves() {
+        let value = leaf.value.as_deref().unwrap_or("");
+        sum += (leaf.key.len() + value.len()) as u64 + u64::from(value.bytes().next().unwrap_or(0));
+        seen += 1;
+    }
+    if seen != leaves {
+        fail(&format!(
+            "recursive read of {dir}: {seen} leaves, expected {leaves}"
+        ));
+    }
+    sum
+}
+
+fn mode_recursive(a: &[String]) {
+    let (dir, leaves, n, warm) = (&a[0], count(&a[1]), count(&a[2]), count(&a[3]));
+    let c = client();
+    let mut sum = 0;
+    for _ in 0..warm {
+        sum += read_tree(&c, dir, leaves);
+    }
+    let mut times = Vec::with_capacity(n);
+    let t0 = Instant::now();
+    for _ in 0..n {
+        let t = Instant::now();
+        sum += read_tree(&c, dir, leaves);
+        times.push(t.elapsed().as_secs_f64());
+    }
+    let s = t0.elapsed().as_secs_f64();
+    sort(&mut times);
+    println!(
+        "{{\"mode\":\"recursive\",\"ops\":{},\"n\":{n},\"leaves\":{leaves},\"seconds\":{s:.6},\"ms_per_read\":{:.3},\"ms_p50\":{:.3},\"check\":{sum}}}",
+        n + warm,
+        s * 1e3 / n as f64,
+        pct_ms(&times, 50.0)
+    );
+}
+
+/// What the writer and the watcher thread share.
+struct WatchState {
+    /// When the writer started write i.
+    sent: Vec<Option<Instant>>,
+    /// Delivery time minus `sent`, per event.
+    latency: Vec<f64>,
+    received: usize,
+    error: bool,
+}
+
+fn mode_watch(a: &[String]) {
+    let (key, n, warm) = (&a[0], count(&a[1]), count(&a[2]));
+    let total = n + warm;
+    let c = client();
+    // Start right after the current index: no write is missed, whether or
+    // not the watcher's first poll reached etcd before it.
+    let start = check("watch: first write", c.set(key, "start"));
+    let opts = WatchOptions {
+        wait_index: Some(start.node.modified_index + 1),
+        ..WatchOptions::default()
+    };
+    let mut watcher = check("watcher", c.watcher(key, &opts));
+    let canceller = watcher.canceller();
+    let state = Mutex::new(WatchState {
+        sent: vec![None; total],
+        latency: vec![0.0; total],
+        received: 0,
+        error: false,
+    });
+    let cv = Condvar::new();
+    let mut write_rtt = Vec::with_capacity(total);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for i in 0..total {
+                let event = watcher.next_event(Some(Duration::from_secs(10)));
+                let t = Instant::now();
+                let mut s = state.lock().unwrap();
+                match event {
+                    Ok(ev) if ev.node.value.as_deref() == Some(i.to_string().as_str()) => {
+                        s.latency[i] = (t - s.sent[i].unwrap()).as_secs_f64();
+                        s.received = i + 1;
+                        cv.notify_all();
+                    }
+                    other => {
+                        eprintln!("bench_rust: watch: event {i}: {other:?}");
+                        s.error = true;
+                        cv.notify_all();
+                        return;
+                    }
+                }
+            }
+        });
+        for i in 0..total {
+            let t0 = Instant::now();
+            state.lock().unwrap().sent[i] = Some(t0);
+            let r = c.set(key, &i.to_string());
+            write_rtt.push(t0.elapsed().as_secs_f64());
+            if let Err(e) = r {
+                canceller.cancel();
+                fail(&format!("watch: write: {e}"));
+            }
+            // One event in flight at a time: each is measured alone.
+            let mut s = state.lock().unwrap();
+            while s.received <= i && !s.error {
+                s = cv.wait(s).unwrap();
+            }
+            if s.error {
+                canceller.cancel();
+                exit(1);
+            }
+        }
+    });
+    let mut lat = state.into_inner().unwrap().latency.split_off(warm);
+    let mut rtt = write_rtt.split_off(warm);
+    sort(&mut lat);
+    sort(&mut rtt);
+    println!(
+        "{{\"mode\":\"watch\",\"ops\":{},\"n\":{n},\"p50_ms\":{:.4},\"p99_ms\":{:.4},\"max_ms\":{:.4},\"write_p50_ms\":{:.4}}}",
+        total + 1,
+        pct_ms(&lat, 50.0),
+        pct_ms(&lat, 99.0),
+        lat[n - 1] * 1e3,
+        pct_ms(&rtt, 50.0)
+    );
+}
+
+fn mode_lock(a: &[String]) {
+    let (name, contenders, n) = (&a[0], count(&a[1]), count(&a[2]));
+    if contenders == 0 {
+        fail("lock: at least one contender");
+    }
+    let per = n / contenders;
+    let n = per * contenders;
+    let c = client();
+    let holders = AtomicUsize::new(0);
+    let go = Barrier::new(contenders + 1);
+    let acquire = Mutex::new(Vec::with_capacity(n));
+    let t0 = std::thread::scope(|scope| {
+        for _ in 0..contenders {
+            scope.spawn(|| {
+                let mut lock = check("lock", c.lock(name, &LockOptions::default()));
+                let mut times = Vec::with_capacity(per);
+                go.wait();
+                for _ in 0..per {
+                    let t = Instant::now();
+                    check("acquire", lock.acquire(Some(Duration::from_secs(30))));
+                    times.push(t.elapsed().as_secs_f64());
+                    if holders.fetch_add(1, Ordering::SeqCst) != 0 {
+                        fail("lock: two holders at once");
+                    }
+                    holders.fetch_sub(1, Ordering::SeqCst);
+                    check("release", lock.release());
+                }
+                acquire.lock().unwrap().extend(times);
+            });
+        }
+        let t0 = Instant::now();
+        go.wait();
+        t0
+    });
+    let s = t0.elapsed().as_secs_f64();
+    let mut acq = acquire.into_inner().unwrap();
+    sort(&mut acq);
+    println!(
+        "{{\"mode\":\"lock\",\"contenders\":{contenders},\"ops\":{n},\"n\":{n},\"seconds\":{s:.6},\"rate\":{:.1},\"ms_per_cycle\":{:.3},\"acquire_p50_ms\":{:.3},\"acquire_p99_ms\":{:.3}}}",
+        n as f64 / s,
+        s * 1e3 / n as f64,
+        pct_ms(&acq, 50.0),
+        pct_ms(&acq, 99.0)
+    );
+}
+
+/// A mode: its name, its argument count, what runs it.
+type Mode = (&'static str, usize, fn(&[String]));
+
+fn main() {
+    // `cargo bench` adds `--bench` (and would pass any other flag through).
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let modes: [Mode; 6] = [
+        ("get", 4, mode_get),
+        ("put", 4, mode_put),
+        ("mget", 5, mode_mget),
+        ("recursive", 4, mode_recursive),
+        ("watch", 3, mode_watch),
+        ("lock", 3, mode_lock),
+    ];
+    let Some(mode) = args.first() else {
+        // A plain `cargo bench` lands here: say what to run instead.
+        eprintln!("bench_rust: run benches/run.sh (make bench), or cargo bench --bench bench_rust -- get|put|mget|recursive|watch|lock ARGS (see benches/bench_rust.rs)");
+        return;
+    };
+    match modes.iter().find(|(name, _, _)| name == mode) {
+        Some((name, argc, run)) if args.len() - 1 == *argc => run(&args[1..]),
+        Some((name, argc, _)) => {
+            eprintln!("bench_rust: {name} takes {argc} arguments (see benches/bench_rust.rs)");
+            exit(2)
+        }
+        None => {
+            eprintln!("bench_rust: unknown mode {mode} (see benches/bench_rust.rs)");
+            exit(2)
+        }
+    }
+}

@@ -1,0 +1,652 @@
+#!/usr/bin/env python3
+"""Runs every contender of `make bench` against one etcd and prints the table.
+
+Started by benches/run.sh, which builds the programs, prepares the Python
+venv and starts a throwaway etcd (ETCDC_ENDPOINT). Standard library only.
+
+Rules that keep a row honest:
+- every contender sends the same request (same key, same 100-byte value,
+  same directory) and checks what comes back (value length, leaf count,
+  event values in order);
+- each run's own count of requests (warm-up included) must equal what etcd
+  counted (/v2/stats/store deltas) -- for wrk, what it reports plus at most
+  one request per connection cut off at the end;
+- warm-up requests are not timed; each figure is the median of RUNS runs,
+  with min and max; runs of the contenders of a row are interleaved, so
+  drift in the machine's speed spreads over all of them.
+
+A contender that fails, or whose counts don't match, is an ERROR (exit 1).
+A target that is not met is a MISS: a measurement, printed, not a failure.
+"""
+
+import json
+import os
+import platform
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+ENDPOINT = os.environ["ETCDC_ENDPOINT"]
+SMOKE = os.environ.get("SMOKE", "") not in ("", "0")
+C_BIN = os.environ["BENCH_C"]
+RUST_BIN = os.environ["BENCH_RUST"]
+VENV_PY = os.environ.get("BENCH_PYTHON", "")  # "" when python-etcd is unavailable
+BINDING = os.environ.get("BENCH_BINDING", "") == "1"
+WRK = os.environ.get("BENCH_WRK", "")  # "" when wrk is unavailable
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT_DIR = os.path.join(REPO, "target", "bench")
+
+
+def env_int(name, full, smoke):
+    return int(os.environ.get(name, smoke if SMOKE else full))
+
+
+RUNS = env_int("RUNS", 5, 1)
+VALUE_LEN = 100
+KEY = "/bench/k100"
+DIR = "/bench/dir"
+DIR_COUNT = env_int("BENCH_DIR_COUNT", 10000, 200)
+GET_N, GET_WARM = env_int("BENCH_GET_N", 10000, 200), env_int("BENCH_GET_WARM", 500, 20)
+PUT_N, PUT_WARM = env_int("BENCH_PUT_N", 3000, 100), env_int("BENCH_PUT_WARM", 100, 10)
+THREADS = 8
+MGET_N, MGET_WARM = env_int("BENCH_MGET_N", 5000, 50), env_int("BENCH_MGET_WARM", 100, 5)
+REC_N, REC_WARM = env_int("BENCH_REC_N", 20, 3), env_int("BENCH_REC_WARM", 2, 1)
+WATCH_N, WATCH_WARM = env_int("BENCH_WATCH_N", 1000, 50), env_int("BENCH_WATCH_WARM", 50, 5)
+LOCK_N, LOCK4_N = env_int("BENCH_LOCK_N", 300, 20), env_int("BENCH_LOCK4_N", 400, 20)
+MEM_N1, MEM_N2 = env_int("BENCH_MEM_N1", 10000, 100), env_int("BENCH_MEM_N2", 100000, 1000)
+# Peak RSS after the first, the R1th and the R2th recursive read: flatness is
+# judged from R1 on (the second read's peak is higher than the first's: the
+# allocator places its buffers beside the first read's freed ones).
+MEM_R1, MEM_R2 = 2, env_int("BENCH_MEM_R2", 20, 3)
+WRK_SECONDS = env_int("BENCH_WRK_SECONDS", 3, 1)
+# The memory rows: growth allowed between the two counts (allocator noise).
+FLAT_KB = 128
+
+errors = []
+
+
+def log(msg):
+    sys.stderr.write(msg + "\n")
+    sys.stderr.flush()
+
+
+def find_etcd_pid():
+    """The pid of the etcd serving ENDPOINT (read-only: to read its CPU time)."""
+    port = ENDPOINT.rsplit(":", 1)[1].encode()
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv and os.path.basename(argv[0]).startswith(b"etcd") and any(
+                a.endswith(b":" + port) for a in argv):
+            return d
+    return None
+
+
+ETCD_PID = find_etcd_pid()
+
+# CPU placement. On this kind of machine (2 vCPUs) a request's round trip
+# costs ~4 times more when the client and etcd run on different CPUs (a
+# cross-CPU wake-up) than on the same one, and unpinned the scheduler mixes
+# both, so figures swing 2-3x from run to run and a row could favour whoever
+# was lucky. The single-connection rows therefore run etcd on one CPU and the
+# contender on another (as a client on its own core or machine would); the
+# 8-thread row, a throughput row, leaves both free to use every CPU.
+# BENCH_PIN=0 pins nothing; BENCH_PIN=same puts etcd and the contender on one
+# CPU (no cross-CPU wake-ups: the client's own CPU time weighs most).
+ALL_CPUS = sorted(os.sched_getaffinity(0))
+PIN_MODE = os.environ.get("BENCH_PIN", "1" if len(ALL_CPUS) >= 2 else "0")
+PIN = PIN_MODE not in ("", "0")
+if PIN_MODE == "same":
+    ETCD_CPUS = CLIENT_CPUS = {ALL_CPUS[0]}
+elif PIN:
+    ETCD_CPUS, CLIENT_CPUS = {ALL_CPUS[0]}, {ALL_CPUS[1]}
+else:
+    ETCD_CPUS = CLIENT_CPUS = set(ALL_CPUS)
+client_cpus = set(ALL_CPUS)
+
+
+def place(pinned):
+    """Pins etcd (every thread of it) and the contenders started from now on
+    to separate CPUs, or frees both."""
+    global client_cpus
+    etcd_cpus, client_cpus = (ETCD_CPUS, CLIENT_CPUS) if pinned else (set(ALL_CPUS),
+                                                                       set(ALL_CPUS))
+    if ETCD_PID is None:
+        return
+    for tid in os.listdir("/proc/%s/task" % ETCD_PID):
+        try:
+            os.sched_setaffinity(int(tid), etcd_cpus)
+        except OSError:
+            pass  # a thread that just ended
+
+
+def on_client_cpus():
+    os.sched_setaffinity(0, client_cpus)
+
+
+def etcd_cpu_s():
+    """etcd's user + system CPU time so far, in seconds (None if unknown)."""
+    if ETCD_PID is None:
+        return None
+    try:
+        with open("/proc/%s/stat" % ETCD_PID) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class CpuMeter:
+    """CPU time of the contender (its process, start-up included) and of
+    etcd over one run, per request."""
+
+    def __enter__(self):
+        self.r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.e0 = etcd_cpu_s()
+        return self
+
+    def __exit__(self, *exc):
+        self.r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.e1 = etcd_cpu_s()
+
+    def per_request(self, n):
+        if not n:
+            return {}
+        out = {"cpu_user_us": (self.r1.ru_utime - self.r0.ru_utime) / n * 1e6,
+               "cpu_sys_us": (self.r1.ru_stime - self.r0.ru_stime) / n * 1e6}
+        if self.e0 is not None and self.e1 is not None:
+            out["cpu_etcd_us"] = (self.e1 - self.e0) / n * 1e6
+        return out
+
+
+def store_stats():
+    with urllib.request.urlopen(ENDPOINT + "/v2/stats/store", timeout=10) as r:
+        return json.load(r)
+
+
+def delta(before, after):
+    return {k: after[k] - before[k] for k in after if isinstance(after[k], int)}
+
+
+def run_json(cmd, env=None):
+    """Runs a contender; returns its JSON line, or None (and records why)."""
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900,
+                       preexec_fn=on_client_cpus)
+    if p.returncode != 0:
+        return None, "exit %d: %s" % (p.returncode, p.stderr.strip()[-500:])
+    lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+    if not lines:
+        return None, "no result line: %s" % (p.stdout + p.stderr).strip()[-500:]
+    return json.loads(lines[-1]), None
+
+
+def py_env():
+    env = dict(os.environ)
+    env["ETCDC_LIBRARY"] = os.path.join(REPO, "target", "release", "libetcdc.so")
+    env["PYTHONPATH"] = os.path.join(REPO, "bindings", "python")
+    return env
+
+
+def command(contender, mode, args):
+    if contender == "c":
+        return [C_BIN, mode] + args, None
+    if contender == "rust":
+        return [RUST_BIN, mode] + args, None
+    script = os.path.join(REPO, "benches", "bench_python_etcd.py")
+    if contender == "python-etcd":
+        return [VENV_PY, script, "--client", "python-etcd", mode] + args, None
+    if contender == "binding":
+        return [VENV_PY, script, "--client", "etcdc", mode] + args, py_env()
+    raise ValueError(contender)
+
+
+# Which counters a mode's `ops` must match, exactly.
+COUNTERS = {
+    "get": ["getsSuccess"],
+    "mget": ["getsSuccess"],
+    "recursive": ["getsSuccess"],
+    "memory": ["getsSuccess"],
+    "put": ["setsSuccess"],
+    "watch": ["setsSuccess"],
+    "lock": ["createSuccess", "compareAndDeleteSuccess"],
+}
+
+
+def measure(contender, mode, args):
+    """One run of a program contender, its counts checked against etcd's."""
+    cmd, env = command(contender, mode, args)
+    before = store_stats()
+    with CpuMeter() as cpu:
+        result, err = run_json(cmd, env)
+    d = delta(before, store_stats())
+    if err is None:
+        for counter in COUNTERS[mode]:
+            if d.get(counter) != result["ops"]:
+                err = "etcd counted %s +%s, the contender reported %s requests" % (
+                    counter, d.get(counter), result["ops"])
+    if err is not None:
+        errors.append("%s %s: %s" % (contender, mode, err))
+        log("  ERROR %s %s: %s" % (contender, mode, err))
+        return None
+    result["server"] = {k: v for k, v in d.items() if v}
+    result.update(cpu.per_request(result["ops"]))
+    return result
+
+
+WRK_LUA_PUT = """-- PUT of the benchmark value, as the other contenders send it.
+wrk.method = "PUT"
+wrk.body = "value=%s"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+"""
+
+
+def wrk_script_path():
+    path = os.path.join(OUT_DIR, "wrk-put.lua")
+    value = "".join(chr(ord("0") + i % 10) for i in range(VALUE_LEN))
+    with open(path, "w") as f:
+        f.write(WRK_LUA_PUT % value)
+    return path
+
+
+def wrk_run(kind, threads, conns, path, seconds, check=True):
+    """One wrk run; its request count checked against etcd's counters."""
+    url = ENDPOINT + path
+    cmd = [WRK, "-t%d" % threads, "-c%d" % conns, "-d%ds" % seconds]
+    if kind == "put":
+        cmd += ["-s", wrk_script_path()]
+    cmd.append(url)
+    counter = "setsSuccess" if kind == "put" else "getsSuccess"
+    before = store_stats()
+    with CpuMeter() as cpu:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60,
+                           preexec_fn=on_client_cpus)
+    d = delta(before, store_stats())
+    out = p.stdout
+    m_rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    m_n = re.search(r"(\d+) requests in ([\d.]+)(\w+),", out)
+    err = None
+    if p.returncode != 0 or not m_rps or not m_n:
+        err = "wrk failed: %s" % (out + p.stderr).strip()[-500:]
+    elif "Non-2xx" in out or re.search(r"Socket errors:.*[1-9]", out):
+        err = "wrk saw errors: %s" % out.strip()[-300:]
+    if err is None and check:
+        n = int(m_n.group(1))
+        # Requests in flight when wrk stops reach etcd but are not counted.
+        if not n <= d.get(counter, 0) <= n + conns:
+            err = "etcd counted %s +%s, wrk reported %d requests" % (counter, d.get(counter), n)
+    if err is not None:
+        errors.append("wrk %s: %s" % (kind, err))
+        log("  ERROR wrk %s: %s" % (kind, err))
+        return None
+    rps = float(m_rps.group(1))
+    result = {"rate": rps, "ms_per_read": 1e3 / rps, "ops": int(m_n.group(1)),
+              "server": {k: v for k, v in d.items() if v}}
+    result.update(cpu.per_request(d.get(counter, 0)))
+    return result
+
+
+# ---- rows -----------------------------------------------------------------
+
+def have(contender):
+    if contender in ("python-etcd",):
+        return bool(VENV_PY)
+    if contender == "binding":
+        return bool(VENV_PY) and BINDING
+    if contender == "wrk":
+        return bool(WRK)
+    return True
+
+
+def run_row(title, jobs):
+    """jobs: {contender: callable returning a result dict or None}; runs each
+    RUNS times, interleaved. Returns {contender: [results]}."""
+    log("== %s" % title)
+    results = {c: [] for c in jobs}
+    for i in range(RUNS):
+        for contender, job in jobs.items():
+            r = job()
+            if r is not None:
+                results[contender].append(r)
+        log("  run %d/%d done" % (i + 1, RUNS))
+    return results
+
+
+def warm_wrk(kind, threads, conns, path):
+    # One short unmeasured run: wrk has no warm-up of its own.
+    if WRK and not SMOKE:
+        wrk_run(kind, threads, conns, path, 1, check=False)
+
+
+def stats(results, field):
+    vals = [r[field] for r in results]
+    if not vals:
+        return None
+    return {"median": statistics.median(vals), "min": min(vals), "max": max(vals),
+            "runs": len(vals)}
+
+
+def fmt_num(x, digits=None):
+    if digits is None:
+        digits = 0 if abs(x) >= 100 else (1 if abs(x) >= 10 else 2)
+    return "{:,.{}f}".format(x, digits)
+
+
+def cell(s, digits=None):
+    if s is None:
+        return "ERROR"
+    if s["runs"] == 1:
+        return fmt_num(s["median"], digits)
+    return "%s (%s–%s)" % (fmt_num(s["median"], digits), fmt_num(s["min"], digits),
+                           fmt_num(s["max"], digits))
+
+
+def main():
+    os.makedirs(OUT_DIR, exist_ok=True)
+    t_start = time.time()
+    log("seeding %s (100-byte value) and %s (%d keys)" % (KEY, DIR, DIR_COUNT))
+    seed, err = run_json([C_BIN, "seed", KEY, str(VALUE_LEN), DIR, str(DIR_COUNT), "8"])
+    if err:
+        log("seed failed: " + err)
+        return 1
+    available = {c: have(c) for c in ("c", "rust", "binding", "python-etcd", "wrk")}
+    rows = []  # (title, {contender: cell text}, target text, [result lines])
+    raw = {}
+
+    def prog(contender, mode, args):
+        return lambda: measure(contender, mode, [str(a) for a in args])
+
+    def jobs_for(contenders, mode, args, wrk=None):
+        jobs = {}
+        for c in contenders:
+            if c == "wrk":
+                if available["wrk"] and wrk is not None:
+                    jobs["wrk"] = wrk
+            elif available[c]:
+                jobs[c] = prog(c, mode, args)
+        return jobs
+
+    def verdict(ok):
+        return "PASS" if ok else "MISS"
+
+    everyone = ["c", "rust", "binding", "python-etcd", "wrk"]
+    names = {"c": "etcdc C", "rust": "etcdc Rust", "binding": "binding",
+             "python-etcd": "python-etcd", "wrk": "wrk"}
+
+    def cells(res, field, digits=None, contenders=everyone):
+        out = {}
+        for c in everyone:
+            if c not in contenders:
+                out[c] = "—"
+            elif c not in res:
+                out[c] = "n/a" if not available[c] else "—"
+            else:
+                out[c] = cell(stats(res[c], field), digits)
+        return out
+
+    def med(res, c, field):
+        s = stats(res.get(c, []), field)
+        return s["median"] if s else None
+
+    def ratio_targets(res, field, pairs, higher_is_better=True):
+        """pairs: (num, den, minimum, label); ratio = num/den on medians (for
+        times: den/num)."""
+        out = []
+        for num, den, minimum, label in pairs:
+            a, b = med(res, num, field), med(res, den, field)
+            if a is None or b is None:
+                continue
+            r = a / b if higher_is_better else b / a
+            shown = "%.2f" % r
+            if minimum and (float(shown) >= minimum) != (r >= minimum):
+                shown = "%.3f" % r  # so that 0.95 never reads as a MISS of 0.95
+            text = "%s / %s: %s" % (names[num], names[den], shown)
+            out.append("%s **%s**" % (text, verdict(r >= minimum)) if minimum else text)
+        return out
+
+    # 1. sequential GET
+    place(pinned=True)
+    warm_wrk("get", 1, 1, "/v2/keys" + KEY)
+    res = run_row("sequential GET", jobs_for(
+        everyone, "get", [KEY, VALUE_LEN, GET_N, GET_WARM],
+        wrk=lambda: wrk_run("get", 1, 1, "/v2/keys" + KEY, WRK_SECONDS)))
+    raw["get"] = res
+    rows.append(("sequential GET of a 100-byte value, 1 connection (req/s)",
+                 cells(res, "rate"), "etcdc ≥ 0.9 × wrk; ≥ 4 × python-etcd",
+                 ratio_targets(res, "rate", [
+                     ("c", "wrk", 0.9, ""), ("rust", "wrk", 0.9, ""),
+                     ("c", "python-etcd", 4, ""), ("rust", "python-etcd", 4, ""),
+                     ("binding", "python-etcd", None, "")])))
+
+    # 2. sequential PUT
+    warm_wrk("put", 1, 1, "/v2/keys" + KEY)
+    res = run_row("sequential PUT", jobs_for(
+        everyone, "put", [KEY, VALUE_LEN, PUT_N, PUT_WARM],
+        wrk=lambda: wrk_run("put", 1, 1, "/v2/keys" + KEY, WRK_SECONDS)))
+    raw["put"] = res
+    rows.append(("sequential PUT of a 100-byte value, 1 connection (req/s)",
+                 cells(res, "rate"), "etcdc ≥ 0.95 × wrk",
+                 ratio_targets(res, "rate", [
+                     ("c", "wrk", 0.95, ""), ("rust", "wrk", 0.95, ""),
+                     ("c", "python-etcd", None, ""), ("binding", "python-etcd", None, "")])))
+
+    # 3. GET from 8 threads sharing one client
+    place(pinned=False)
+    mget_contenders = ["c", "rust", "binding", "wrk"]
+    warm_wrk("get", THREADS, THREADS, "/v2/keys" + KEY)
+    res = run_row("GET from 8 threads", jobs_for(
+        mget_contenders, "mget", [KEY, VALUE_LEN, THREADS, MGET_N, MGET_WARM],
+        wrk=lambda: wrk_run("get", THREADS, THREADS, "/v2/keys" + KEY, WRK_SECONDS)))
+    raw["mget"] = res
+    rows.append(("GET from 8 threads sharing one client; wrk -t8 -c8 (req/s)",
+                 cells(res, "rate", contenders=mget_contenders), "etcdc ≥ 0.8 × wrk",
+                 ratio_targets(res, "rate", [
+                     ("c", "wrk", 0.8, ""), ("rust", "wrk", 0.8, ""),
+                     ("binding", "wrk", None, "")])))
+
+    # 4. recursive read of the directory + walk every leaf
+    place(pinned=True)
+    rec_path = "/v2/keys%s?recursive=true" % DIR
+    warm_wrk("get", 1, 1, rec_path)
+    res = run_row("recursive read", jobs_for(
+        everyone, "recursive", [DIR, DIR_COUNT, REC_N, REC_WARM],
+        wrk=lambda: wrk_run("get", 1, 1, rec_path, WRK_SECONDS)))
+    raw["recursive"] = res
+    rows.append(("recursive GET of a directory of %s keys: request + parse + walk every leaf "
+                 "(ms per read; wrk: the raw fetch, unparsed)" % fmt_num(DIR_COUNT, 0),
+                 cells(res, "ms_per_read", 2), "etcdc ≥ 10 × python-etcd (speed)",
+                 ratio_targets(res, "ms_per_read", [
+                     ("c", "python-etcd", 10, ""), ("rust", "python-etcd", 10, ""),
+                     ("c", "wrk", None, ""), ("binding", "python-etcd", None, "")],
+                     higher_is_better=False)))
+
+    # 5. watch latency
+    watch_contenders = ["c", "rust", "binding", "python-etcd"]
+    res = run_row("watch latency", jobs_for(
+        watch_contenders, "watch", ["/bench/watched", WATCH_N, WATCH_WARM]))
+    raw["watch"] = res
+    wcells = {}
+    for c in everyone:
+        if c not in watch_contenders:
+            wcells[c] = "—"
+        elif c not in res:
+            wcells[c] = "n/a" if not available[c] else "—"
+        else:
+            wcells[c] = "%s / %s" % (cell(stats(res[c], "p50_ms"), 3),
+                                     cell(stats(res[c], "p99_ms"), 3))
+    wt = []
+    for c in ("c", "rust"):
+        p50 = med(res, c, "p50_ms")
+        if p50 is not None:
+            wt.append("%s p50 %.3f ms **%s**" % (names[c], p50, verdict(p50 < 1.0)))
+    rows.append(("watch: write → event delivered, p50 / p99 over %s events (ms)"
+                 % fmt_num(WATCH_N, 0), wcells, "etcdc p50 < 1 ms", wt))
+
+    # 6, 7. lock
+    for contenders, n, label in ((1, LOCK_N, "uncontended"), (4, LOCK4_N, "4 contenders")):
+        res = run_row("lock %s" % label, jobs_for(
+            ["c", "rust"], "lock", ["bench-%d" % contenders, contenders, n]))
+        raw["lock%d" % contenders] = res
+        lcells = {}
+        for c in everyone:
+            if c not in res:
+                lcells[c] = "—"
+            else:
+                lcells[c] = "%s /s; acquire p50 %s ms" % (
+                    cell(stats(res[c], "rate")), cell(stats(res[c], "acquire_p50_ms"), 2))
+        rows.append(("lock acquire + release, %s (cycles/s; time in acquire)" % label,
+                     lcells, "figures", []))
+
+    # 8. memory
+    res = run_row("memory", {"c": prog("c", "memory", [KEY, VALUE_LEN, DIR, DIR_COUNT,
+                                                      MEM_N1, MEM_N2, MEM_R1, MEM_R2])})
+    raw["memory"] = res
+    if res["c"]:
+        g1, g2 = stats(res["c"], "gets1_hwm_kb"), stats(res["c"], "gets2_hwm_kb")
+        h0 = stats(res["c"], "first_read_hwm_kb")
+        h1, h2 = stats(res["c"], "reads1_hwm_kb"), stats(res["c"], "reads2_hwm_kb")
+        grow_get = g2["median"] - g1["median"]
+        grow_read = h2["median"] - h1["median"]
+        mem_cells = {c: "—" for c in everyone}
+        mem_cells["c"] = "%s → %s" % (cell(g1), cell(g2))
+        rows.append(("memory: peak RSS (VmHWM) after %s GETs → after %s (kB)"
+                     % (fmt_num(MEM_N1, 0), fmt_num(MEM_N2, 0)), mem_cells,
+                     "flat (≤ %d kB growth)" % FLAT_KB,
+                     ["+%d kB **%s**" % (grow_get, verdict(grow_get <= FLAT_KB))]))
+        mem_cells = {c: "—" for c in everyone}
+        mem_cells["c"] = "%s → %s → %s" % (cell(h0), cell(h1), cell(h2))
+        rows.append(("memory: peak RSS (VmHWM) after 1 → %d → %d recursive reads of %s keys "
+                     "(kB; flat from read %d on)"
+                     % (MEM_R1, MEM_R2, fmt_num(DIR_COUNT, 0), MEM_R1), mem_cells,
+                     "flat (≤ %d kB growth)" % FLAT_KB,
+                     ["+%d kB **%s**" % (grow_read, verdict(grow_read <= FLAT_KB))]))
+    else:
+        rows.append(("memory", {c: ("ERROR" if c == "c" else "—") for c in everyone},
+                     "flat", []))
+
+    place(pinned=False)
+
+    # ---- the table ----
+    def cpu_model():
+        try:
+            with open("/proc/cpuinfo") as f:
+                for line in f:
+                    if line.startswith("model name"):
+                        return line.split(":", 1)[1].strip()
+        except OSError:
+            pass
+        return platform.processor() or "unknown"
+
+    def version_of(cmd):
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+            return (p.stdout + p.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.SubprocessError):
+            return "unknown"
+
+    etcd_version = json.load(urllib.request.urlopen(ENDPOINT + "/version", timeout=10))
+    rev = version_of(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
+    if version_of(["git", "-C", REPO, "status", "--porcelain", "--", "src", "Cargo.toml",
+                   "Cargo.lock"]) not in ("unknown", ""):
+        rev += " with uncommitted changes"
+    lines = []
+    lines.append("etcdc %s. Machine: %s, %d cores (nproc), Linux %s; etcd %s (one member, "
+                 "loopback, data dir on %s); %s; %d run%s per figure: median (min–max)%s. %s"
+                 % (rev, cpu_model(), os.cpu_count(), platform.release(),
+                    etcd_version.get("etcdserver"), os.environ.get("BENCH_DATA_FS", "?"),
+                    version_of([WRK, "-v"]).split(" [")[0] if WRK else "wrk: not installed",
+                    RUNS, "" if RUNS == 1 else "s", " — SMOKE run, tiny counts" if SMOKE else "",
+                    "Every row but the 8-thread one runs etcd on CPU %d and the contender on "
+                    "CPU %d (taskset); the 8-thread row lets both use every CPU."
+                    % (min(ETCD_CPUS), min(CLIENT_CPUS)) if PIN else
+                    "Nothing pinned to a CPU."))
+    lines.append("")
+    lines.append("| benchmark | etcdc C API | etcdc Rust API | Python binding | python-etcd 0.4.5 "
+                 "| wrk | target | ratios of medians |")
+    lines.append("|---|---|---|---|---|---|---|---|")
+    for title, cs, target, results in rows:
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            title, cs["c"], cs["rust"], cs["binding"], cs["python-etcd"], cs["wrk"],
+            target, "<br>".join(results) or "—"))
+    lines.append("")
+    notes = []
+    w = raw.get("watch", {})
+    for c in ("c", "rust", "python-etcd"):
+        s = stats(w.get(c, []), "write_p50_ms")
+        if s:
+            notes.append("%s's own write round trip p50 %.3f ms" % (names[c], s["median"]))
+    # What the server leaves for any client: wrk spends ~2 µs of user time per
+    # request, so wrk / python-etcd is the most a client can be over
+    # python-etcd on GET; for the recursive read, wrk's raw fetch (no parsing)
+    # is etcd's own time, so python-etcd / wrk is the ceiling of any client.
+    ceilings = []
+    g = raw.get("get", {})
+    if g.get("wrk") and g.get("python-etcd"):
+        k = med(g, "wrk", "rate") / med(g, "python-etcd", "rate")
+        ceilings.append("sequential GET: wrk itself is %.2f × python-etcd, so ≥ 4 × python-etcd "
+                        "asks for ≥ %.2f × wrk" % (k, 4 / k))
+    r = raw.get("recursive", {})
+    if r.get("wrk") and r.get("python-etcd"):
+        ceilings.append("recursive read: etcd alone takes %.2f ms to send it (wrk), so a client that "
+                        "parsed in zero time would be %.2f × python-etcd"
+                        % (med(r, "wrk", "ms_per_read"),
+                           med(r, "python-etcd", "ms_per_read") / med(r, "wrk", "ms_per_read")))
+    if ceilings:
+        lines.append("Ceilings set by the server: " + "; ".join(ceilings) + ".")
+    # Where the time goes: CPU per request of each contender (its whole
+    # process, start-up included) and of etcd, medians over the runs.
+    # (Not in a smoke run: its counts are too small for the CPU clock.)
+    for key, label in () if SMOKE else (("get", "sequential GET"),
+                                        ("mget", "GET from 8 threads"),
+                                        ("put", "sequential PUT")):
+        parts = []
+        for c in everyone:
+            rs = raw.get(key, {}).get(c, [])
+            if not rs or "cpu_user_us" not in rs[0]:
+                continue
+            u, sy = med(raw[key], c, "cpu_user_us"), med(raw[key], c, "cpu_sys_us")
+            e = med(raw[key], c, "cpu_etcd_us") if "cpu_etcd_us" in rs[0] else None
+            parts.append("%s %.1f + %.1f%s" % (names[c], u, sy,
+                                                " | etcd %.1f" % e if e is not None else ""))
+        if parts:
+            lines.append("CPU per request, %s (µs, client user + sys | etcd): %s."
+                         % (label, "; ".join(parts)))
+    if notes:
+        lines.append("Watch: one event in flight at a time, latency from just before the "
+                     "write is sent to the event's return in the watcher thread (so it "
+                     "includes etcd's commit); for scale: " + "; ".join(notes) + ".")
+    lines.append("Counts checked: every run's requests equal etcd's own counters "
+                 "(/v2/stats/store deltas), warm-up excluded from timing; wrk PUT sends "
+                 "the same form body through a Lua script (%s)."
+                 % os.path.relpath(wrk_script_path(), REPO))
+    if not available["binding"]:
+        lines.append("Python binding: n/a (bindings/python missing or not importable).")
+    if not available["python-etcd"]:
+        lines.append("python-etcd: n/a (its venv could not be made).")
+    if not available["wrk"]:
+        lines.append("wrk: n/a (not installed).")
+    if errors:
+        lines.append("")
+        lines.append("ERRORS:")
+        lines.extend("- " + e for e in errors)
+    table = "\n".join(lines)
+    print(table)
+    with open(os.path.join(OUT_DIR, "results.md"), "w") as f:
+        f.write(table + "\n")
+    with open(os.path.join(OUT_DIR, "results.json"), "w") as f:
+        json.dump({"smoke": SMOKE, "runs": RUNS, "raw": raw, "errors": errors}, f, indent=1)
+    log("bench: %.0f s; results in %s" % (time.time() - t_start,
+                                           os.path.relpath(OUT_DIR, REPO)))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
