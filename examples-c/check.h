@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +163,20 @@ static inline unsigned short dead_port(void) {
         close(fd);
     }
     return port;
+}
+
+/* printf into one of a ring of 16 buffers and return it, so that several
+ * results (key names) can be live at once. Main thread only; results over
+ * 511 bytes are cut. */
+static inline const char *ring_printf(const char *fmt, ...) {
+    static char ring[16][512];
+    static unsigned next;
+    char *buf = ring[next++ % 16];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof ring[0], fmt, ap);
+    va_end(ap);
+    return buf;
 }
 
 #endif

@@ -50,11 +50,7 @@ static char prefix[64]; /* /c-cluster-<pid> */
 
 /* The full key of `rel` under this run's prefix (a ring of buffers). */
 static const char *K(const char *rel) {
-    static char ring[8][256];
-    static unsigned next;
-    char *buf = ring[next++ % 8];
-    snprintf(buf, sizeof ring[0], "%s/%s", prefix, rel);
-    return buf;
+    return ring_printf("%s/%s", prefix, rel);
 }
 
 /* What the tests learn about the cluster and share. */

@@ -48,37 +48,21 @@ static double few_requests(void) {
 
 /* A lock's name for test `t` (a ring of buffers; main thread only). */
 static const char *LOCK(const char *t) {
-    static char ring[8][128];
-    static unsigned next;
-    char *buf = ring[next++ % 8];
-    snprintf(buf, sizeof ring[0], "c-recipes-%ld/%s", pid, t);
-    return buf;
+    return ring_printf("c-recipes-%ld/%s", pid, t);
 }
 
 /* The directory in etcd where the contenders of lock LOCK(t) queue. */
 static const char *LOCK_DIR(const char *t) {
-    static char ring[8][128];
-    static unsigned next;
-    char *buf = ring[next++ % 8];
-    snprintf(buf, sizeof ring[0], "/_locks/c-recipes-%ld/%s", pid, t);
-    return buf;
+    return ring_printf("/_locks/c-recipes-%ld/%s", pid, t);
 }
 
 /* Election `t`, as given to etcdc_election_*, and the key etcd keeps it in. */
 static const char *ELECTION(const char *t) {
-    static char ring[8][128];
-    static unsigned next;
-    char *buf = ring[next++ % 8];
-    snprintf(buf, sizeof ring[0], "%s/%s", prefix, t);
-    return buf;
+    return ring_printf("%s/%s", prefix, t);
 }
 
 static const char *ELECTION_KEY(const char *t) {
-    static char ring[8][128];
-    static unsigned next;
-    char *buf = ring[next++ % 8];
-    snprintf(buf, sizeof ring[0], "/_elections%s/%s", prefix, t);
-    return buf;
+    return ring_printf("/_elections%s/%s", prefix, t);
 }
 
 /* Number of contenders' keys in a lock directory (0 if it does not exist),

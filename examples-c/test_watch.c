@@ -38,11 +38,7 @@ static char prefix[64];
 /* The full key of `rel` under this run's prefix (a ring of buffers, so a
  * few can be live at once; main thread only). */
 static const char *K(const char *rel) {
-    static char ring[16][256];
-    static unsigned next;
-    char *buf = ring[next++ % 16];
-    snprintf(buf, sizeof ring[0], "%s/%s", prefix, rel);
-    return buf;
+    return ring_printf("%s/%s", prefix, rel);
 }
 
 
