@@ -11,7 +11,8 @@ export ETCD_BIN
 endif
 
 .PHONY: all build release demo test ensure-etcd ensure-tools fmt clippy check-header rust-test \
-        c-test asan check-exports link-test python-test bench bench-smoke install uninstall clean
+        c-test asan check-exports link-test python-test bench bench-smoke fuzz fuzz-replay \
+        install uninstall clean
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -39,15 +40,15 @@ demo: ensure-etcd build
 	$(MAKE) -C examples-c build/quickstart
 	scripts/with-etcd.sh examples-c/build/quickstart
 
-test: ensure-etcd ensure-tools fmt clippy check-header rust-test c-test asan check-exports \
-      link-test python-test bench-smoke
+test: ensure-etcd ensure-tools fmt clippy check-header rust-test fuzz-replay c-test asan \
+      check-exports link-test python-test bench-smoke
 	@echo "make test: all checks passed"
 
 fmt:
 	$(CARGO) fmt --all -- --check
 
 clippy:
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --all-targets --features fuzzing -- -D warnings
 
 # build.rs regenerates include/etcdc.h; it must equal the committed one.
 check-header: build
@@ -57,6 +58,16 @@ check-header: build
 
 rust-test:
 	$(CARGO) test
+
+# The fuzz seeds and every input the fuzzer found a bug with, replayed.
+fuzz-replay:
+	$(CARGO) test --features fuzzing --test fuzz_replay
+
+# Coverage-guided fuzzing (libFuzzer, stable toolchain): each target for
+# SECONDS (default 60). Not part of make test. See fuzz/run.sh.
+SECONDS ?= 60
+fuzz:
+	fuzz/run.sh $(SECONDS)
 
 c-test: build
 	$(MAKE) -C examples-c all

@@ -83,16 +83,11 @@ impl Client {
 
     /// The client URLs of the cluster's members (python-etcd's `machines`).
     pub fn machines(&self) -> Result<Vec<String>> {
-        let body =
-            self.cluster_request(Method::GET, &self.transport.api_path("/machines"), None)?;
-        let text = String::from_utf8(body)
-            .map_err(|_| Error::Protocol("machine list is not UTF-8".into()))?;
-        Ok(text
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect())
+        parse_machines(self.cluster_request(
+            Method::GET,
+            &self.transport.api_path("/machines"),
+            None,
+        )?)
     }
 
     /// The members of the cluster.
@@ -108,9 +103,7 @@ impl Client {
     /// the answering member sees it. [`Error::Protocol`] if it knows none
     /// (during an election).
     pub fn leader(&self) -> Result<Member> {
-        let stats: SelfStats = serde_json::from_slice(&self.stats_raw("self")?)
-            .map_err(|e| Error::Protocol(format!("bad self stats: {e}")))?;
-        let id = stats.leader_info.leader;
+        let id = parse_leader_id(&self.stats_raw("self")?)?;
         self.members()?
             .into_iter()
             .find(|m| !id.is_empty() && m.id.eq_ignore_ascii_case(&id))
@@ -128,7 +121,7 @@ impl Client {
             &self.transport.api_path("/members"),
             Some(body),
         )?;
-        serde_json::from_slice(&answer).map_err(|e| Error::Protocol(format!("bad member: {e}")))
+        parse_member(&answer)
     }
 
     /// Removes the member `id` from the cluster.
@@ -175,24 +168,45 @@ impl Client {
 
     /// The server and cluster versions.
     pub fn version(&self) -> Result<Version> {
-        let body = self.cluster_request(Method::GET, "/version", None)?;
-        serde_json::from_slice(&body).map_err(|e| Error::Protocol(format!("bad version: {e}")))
+        parse_version(&self.cluster_request(Method::GET, "/version", None)?)
     }
 
     /// Whether the answering member is healthy (has a leader).
     pub fn health(&self) -> Result<bool> {
-        #[derive(Deserialize)]
-        struct Health {
-            health: String,
-        }
-        let body = self.cluster_request(Method::GET, "/health", None)?;
-        let health: Health = serde_json::from_slice(&body)
-            .map_err(|e| Error::Protocol(format!("bad health: {e}")))?;
-        Ok(health.health == "true")
+        crate::transport::parse_health(&self.cluster_request(Method::GET, "/health", None)?)
     }
 }
 
-fn json(body: &[u8]) -> Result<serde_json::Value> {
+/// Parses a `/v2/machines` body: comma-separated URLs.
+pub(crate) fn parse_machines(body: Vec<u8>) -> Result<Vec<String>> {
+    let text =
+        String::from_utf8(body).map_err(|_| Error::Protocol("machine list is not UTF-8".into()))?;
+    Ok(text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Parses one member (the answer to an add).
+pub(crate) fn parse_member(body: &[u8]) -> Result<Member> {
+    serde_json::from_slice(body).map_err(|e| Error::Protocol(format!("bad member: {e}")))
+}
+
+/// The leader's id from a `/v2/stats/self` body (empty during an election).
+pub(crate) fn parse_leader_id(body: &[u8]) -> Result<String> {
+    let stats: SelfStats = serde_json::from_slice(body)
+        .map_err(|e| Error::Protocol(format!("bad self stats: {e}")))?;
+    Ok(stats.leader_info.leader)
+}
+
+/// Parses a `/version` body.
+pub(crate) fn parse_version(body: &[u8]) -> Result<Version> {
+    serde_json::from_slice(body).map_err(|e| Error::Protocol(format!("bad version: {e}")))
+}
+
+pub(crate) fn json(body: &[u8]) -> Result<serde_json::Value> {
     serde_json::from_slice(body).map_err(|e| Error::Protocol(format!("bad stats: {e}")))
 }
 

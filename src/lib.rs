@@ -15,6 +15,9 @@ mod cluster;
 mod election;
 mod error;
 pub mod ffi;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod keys;
 mod lock;
 mod node;

@@ -585,11 +585,18 @@ fn remaining(deadline: Option<Instant>, endpoint: &str) -> std::result::Result<L
 
 /// `{"health":"true"}`: etcd's answer when the member has a leader.
 fn is_healthy(body: &[u8]) -> bool {
+    parse_health(body).unwrap_or(false)
+}
+
+/// Parses a `/health` body: whether the member has a leader.
+pub(crate) fn parse_health(body: &[u8]) -> Result<bool> {
     #[derive(serde::Deserialize)]
     struct Health {
         health: String,
     }
-    serde_json::from_slice::<Health>(body).is_ok_and(|h| h.health == "true")
+    let health: Health =
+        serde_json::from_slice(body).map_err(|e| Error::Protocol(format!("bad health: {e}")))?;
+    Ok(health.health == "true")
 }
 
 /// A successful answer: etcd's headers, parsed, and the body.

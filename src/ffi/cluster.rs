@@ -39,7 +39,7 @@ unsafe impl Send for etcdc_member_list {}
 unsafe impl Sync for etcdc_member_list {}
 
 impl etcdc_member_list {
-    fn new(members: &[Member]) -> etcdc_member_list {
+    pub(crate) fn new(members: &[Member]) -> etcdc_member_list {
         let mut arena = Arena::default();
         let offsets: Vec<_> = members
             .iter()

@@ -1,0 +1,228 @@
+//! Entry points for the fuzz targets in `fuzz/`: everything that reads what
+//! a server sends, driven from one reply. Built only with the `fuzzing`
+//! feature; not part of the API.
+
+use std::ffi::CStr;
+
+use ureq::http;
+
+use crate::cluster;
+use crate::cluster::Member;
+use crate::ffi::cluster::etcdc_member_list;
+use crate::ffi::node::{etcdc_node, etcdc_response};
+use crate::ffi::{self, client::etcdc_string_free, etcdc_status};
+use crate::node::Response;
+use crate::transport::{self, Reply};
+
+/// One target's input: a reply as raw HTTP/1.1 bytes (status line, header
+/// fields, blank line, body taken as already de-framed), fed to [`reply`].
+/// Bytes that are no HTTP head are ignored: returns whether there was one.
+pub fn reply_bytes(data: &[u8]) -> bool {
+    let mut fields = [httparse::EMPTY_HEADER; 32];
+    let mut head = httparse::Response::new(&mut fields);
+    let Ok(httparse::Status::Complete(len)) = head.parse(data) else {
+        return false;
+    };
+    let Some(status) = head.code else {
+        return false;
+    };
+    let headers: Vec<(&str, &[u8])> = head.headers.iter().map(|h| (h.name, h.value)).collect();
+    reply(status, &headers, &data[len..]);
+    true
+}
+
+/// The other target's input: a key, a NUL byte, a value (the whole input is
+/// the key without one), fed to [`request_target`] when both are UTF-8:
+/// returns whether they were.
+pub fn request_target_bytes(data: &[u8]) -> bool {
+    let (key, value) = match data.iter().position(|&b| b == 0) {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &b""[..]),
+    };
+    if let (Ok(key), Ok(value)) = (std::str::from_utf8(key), std::str::from_utf8(value)) {
+        request_target(key, value);
+        return true;
+    }
+    false
+}
+
+/// Feeds one server reply (status, header fields, body) through every
+/// parser the client applies to a reply: the keys/watch path into a
+/// `Response`, its C view walked through the C accessors, the error
+/// mapping with its C status and message, and the cluster parsers
+/// (members, machines, stats, version, health). Panics only on a bug.
+pub fn reply(status: u16, headers: &[(&str, &[u8])], body: &[u8]) {
+    let mut map = http::HeaderMap::new();
+    for (name, value) in headers {
+        if let (Ok(n), Ok(v)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_bytes(value),
+        ) {
+            map.append(n, v);
+        }
+    }
+    let _ = transport::etcd_index(&map);
+    let reply = Reply {
+        status,
+        headers: map,
+        body: body.to_vec(),
+        endpoint: "http://127.0.0.1:2379".into(),
+        location: None,
+    };
+    match reply.into_success() {
+        Ok(success) => {
+            if let Ok(response) = Response::parse(&success.body, success.headers) {
+                walk_c_view(response);
+            }
+        }
+        Err(e) => {
+            let status = ffi::error::status_of(&e) as std::ffi::c_int;
+            // Every status has a description, and every message is text.
+            // SAFETY: etcdc_status_str returns a static NUL-terminated string.
+            let text = unsafe { CStr::from_ptr(ffi::error::etcdc_status_str(status)) };
+            assert!(!text.to_bytes().is_empty());
+            let _ = (e.to_string(), e.etcd());
+        }
+    }
+    if let Ok(members) = cluster::parse_members(body) {
+        walk_member_list(&members);
+    }
+    let _ = cluster::parse_member(body);
+    let _ = cluster::parse_machines(body.to_vec());
+    let _ = cluster::parse_leader_id(body);
+    let _ = cluster::parse_version(body);
+    let _ = cluster::json(body);
+    let _ = transport::parse_health(body);
+}
+
+/// Builds the C view of `response` and reads every node through the C
+/// accessors, checking what they return against the Rust tree.
+fn walk_c_view(response: Response) {
+    let expected_leaves = response.node.leaves().count();
+    let view = Box::into_raw(Box::new(etcdc_response::new(response)));
+    // SAFETY: `view` is a live response until freed at the end; node
+    // pointers come from its accessors.
+    unsafe {
+        let _ = CStr::from_ptr(ffi::node::etcdc_response_action(view));
+        walk_node(ffi::node::etcdc_response_node(view));
+        let prev = ffi::node::etcdc_response_prev_node(view);
+        if !prev.is_null() {
+            walk_node(prev);
+        }
+        let leaves = ffi::node::etcdc_response_leaf_count(view);
+        assert_eq!(leaves, expected_leaves);
+        for i in 0..leaves {
+            let leaf = ffi::node::etcdc_response_leaf(view, i);
+            assert!(!leaf.is_null());
+            assert_eq!(ffi::node::etcdc_node_child_count(leaf), 0);
+        }
+        ffi::node::etcdc_response_free(view);
+    }
+}
+
+/// Reads `node` and its subtree through the C accessors, iteratively.
+///
+/// # Safety
+/// `node` is a live node of a live response.
+unsafe fn walk_node(node: *const etcdc_node) {
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        // SAFETY: per the contract; children come from the same response.
+        unsafe {
+            let rust = (*n).node();
+            let key = CStr::from_ptr(ffi::node::etcdc_node_key(n));
+            assert_eq!(key.to_bytes(), rust.key.as_bytes());
+            let value = ffi::node::etcdc_node_value(n);
+            let len = ffi::node::etcdc_node_value_len(n);
+            match &rust.value {
+                Some(v) => {
+                    assert_eq!(len, v.len());
+                    let bytes = std::slice::from_raw_parts(value.cast::<u8>(), len + 1);
+                    assert_eq!(&bytes[..len], v.as_bytes());
+                    assert_eq!(bytes[len], 0);
+                }
+                None => assert!(value.is_null()),
+            }
+            let mut json = std::ptr::null_mut();
+            assert_eq!(
+                ffi::node::etcdc_node_to_json(n, &mut json),
+                etcdc_status::ETCDC_OK
+            );
+            let parsed: serde_json::Value =
+                serde_json::from_slice(CStr::from_ptr(json).to_bytes()).expect("valid JSON");
+            assert!(parsed.is_object());
+            etcdc_string_free(json);
+            let count = ffi::node::etcdc_node_child_count(n);
+            assert_eq!(count, rust.nodes.len());
+            for i in 0..count {
+                stack.push(ffi::node::etcdc_node_child(n, i));
+            }
+            assert!(ffi::node::etcdc_node_child(n, count).is_null());
+        }
+    }
+}
+
+/// Builds the C member list and reads it back through the C accessors.
+fn walk_member_list(members: &[Member]) {
+    let list = Box::into_raw(Box::new(etcdc_member_list::new(members)));
+    // SAFETY: `list` is live until freed at the end; the URL arrays have
+    // the counts the members give.
+    unsafe {
+        assert_eq!(ffi::cluster::etcdc_member_list_count(list), members.len());
+        for (i, m) in members.iter().enumerate() {
+            let c = &*ffi::cluster::etcdc_member_list_get(list, i);
+            assert_eq!(CStr::from_ptr(c.id).to_bytes(), m.id.as_bytes());
+            assert_eq!(CStr::from_ptr(c.name).to_bytes(), m.name.as_bytes());
+            for (urls, count, want) in [
+                (c.peer_urls, c.peer_url_count, &m.peer_urls),
+                (c.client_urls, c.client_url_count, &m.client_urls),
+            ] {
+                assert_eq!(count, want.len());
+                for (j, w) in want.iter().enumerate() {
+                    assert_eq!(CStr::from_ptr(*urls.add(j)).to_bytes(), w.as_bytes());
+                }
+            }
+        }
+        assert!(ffi::cluster::etcdc_member_list_get(list, members.len()).is_null());
+        ffi::cluster::etcdc_member_list_free(list);
+    }
+}
+
+/// Builds the request target for `key` with `value` as a query parameter
+/// and checks that nothing escapes: the target holds only unreserved
+/// characters and escapes, the key's segments decode back exactly, and the
+/// value stays one parameter. Panics only on a bug.
+pub fn request_target(key: &str, value: &str) {
+    let Ok(mut path) = crate::keys::key_path(key) else {
+        return;
+    };
+    let segments = path["/keys".len()..].to_owned();
+    crate::keys::Query::new(&mut path).add("prevValue", value);
+    let safe = |b: u8| b.is_ascii_alphanumeric() || b"-._~/%?&=".contains(&b);
+    assert!(path.bytes().all(safe), "{path:?}");
+    let (target, query) = path.split_once('?').expect("one query");
+    assert_eq!(path.matches('?').count(), 1);
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .expect("UTF-8")
+            .into_owned()
+    };
+    let want: Vec<&str> = key
+        .strip_prefix('/')
+        .unwrap_or(key)
+        .trim_end_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let got: Vec<String> = segments
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(decode)
+        .collect();
+    assert_eq!(got, want, "{target:?}");
+    let (name, encoded) = query.split_once('=').expect("name=value");
+    assert_eq!(name, "prevValue");
+    assert!(!encoded.contains(['&', '=']));
+    assert_eq!(decode(encoded), value);
+}
