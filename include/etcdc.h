@@ -176,7 +176,10 @@ typedef enum etcdc_status {
      */
     ETCDC_ERR_DIR_NOT_EMPTY = 108,
     /**
-     * etcd 110: missing credentials or permission.
+     * etcd 110 (HTTP 401), for the keys and the auth API: wrong user name
+     * or password, no credentials where guest access is revoked, or a user
+     * without permission for this request. etcd answers all of these alike,
+     * so the client cannot tell them apart.
      */
     ETCDC_ERR_UNAUTHORIZED = 110,
     /**
@@ -308,6 +311,26 @@ typedef enum etcdc_status {
      * the one this client talked to first).
      */
     ETCDC_ERR_CLUSTER_ID_MISMATCH = 1016,
+    /**
+     * The server's certificate is not signed by a trusted CA (the
+     * `ca_file`'s, or the system's store without one), or is expired or
+     * otherwise invalid.
+     */
+    ETCDC_ERR_TLS_UNTRUSTED = 1017,
+    /**
+     * The server's certificate is valid, but not for the host name (or IP)
+     * in the endpoint's URL.
+     */
+    ETCDC_ERR_TLS_HOSTNAME = 1018,
+    /**
+     * The server refused the client certificate: none was given, or it is
+     * not signed by a CA the server trusts (etcd's `--client-cert-auth`).
+     */
+    ETCDC_ERR_TLS_CLIENT_CERT = 1019,
+    /**
+     * Any other TLS failure (e.g. an `https` URL for an `http` endpoint).
+     */
+    ETCDC_ERR_TLS = 1020,
 } etcdc_status;
 
 /**

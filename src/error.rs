@@ -90,7 +90,9 @@ errors! {
         107 => RootReadOnly,
         /// 108: deleting a non-empty directory without `recursive`.
         108 => DirNotEmpty,
-        /// 110: missing credentials or permission.
+        /// 110: wrong user name or password, or the user lacks permission for
+        /// this request. etcd answers all three alike (HTTP 401, "Insufficient
+        /// credentials"), for the keys and the auth API.
         110 => Unauthorized,
         /// 200: a value is required.
         200 => ValueRequired,
@@ -124,6 +126,22 @@ errors! {
         /// No connection could be made, or it broke before an answer came.
         #[error("connection to {endpoint} failed: {reason}")]
         Connection { endpoint: String, reason: String },
+        /// The server's certificate is not signed by a trusted CA (the CA
+        /// file's, or the system's store without one), or is expired or
+        /// otherwise invalid.
+        #[error("untrusted certificate from {endpoint}: {reason}")]
+        TlsUntrusted { endpoint: String, reason: String },
+        /// The server's certificate is valid, but not for the host name (or
+        /// IP) in the endpoint's URL.
+        #[error("certificate of {endpoint} is not valid for its host name: {reason}")]
+        TlsHostname { endpoint: String, reason: String },
+        /// The server refused the client certificate: none was given, or it
+        /// is not signed by a CA the server trusts (etcd's `--client-cert-auth`).
+        #[error("{endpoint} refused the client certificate (none given, or not trusted): {reason}")]
+        TlsClientCert { endpoint: String, reason: String },
+        /// Any other TLS failure (e.g. an https URL for an http endpoint).
+        #[error("TLS with {endpoint} failed: {reason}")]
+        Tls { endpoint: String, reason: String },
         /// The request did not complete within the client's timeout.
         #[error("request to {endpoint} timed out")]
         Timeout { endpoint: String },

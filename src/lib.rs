@@ -21,6 +21,7 @@ pub mod fuzzing;
 mod keys;
 mod lock;
 mod node;
+mod tls;
 mod transport;
 mod watch;
 

@@ -21,8 +21,8 @@ use std::time::Instant;
 use ureq::http::{self, Method};
 use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, LazyBuffers, NextTimeout, ShutdownHandle,
-    Transport as UreqTransport,
+    Buffers, ConnectionDetails, Connector, LazyBuffers, NextTimeout, RustlsConnector,
+    ShutdownHandle, Transport as UreqTransport,
 };
 
 use crate::error::{Error, EtcdError, Result};
@@ -74,6 +74,59 @@ pub(crate) struct TransportConfig {
     pub expected_cluster_id: Option<String>,
     /// Refresh the endpoint list from `/v2/members` after a failover.
     pub discover: bool,
+    /// Trusted CAs, client certificate, verification (for `https`).
+    pub tls: crate::tls::Tls,
+    /// Sent with every request, when set.
+    pub authorization: Option<Authorization>,
+}
+
+/// A basic-auth `Authorization` header value. Never printed: `Debug` shows
+/// `<redacted>`, and the header value is marked sensitive.
+#[derive(Clone)]
+pub(crate) struct Authorization(http::HeaderValue);
+
+impl Authorization {
+    /// `Basic base64(user:password)`; a user name with `:` cannot be sent.
+    pub fn basic(user: &str, password: &str) -> Result<Authorization> {
+        if user.contains(':') {
+            return Err(Error::InvalidArgument(format!(
+                "user name {user:?} contains ':', which basic auth cannot carry"
+            )));
+        }
+        let encoded = base64(format!("{user}:{password}").as_bytes());
+        let mut value = http::HeaderValue::from_str(&format!("Basic {encoded}"))
+            .map_err(|_| Error::InvalidArgument("unusable credentials".into()))?;
+        value.set_sensitive(true);
+        Ok(Authorization(value))
+    }
+}
+
+impl fmt::Debug for Authorization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Authorization(<redacted>)")
+    }
+}
+
+/// Standard base64 with padding (RFC 4648), for basic auth.
+fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// A raw answer: status, headers and body, whatever the status.
@@ -160,8 +213,11 @@ impl Transport {
             .max_idle_connections_per_host(32)
             .timeout_connect(Some(config.connect_timeout))
             .timeout_global(Some(config.read_timeout))
+            .tls_config(config.tls.ureq.clone())
             .build();
-        let agent = ureq::Agent::with_parts(agent_config, TcpConnector, SyncResolver);
+        // RustlsConnector wraps only `https` connections.
+        let connector = TcpConnector.chain(RustlsConnector::default());
+        let agent = ureq::Agent::with_parts(agent_config, connector, SyncResolver);
         let cluster = Arc::new(ClusterView {
             endpoints: RwLock::new(Arc::new(config.endpoints.clone())),
             current: AtomicUsize::new(0),
@@ -352,7 +408,7 @@ impl Transport {
             let follow = self.config.allow_redirect
                 && matches!(reply.status, 307 | 308)
                 && hops < MAX_REDIRECTS
-                && location.starts_with("http://")
+                && self.may_redirect_to(endpoint, &location)
                 && location.ends_with(target)
                 && location != url;
             if !follow {
@@ -368,6 +424,22 @@ impl Transport {
         }
     }
 
+    /// A redirect keeps the endpoint's scheme (never from https to http);
+    /// with credentials, it must lead to a known member, so that they are
+    /// not sent to whatever host a redirect names.
+    fn may_redirect_to(&self, endpoint: &str, location: &str) -> bool {
+        let scheme = |url: &str| url.split_once("://").map(|(s, _)| s.to_owned());
+        if scheme(endpoint) != scheme(location) {
+            return false;
+        }
+        self.config.authorization.is_none()
+            || self.endpoint_list().iter().any(|e| {
+                location
+                    .strip_prefix(e.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+            })
+    }
+
     fn send_once(
         &self,
         method: &Method,
@@ -377,7 +449,10 @@ impl Transport {
         limit: Limit,
         on_head: &mut dyn FnMut(u16, &http::HeaderMap),
     ) -> std::result::Result<Reply, Failure> {
-        let builder = http::Request::builder().method(method.clone()).uri(url);
+        let mut builder = http::Request::builder().method(method.clone()).uri(url);
+        if let Some(Authorization(value)) = &self.config.authorization {
+            builder = builder.header(http::header::AUTHORIZATION, value.clone());
+        }
         let bad =
             |e: http::Error| Failure::Final(Error::InvalidArgument(format!("bad request: {e}")));
         let (content_type, body) = match payload {
@@ -395,7 +470,7 @@ impl Transport {
             ),
             None => self.run(builder.body(()).map_err(bad)?, limit),
         };
-        let mut response = result.map_err(|e| classify(e, endpoint))?;
+        let mut response = result.map_err(|e| self.explain(classify(e, endpoint), endpoint))?;
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
         on_head(status, &headers);
@@ -420,6 +495,28 @@ impl Transport {
             endpoint: endpoint.to_owned(),
             location,
         })
+    }
+
+    /// A broken connection to an https member may be the server refusing our
+    /// client certificate (see [`crate::tls::Tls::diagnose`]): then that is
+    /// the error, and no other member would do better.
+    fn explain(&self, failure: Failure, endpoint: &str) -> Failure {
+        match failure {
+            Failure::NotSent(Error::Connection { .. })
+            | Failure::MaybeSent(Error::Connection { .. })
+                if endpoint.starts_with("https://") =>
+            {
+                match self
+                    .config
+                    .tls
+                    .diagnose(endpoint, self.config.connect_timeout)
+                {
+                    Some(tls) => Failure::Final(tls),
+                    None => failure,
+                }
+            }
+            other => other,
+        }
     }
 
     /// Once the client knows which cluster it talks to (an expected id, or
@@ -542,9 +639,12 @@ impl Transport {
         let reply = self.check_cluster_id(reply)?;
         let members = crate::cluster::parse_members(&reply.into_success()?.body)?;
         let mut found: Vec<String> = vec![endpoint.to_owned()];
+        // Members reached the way this one was: an https client does not
+        // fall back to plain http.
+        let scheme = &endpoint[..endpoint.find("://").map_or(0, |i| i + 3)];
         for url in members.iter().flat_map(|m| &m.client_urls) {
             let url = url.trim_end_matches('/').to_owned();
-            if url.starts_with("http://") && !found.contains(&url) {
+            if url.starts_with(scheme) && !found.contains(&url) {
                 found.push(url);
             }
         }
@@ -677,6 +777,15 @@ impl Reply {
             message: String,
         }
         let body = match serde_json::from_slice::<Message>(&self.body) {
+            // The auth API's and members API's word for etcd's code 110.
+            Ok(m) if self.status == 401 => {
+                return Err(Error::Unauthorized(EtcdError {
+                    code: 110,
+                    message: "The request requires user authentication".into(),
+                    cause: m.message,
+                    index: 0,
+                }))
+            }
             Ok(m) => m.message,
             Err(_) if self.status == 404 => {
                 return Err(Error::V2NotEnabled {
@@ -697,6 +806,10 @@ impl Reply {
 
 /// Maps a ureq error, telling whether the request can have left this machine.
 fn classify(e: ureq::Error, endpoint: &str) -> Failure {
+    // A certificate problem is the same with every member: no failover.
+    if let Some(tls) = crate::tls::classify(&e, endpoint) {
+        return Failure::Final(tls);
+    }
     let endpoint = endpoint.to_owned();
     let refused = |reason: String| {
         Failure::NotSent(Error::Connection {
@@ -1047,5 +1160,37 @@ impl UreqTransport for Conn {
             )
         };
         n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
+    }
+}
+
+#[cfg(test)]
+mod auth_tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+            ("root:p\u{e4}ss", "cm9vdDpww6Rzcw=="),
+        ] {
+            assert_eq!(base64(input.as_bytes()), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn credentials_are_never_printed() {
+        let a = Authorization::basic("root", "s3cret").unwrap();
+        assert_eq!(format!("{a:?}"), "Authorization(<redacted>)");
+        assert!(a.0.is_sensitive());
+        assert!(matches!(
+            Authorization::basic("a:b", "x"),
+            Err(Error::InvalidArgument(_))
+        ));
     }
 }

@@ -30,7 +30,10 @@ pub enum etcdc_status {
     ETCDC_ERR_ROOT_READ_ONLY = 107,
     /// etcd 108: the directory is not empty.
     ETCDC_ERR_DIR_NOT_EMPTY = 108,
-    /// etcd 110: missing credentials or permission.
+    /// etcd 110 (HTTP 401), for the keys and the auth API: wrong user name
+    /// or password, no credentials where guest access is revoked, or a user
+    /// without permission for this request. etcd answers all of these alike,
+    /// so the client cannot tell them apart.
     ETCDC_ERR_UNAUTHORIZED = 110,
     /// etcd 200: a value is required.
     ETCDC_ERR_VALUE_REQUIRED = 200,
@@ -103,6 +106,18 @@ pub enum etcdc_status {
     /// A member answered for another cluster than the expected one (or than
     /// the one this client talked to first).
     ETCDC_ERR_CLUSTER_ID_MISMATCH = 1016,
+    /// The server's certificate is not signed by a trusted CA (the
+    /// `ca_file`'s, or the system's store without one), or is expired or
+    /// otherwise invalid.
+    ETCDC_ERR_TLS_UNTRUSTED = 1017,
+    /// The server's certificate is valid, but not for the host name (or IP)
+    /// in the endpoint's URL.
+    ETCDC_ERR_TLS_HOSTNAME = 1018,
+    /// The server refused the client certificate: none was given, or it is
+    /// not signed by a CA the server trusts (etcd's `--client-cert-auth`).
+    ETCDC_ERR_TLS_CLIENT_CERT = 1019,
+    /// Any other TLS failure (e.g. an `https` URL for an `http` endpoint).
+    ETCDC_ERR_TLS = 1020,
 }
 
 use etcdc_status::*;
@@ -134,6 +149,10 @@ pub(crate) fn status_of(e: &Error) -> etcdc_status {
         Error::InvalidArgument(_) => ETCDC_ERR_INVALID_ARGUMENT,
         Error::Connection { .. } => ETCDC_ERR_CONNECTION,
         Error::Timeout { .. } => ETCDC_ERR_TIMEOUT,
+        Error::TlsUntrusted { .. } => ETCDC_ERR_TLS_UNTRUSTED,
+        Error::TlsHostname { .. } => ETCDC_ERR_TLS_HOSTNAME,
+        Error::TlsClientCert { .. } => ETCDC_ERR_TLS_CLIENT_CERT,
+        Error::Tls { .. } => ETCDC_ERR_TLS,
         Error::Protocol(_) => ETCDC_ERR_PROTOCOL,
         Error::V2NotEnabled { .. } => ETCDC_ERR_V2_NOT_ENABLED,
         Error::UnexpectedStatus { .. } => ETCDC_ERR_HTTP_STATUS,
@@ -195,6 +214,10 @@ fn describe(status: c_int) -> &'static str {
         ETCDC_ERR_NOT_HELD => "not held",
         ETCDC_ERR_AMBIGUOUS => "outcome unknown (the write may have been applied)",
         ETCDC_ERR_CLUSTER_ID_MISMATCH => "member of another cluster",
+        ETCDC_ERR_TLS_UNTRUSTED => "untrusted server certificate",
+        ETCDC_ERR_TLS_HOSTNAME => "server certificate not valid for the host name",
+        ETCDC_ERR_TLS_CLIENT_CERT => "client certificate refused or missing",
+        ETCDC_ERR_TLS => "TLS failure",
     }
     "unknown status\0"
 }

@@ -11,6 +11,10 @@
 //! [`Etcd::restart`] (or [`Etcd::kill`] then [`Etcd::resume`]) kills a private
 //! etcd and starts it again on the same ports with the same data dir.
 //!
+//! [`Etcd::start_tls`] starts one that serves its clients over https only
+//! (peers stay on http), with certificates from [`tls::pki`]; its `url` is
+//! then `https://127.0.0.1:PORT`.
+//!
 //! [`cluster::Cluster`] starts a real 3-member (or n-member) cluster the same
 //! way, one keeper per member.
 //!
@@ -20,6 +24,7 @@
 
 pub mod cluster;
 pub mod fault;
+pub mod tls;
 
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
@@ -32,12 +37,15 @@ use std::time::{Duration, Instant};
 
 /// A running etcd.
 pub struct Etcd {
-    /// Client URL, e.g. `http://127.0.0.1:41234`.
+    /// Client URL, e.g. `http://127.0.0.1:41234`, or
+    /// `https://127.0.0.1:41234` for a TLS etcd.
     pub url: String,
+    /// Client port (on 127.0.0.1).
     pub port: u16,
     peer_port: u16,
     dir: PathBuf,
     options: Options,
+    tls: Option<tls::ServerTls>,
     keeper: Keeper,
 }
 
@@ -168,6 +176,19 @@ impl Etcd {
     /// with v2, `/version` without); panics with etcd's log if it does not
     /// within 20 s.
     pub fn start_with(options: Options) -> Etcd {
+        Etcd::start_inner(options, None)
+    }
+
+    /// Starts an etcd with `options` that serves clients over https only
+    /// (`--cert-file`, `--key-file`, and with `tls.client_cert_auth`
+    /// `--trusted-ca-file` and `--client-cert-auth`; peers stay on http),
+    /// and waits until it answers (checked with `curl`, through `tls.ca`
+    /// and `tls.probe_cert`); panics with etcd's log if it does not within 20 s.
+    pub fn start_tls(options: Options, tls: tls::ServerTls) -> Etcd {
+        Etcd::start_inner(options, Some(tls))
+    }
+
+    fn start_inner(options: Options, tls: Option<tls::ServerTls>) -> Etcd {
         remove_stale_dirs();
         static SEQ: AtomicU64 = AtomicU64::new(0);
         let dir = data_root().join(format!(
@@ -177,13 +198,15 @@ impl Etcd {
         ));
         std::fs::create_dir_all(&dir).expect("create etcd data dir");
         let (port, peer_port) = (free_port(), free_port());
-        let keeper = launch(&dir, port, peer_port, &options);
+        let keeper = launch(&dir, port, peer_port, &options, tls.as_ref());
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let etcd = Etcd {
-            url: format!("http://127.0.0.1:{port}"),
+            url: format!("{scheme}://127.0.0.1:{port}"),
             port,
             peer_port,
             dir,
             options,
+            tls,
             keeper,
         };
         etcd.wait_until_ready();
@@ -207,15 +230,37 @@ impl Etcd {
     /// Starts a [`kill`](Self::kill)ed etcd again on the same ports with the
     /// same data dir; returns once it answers.
     pub fn resume(&mut self) {
-        self.keeper = launch(&self.dir, self.port, self.peer_port, &self.options);
+        self.keeper = launch(
+            &self.dir,
+            self.port,
+            self.peer_port,
+            &self.options,
+            self.tls.as_ref(),
+        );
         self.wait_until_ready();
+    }
+
+    /// Whether this etcd serves its clients over https.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// This etcd's client URL with another host name, e.g.
+    /// `https://localhost:41234`.
+    pub fn url_with_host(&self, host: &str) -> String {
+        let scheme = if self.is_tls() { "https" } else { "http" };
+        format!("{scheme}://{host}:{}", self.port)
     }
 
     /// Waits until etcd answers; panics with its log after 20 s.
     fn wait_until_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+            if let Some(tls) = &self.tls {
+                if self.answers_https(tls) {
+                    return;
+                }
+            } else if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
                 use std::io::{Read, Write};
                 let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
                 let req = if self.options.enable_v2 {
@@ -239,7 +284,38 @@ impl Etcd {
         }
     }
 
-    /// A client for this etcd.
+    /// Whether a `curl` through `tls` gets a 200 from etcd.
+    fn answers_https(&self, tls: &tls::ServerTls) -> bool {
+        let path = if self.options.enable_v2 {
+            "/v2/keys/"
+        } else {
+            "/version"
+        };
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--max-time",
+                "2",
+            ])
+            .arg("--cacert")
+            .arg(&tls.ca)
+            .arg("--cert")
+            .arg(&tls.probe_cert)
+            .arg("--key")
+            .arg(&tls.probe_key)
+            .arg(format!("{}{path}", self.url))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run curl to check a TLS etcd: {e}"));
+        out.stdout == b"200"
+    }
+
+    /// A client for this etcd (over http: for a TLS etcd, build one with
+    /// the certificates of [`tls::pki`]).
     pub fn client(&self) -> etcdc::Client {
         etcdc::Client::builder()
             .endpoints([self.url.as_str()])
@@ -261,8 +337,15 @@ impl Drop for Etcd {
 
 /// Runs etcd on `port`/`peer_port` with its data in `dir` (appending to
 /// `dir/etcd.log`), from a new keeper thread. Does not wait until it answers.
-fn launch(dir: &Path, port: u16, peer_port: u16, options: &Options) -> Keeper {
-    let url = format!("http://127.0.0.1:{port}");
+fn launch(
+    dir: &Path,
+    port: u16,
+    peer_port: u16,
+    options: &Options,
+    tls: Option<&tls::ServerTls>,
+) -> Keeper {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://127.0.0.1:{port}");
     let peer_url = format!("http://127.0.0.1:{peer_port}");
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -282,8 +365,19 @@ fn launch(dir: &Path, port: u16, peer_port: u16, options: &Options) -> Keeper {
         .args(["--listen-peer-urls", &peer_url])
         .args(["--initial-advertise-peer-urls", &peer_url])
         .arg("--initial-cluster")
-        .arg(format!("n1={peer_url}"))
-        .stdin(Stdio::null())
+        .arg(format!("n1={peer_url}"));
+    if let Some(tls) = tls {
+        cmd.arg("--cert-file")
+            .arg(&tls.cert)
+            .arg("--key-file")
+            .arg(&tls.key);
+        if tls.client_cert_auth {
+            cmd.arg("--trusted-ca-file")
+                .arg(&tls.ca)
+                .arg("--client-cert-auth");
+        }
+    }
+    cmd.stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log);
     keep(cmd, dir)
