@@ -93,6 +93,11 @@ pub fn reply(status: u16, headers: &[(&str, &[u8])], body: &[u8]) {
     let _ = cluster::parse_version(body);
     let _ = cluster::json(body);
     let _ = transport::parse_health(body);
+    let _ = crate::auth::parse_user(body);
+    let _ = crate::auth::parse_role(body);
+    let _ = crate::auth::parse_user_names(body);
+    let _ = crate::auth::parse_role_names(body);
+    let _ = crate::auth::parse_enabled(body);
 }
 
 /// Builds the C view of `response` and reads every node through the C

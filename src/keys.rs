@@ -303,6 +303,17 @@ pub(crate) fn key_path(key: &str) -> Result<String> {
     Ok(path)
 }
 
+/// One percent-encoded path segment for a name (a user, a role): `/`, `.`
+/// and `..` are refused, since etcd would take them as path structure.
+pub(crate) fn key_path_segment(name: &str) -> Result<String> {
+    if name.contains('/') || name == "." || name == ".." {
+        return Err(Error::InvalidArgument(format!(
+            "name {name:?} cannot be a path segment (it has '/' or is \".\" or \"..\")"
+        )));
+    }
+    Ok(utf8_percent_encode(name, ESCAPE).to_string())
+}
+
 /// An `application/x-www-form-urlencoded` body.
 #[derive(Default)]
 struct Form(String);

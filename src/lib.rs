@@ -10,6 +10,7 @@
 //! # Ok::<(), etcdc::Error>(())
 //! ```
 
+mod auth;
 mod client;
 mod cluster;
 mod election;
@@ -25,6 +26,7 @@ mod tls;
 mod transport;
 mod watch;
 
+pub use auth::{Permission, Role, User};
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_READ_TIMEOUT,
