@@ -1189,10 +1189,18 @@ size_t etcdc_response_leaf_count(const struct etcdc_response *response);
 const struct etcdc_node *etcdc_response_leaf(const struct etcdc_response *response, size_t i);
 
 /**
- * The node's full key, starting with "/" (the root is "/"). Borrowed; NULL
- * only if `node` is NULL.
+ * The node's full key, starting with "/" (the root is "/"), NUL-terminated.
+ * Borrowed; NULL only if `node` is NULL. A key written by another client
+ * may contain NUL bytes (a C caller cannot write one): use
+ * `etcdc_node_key_len()` for its full length.
  */
 const char *etcdc_node_key(const struct etcdc_node *node);
+
+/**
+ * Length of the key in bytes, without the terminating NUL (0 for a NULL
+ * `node`).
+ */
+size_t etcdc_node_key_len(const struct etcdc_node *node);
 
 /**
  * The node's value, NUL-terminated, or NULL for a directory. Borrowed. A

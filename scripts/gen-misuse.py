@@ -109,6 +109,7 @@ FUNCS = {
     "etcdc_response_leaf_count": dict(expect="nonzero"),
     "etcdc_response_leaf": dict(expect="nonnull"),
     "etcdc_node_key": dict(expect="nonnull"),
+    "etcdc_node_key_len": dict(expect="nonzero"),
     "etcdc_node_value": dict(expect="nonnull"),
     "etcdc_node_value_len": dict(expect="nonzero"),
     "etcdc_node_is_dir": dict(expect="any"),

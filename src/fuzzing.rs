@@ -135,8 +135,11 @@ unsafe fn walk_node(node: *const etcdc_node) {
         // SAFETY: per the contract; children come from the same response.
         unsafe {
             let rust = (*n).node();
-            let key = CStr::from_ptr(ffi::node::etcdc_node_key(n));
-            assert_eq!(key.to_bytes(), rust.key.as_bytes());
+            let key = ffi::node::etcdc_node_key(n);
+            let key_len = ffi::node::etcdc_node_key_len(n);
+            let key = std::slice::from_raw_parts(key.cast::<u8>(), key_len + 1);
+            assert_eq!(&key[..key_len], rust.key.as_bytes());
+            assert_eq!(key[key_len], 0);
             let value = ffi::node::etcdc_node_value(n);
             let len = ffi::node::etcdc_node_value_len(n);
             match &rust.value {

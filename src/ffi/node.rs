@@ -19,6 +19,7 @@ use crate::node::{Node, Response};
 pub struct etcdc_node {
     node: *const Node,
     key: *const c_char,
+    key_len: usize,
     value: *const c_char,
     value_len: usize,
     expiration: *const c_char,
@@ -112,6 +113,7 @@ impl etcdc_response {
             .map(|f| etcdc_node {
                 node: f.node,
                 key: at(f.key),
+                key_len: f.node.key.len(),
                 value: at(f.value),
                 value_len: f.node.value.as_ref().map_or(0, String::len),
                 expiration: at(f.expiration),
@@ -291,11 +293,20 @@ pub unsafe extern "C" fn etcdc_response_leaf(
     })
 }
 
-/// The node's full key, starting with "/" (the root is "/"). Borrowed; NULL
-/// only if `node` is NULL.
+/// The node's full key, starting with "/" (the root is "/"), NUL-terminated.
+/// Borrowed; NULL only if `node` is NULL. A key written by another client
+/// may contain NUL bytes (a C caller cannot write one): use
+/// `etcdc_node_key_len()` for its full length.
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_node_key(node: *const etcdc_node) -> *const c_char {
     read(node, ptr::null(), |n| n.key)
+}
+
+/// Length of the key in bytes, without the terminating NUL (0 for a NULL
+/// `node`).
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_node_key_len(node: *const etcdc_node) -> usize {
+    read(node, 0, |n| n.key_len)
 }
 
 /// The node's value, NUL-terminated, or NULL for a directory. Borrowed. A
