@@ -35,7 +35,8 @@
  */
 /** Initialiser for etcdc_client_options: the defaults. */
 #define ETCDC_CLIENT_OPTIONS_INIT \
-    { ETCDC_CLIENT_OPTIONS_VERSION, NULL, 0, NULL, NULL, 0, 0, 0, NULL, false, 0, false, NULL }
+    { ETCDC_CLIENT_OPTIONS_VERSION, NULL, 0, NULL, NULL, 0, 0, 0, NULL, false, 0, false, NULL, \
+      NULL, NULL, NULL, false, NULL, NULL }
 /** Initialiser for etcdc_write_options: a plain set. */
 #define ETCDC_WRITE_OPTIONS_INIT \
     { ETCDC_WRITE_OPTIONS_VERSION, 0, false, false, NULL, 0, ETCDC_PREV_EXIST_ANY, false }
@@ -48,6 +49,21 @@
 /** Initialiser for etcdc_lock_options: TTL 60 s, under "/_locks". */
 #define ETCDC_LOCK_OPTIONS_INIT { ETCDC_LOCK_OPTIONS_VERSION, 0, NULL }
 
+
+/**
+ * `etcdc_role_grant()` / `etcdc_role_revoke()`: read access.
+ */
+#define ETCDC_PERM_READ 1
+
+/**
+ * `etcdc_role_grant()` / `etcdc_role_revoke()`: write access.
+ */
+#define ETCDC_PERM_WRITE 2
+
+/**
+ * `etcdc_role_grant()` / `etcdc_role_revoke()`: read and write access.
+ */
+#define ETCDC_PERM_READWRITE 3
 
 /**
  * Major version of the library this header belongs to.
@@ -377,6 +393,13 @@ typedef struct etcdc_node etcdc_node;
 typedef struct etcdc_response etcdc_response;
 
 /**
+ * A list of strings (user names, role names, key patterns), owned by the
+ * caller and freed with `etcdc_strings_free()`. Read-only: any number of
+ * threads may read it.
+ */
+typedef struct etcdc_strings etcdc_strings;
+
+/**
  * An endless watch of a key or a subtree: delivers every change, in order,
  * exactly once (each poll resumes at the last event's modified index + 1,
  * also across dropped connections). It has its own connection.
@@ -410,12 +433,12 @@ typedef struct etcdc_client_options {
      */
     uint16_t port;
     /**
-     * "http" (default) for the single endpoint; this version has no TLS, so
-     * anything else is `ETCDC_ERR_INVALID_ARGUMENT`.
+     * "http" (default) or "https" for the single endpoint.
      */
     const char *protocol;
     /**
-     * Endpoint URLs such as "http://10.0.0.1:2379" (`endpoint_count` of them);
+     * Endpoint URLs such as "http://10.0.0.1:2379" or "https://…"
+     * (`endpoint_count` of them);
      * replace host/port/protocol. Requests go to the first; when a member
      * fails, to the next. A request that never left this machine is sent to
      * the next member; one that may have reached etcd is sent again only if
@@ -466,6 +489,39 @@ typedef struct etcdc_client_options {
      * of its first answer.
      */
     const char *expected_cluster_id;
+    /**
+     * PEM file of the CA certificates to trust for https endpoints. NULL:
+     * the system's store (`SSL_CERT_FILE`/`SSL_CERT_DIR` or the
+     * distribution's bundle). Read by `etcdc_client_new()`.
+     */
+    const char *ca_file;
+    /**
+     * PEM client certificate (chain) presented to servers that ask for one
+     * (etcd's `--client-cert-auth`); needs `key_file`.
+     */
+    const char *cert_file;
+    /**
+     * PEM private key of `cert_file` (PKCS#8, PKCS#1 or SEC1); checked
+     * against the certificate by `etcdc_client_new()`.
+     */
+    const char *key_file;
+    /**
+     * **Insecure, for testing only.** Accept any server certificate,
+     * whoever signed it and whatever name it carries: anyone on the path
+     * can then read and change the traffic, credentials included. false
+     * (default): certificates and host names are verified.
+     */
+    bool insecure_skip_verify;
+    /**
+     * User name for etcd's auth, sent with every request (HTTP basic auth)
+     * with `password`; NULL: none. Over plain http both cross the network
+     * in clear. Never shown in an error message.
+     */
+    const char *username;
+    /**
+     * Password of `username`.
+     */
+    const char *password;
 } etcdc_client_options;
 
 /**
@@ -677,6 +733,174 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * Number of strings in the list (0 for NULL).
+ */
+size_t etcdc_strings_count(const struct etcdc_strings *list);
+
+/**
+ * String `i` (0-based), borrowed from the list (valid until it is freed),
+ * or NULL if out of range.
+ */
+const char *etcdc_strings_get(const struct etcdc_strings *list, size_t i);
+
+/**
+ * Frees a list and the strings borrowed from it. NULL is a no-op.
+ */
+void etcdc_strings_free(struct etcdc_strings *list);
+
+/**
+ * Stores in `*enabled` whether auth is on (anyone may ask).
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT`, request errors.
+ */
+enum etcdc_status etcdc_auth_enabled(const struct etcdc_client *client, bool *enabled);
+
+/**
+ * Turns auth on. The user "root" must exist (`etcdc_user_set()`). Once on,
+ * only users with the root role manage users and roles, and requests
+ * without credentials get the "guest" role's rights (every key, until
+ * revoked).
+ *
+ * Errors: `ETCDC_ERR_HTTP_STATUS` 409 when already on, 400 without a root
+ * user; `ETCDC_ERR_UNAUTHORIZED`; request errors.
+ */
+enum etcdc_status etcdc_auth_enable(const struct etcdc_client *client);
+
+/**
+ * Turns auth off (needs root's credentials): every request is allowed.
+ *
+ * Errors: `ETCDC_ERR_UNAUTHORIZED`, `ETCDC_ERR_HTTP_STATUS` 409 when already
+ * off, request errors.
+ */
+enum etcdc_status etcdc_auth_disable(const struct etcdc_client *client);
+
+/**
+ * Stores the names of all users in `*names`: a new list, freed with
+ * `etcdc_strings_free()`. Needs the root role once auth is on.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT`, `ETCDC_ERR_UNAUTHORIZED`, request errors.
+ */
+enum etcdc_status etcdc_users(const struct etcdc_client *client, struct etcdc_strings **names);
+
+/**
+ * Stores the role names of user `name` in `*roles`: a new list, freed with
+ * `etcdc_strings_free()`.
+ *
+ * Errors: `ETCDC_ERR_HTTP_STATUS` 404 for no such user,
+ * `ETCDC_ERR_INVALID_ARGUMENT`, `ETCDC_ERR_UNAUTHORIZED`, request errors.
+ */
+enum etcdc_status etcdc_user_get(const struct etcdc_client *client,
+                                 const char *name,
+                                 struct etcdc_strings **roles);
+
+/**
+ * Creates user `name` with `password`, or sets the password of an existing
+ * user (etcd does not tell the two apart). Both strings are copied.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` (NULL, invalid UTF-8, a name with
+ * "/"), `ETCDC_ERR_UNAUTHORIZED`, request errors.
+ */
+enum etcdc_status etcdc_user_set(const struct etcdc_client *client,
+                                 const char *name,
+                                 const char *password);
+
+/**
+ * Deletes user `name` ("root" only while auth is off).
+ *
+ * Errors: `ETCDC_ERR_HTTP_STATUS` 404 for no such user,
+ * `ETCDC_ERR_INVALID_ARGUMENT`, `ETCDC_ERR_UNAUTHORIZED`, request errors.
+ */
+enum etcdc_status etcdc_user_delete(const struct etcdc_client *client, const char *name);
+
+/**
+ * Grants the `count` roles in `roles` to user `name`.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` (also `count` 0),
+ * `ETCDC_ERR_HTTP_STATUS` 404 for no such user, `ETCDC_ERR_UNAUTHORIZED`,
+ * request errors.
+ */
+enum etcdc_status etcdc_user_grant_roles(const struct etcdc_client *client,
+                                         const char *name,
+                                         const char *const *roles,
+                                         size_t count);
+
+/**
+ * Revokes the `count` roles in `roles` from user `name`.
+ *
+ * Errors: as `etcdc_user_grant_roles()`, and `ETCDC_ERR_HTTP_STATUS` 409 for
+ * a role the user does not have.
+ */
+enum etcdc_status etcdc_user_revoke_roles(const struct etcdc_client *client,
+                                          const char *name,
+                                          const char *const *roles,
+                                          size_t count);
+
+/**
+ * Stores the names of all roles ("root" and "guest" included) in `*names`:
+ * a new list, freed with `etcdc_strings_free()`.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT`, `ETCDC_ERR_UNAUTHORIZED`, request errors.
+ */
+enum etcdc_status etcdc_roles(const struct etcdc_client *client, struct etcdc_strings **names);
+
+/**
+ * Stores the key patterns role `name` may read in `*read` and may write in
+ * `*write`: new lists, freed with `etcdc_strings_free()`; either pointer may
+ * be NULL when not wanted.
+ *
+ * Errors: `ETCDC_ERR_HTTP_STATUS` 404 for no such role,
+ * `ETCDC_ERR_INVALID_ARGUMENT`, `ETCDC_ERR_UNAUTHORIZED`, request errors.
+ */
+enum etcdc_status etcdc_role_get(const struct etcdc_client *client,
+                                 const char *name,
+                                 struct etcdc_strings **read,
+                                 struct etcdc_strings **write);
+
+/**
+ * Creates role `name` without permissions.
+ *
+ * Errors: `ETCDC_ERR_HTTP_STATUS` 409 if it exists, `ETCDC_ERR_INVALID_ARGUMENT`,
+ * `ETCDC_ERR_UNAUTHORIZED`, request errors.
+ */
+enum etcdc_status etcdc_role_create(const struct etcdc_client *client, const char *name);
+
+/**
+ * Deletes role `name`.
+ *
+ * Errors: `ETCDC_ERR_HTTP_STATUS` 404 for no such role, 403 for "root",
+ * `ETCDC_ERR_INVALID_ARGUMENT`, `ETCDC_ERR_UNAUTHORIZED`, request errors.
+ */
+enum etcdc_status etcdc_role_delete(const struct etcdc_client *client, const char *name);
+
+/**
+ * Grants `permission` (`ETCDC_PERM_READ`, `_WRITE` or `_READWRITE`) on the
+ * `count` key patterns in `patterns` to role `role`. A pattern ending in a
+ * star covers every key that starts with what comes before the star (so
+ * "/app/" and a star: everything under /app); any other names one key.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` (also `count` 0 or an unknown
+ * permission), `ETCDC_ERR_HTTP_STATUS` 404 for no such role, 403 for
+ * "root", `ETCDC_ERR_UNAUTHORIZED`, request errors.
+ */
+enum etcdc_status etcdc_role_grant(const struct etcdc_client *client,
+                                   const char *role,
+                                   int permission,
+                                   const char *const *patterns,
+                                   size_t count);
+
+/**
+ * Revokes `permission` on the `count` key patterns in `patterns` from role
+ * `role`.
+ *
+ * Errors: as `etcdc_role_grant()`.
+ */
+enum etcdc_status etcdc_role_revoke(const struct etcdc_client *client,
+                                    const char *role,
+                                    int permission,
+                                    const char *const *patterns,
+                                    size_t count);
+
+/**
  * Sets `opts` to the defaults of the current version (all fields 0, version
  * set), as `ETCDC_CLIENT_OPTIONS_INIT` does. Does nothing if `opts` is NULL.
  */
@@ -691,8 +915,9 @@ void etcdc_client_options_init(struct etcdc_client_options *opts);
  * `etcdc_client_free()`. On failure `*out` is untouched.
  *
  * Errors: `ETCDC_ERR_INVALID_ARGUMENT` (NULL `out`, a bad endpoint URL,
- * invalid UTF-8, an unknown options version); with `discover`, the error of
- * the last endpoint asked when none answers.
+ * invalid UTF-8, an unknown options version, a CA, certificate or key file
+ * that cannot be read or used, named in the message); with `discover`,
+ * the error of the last endpoint asked when none answers.
  */
 enum etcdc_status etcdc_client_new(const struct etcdc_client_options *opts,
                                    struct etcdc_client **out);

@@ -130,11 +130,39 @@ FUNCS = {
     "etcdc_watcher_resume_from": dict(expect="ETCDC_OK"),
     "etcdc_watcher_run": dict(expect="ETCDC_OK"),
     "etcdc_watcher_free": dict(expect="void"),
+    # auth (the shared etcd keeps auth off: enabling fails for want of a
+    # root user, disabling because it is off; users and roles are the test's)
+    "etcdc_strings_count": dict(expect="nonzero"),
+    "etcdc_strings_get": dict(expect="nonnull"),
+    "etcdc_strings_free": dict(expect="void"),
+    "etcdc_auth_enabled": dict(expect="ETCDC_OK"),
+    "etcdc_auth_enable": dict(expect="ETCDC_ERR_HTTP_STATUS"),
+    "etcdc_auth_disable": dict(expect="ETCDC_ERR_HTTP_STATUS"),
+    "etcdc_users": dict(expect="ETCDC_OK"),
+    "etcdc_user_get": dict(expect="ETCDC_OK", fixture="user"),
+    "etcdc_user_set": dict(expect="ETCDC_OK"),
+    "etcdc_user_delete": dict(expect="ETCDC_OK", fixture="user"),
+    "etcdc_user_grant_roles": dict(expect="ETCDC_OK", fixture="user_plain"),
+    "etcdc_user_revoke_roles": dict(expect="ETCDC_OK", fixture="user"),
+    "etcdc_roles": dict(expect="ETCDC_OK"),
+    "etcdc_role_get": dict(expect="ETCDC_OK", fixture="role"),
+    "etcdc_role_create": dict(expect="ETCDC_OK", fixture="no_role"),
+    "etcdc_role_delete": dict(expect="ETCDC_OK", fixture="role"),
+    "etcdc_role_grant": dict(expect="ETCDC_OK", fixture="role_plain"),
+    "etcdc_role_revoke": dict(expect="ETCDC_OK", fixture="role"),
 }
 
 FIXTURES = {
     "put": "uint64_t idx = put_key(key);\n(void)idx;",
     "election": "uint64_t won = election_fixture();\n(void)won;",
+    # auth_fixture(role, user): role_name 0 absent, 1 without permissions,
+    # 2 may read the misuse tree; user_name 0 absent, 1 without roles, 2
+    # with role_name
+    "user": "auth_fixture(2, 2);",
+    "user_plain": "auth_fixture(2, 1);",
+    "role": "auth_fixture(2, 0);",
+    "role_plain": "auth_fixture(1, 0);",
+    "no_role": "auth_fixture(0, 0);",
 }
 
 # --------------------------------------------------------------------------
@@ -175,6 +203,19 @@ VALUES = {
     "etcdc_watcher_resume_from:index": "1",
     "etcdc_stats:which": "ETCDC_STATS_SELF",
     "etcdc_status_str:status": "ETCDC_OK",
+    "etcdc_user_get:name": "user_name",
+    "etcdc_user_set:name": "user_name",
+    "etcdc_user_delete:name": "user_name",
+    "etcdc_user_grant_roles:name": "user_name",
+    "etcdc_user_revoke_roles:name": "user_name",
+    "password": '"pw"',
+    "roles": "role_name",
+    "etcdc_role_get:name": "role_name",
+    "etcdc_role_create:name": "role_name",
+    "etcdc_role_delete:name": "role_name",
+    "role": "role_name",
+    "permission": "ETCDC_PERM_READ",
+    "patterns": '"/misuse/*"',
 }
 
 # --------------------------------------------------------------------------
@@ -203,6 +244,8 @@ KINDS = {
                       cleanup="etcdc_lock_free({v});", ptr=True),
     "watcher": dict(setup="etcdc_watcher *{v} = watcher_fixture(key);", expr="{v}",
                     cleanup="etcdc_watcher_free({v});", ptr=True),
+    "strings": dict(setup="etcdc_strings *{v} = strings_fixture();", expr="{v}",
+                    cleanup="etcdc_strings_free({v});", ptr=True),
     "owned_string": dict(setup="char *{v} = string_fixture();", expr="{v}",
                          cleanup="etcdc_string_free({v});", ptr=True),
     "string": dict(expr="{val}", ptr=True, utf8=True),
@@ -232,6 +275,8 @@ EXACT_TYPES = {
     "const struct etcdc_lock *": "lock",
     "struct etcdc_lock *": "lock",
     "const struct etcdc_watcher *": "watcher",
+    "const struct etcdc_strings *": "strings",
+    "struct etcdc_strings *": "strings",
     "struct etcdc_watcher *": "watcher",
     "char *": "owned_string",
     "const char *": "string",
@@ -282,6 +327,9 @@ NULL_OK = {
     "etcdc_client_free:client": ("noop", '"NULL is a no-op."'),
     "etcdc_string_free:s": ("noop", '"NULL is a no-op."'),
     "etcdc_member_list_free:list": ("noop", '"NULL is a no-op."'),
+    "etcdc_strings_free:list": ("noop", '"NULL is a no-op."'),
+    "etcdc_role_get:read": ("baseline", '"either pointer may be NULL when not wanted."'),
+    "etcdc_role_get:write": ("baseline", '"either pointer may be NULL when not wanted."'),
     "etcdc_lock_free:lock": ("noop", '"NULL is a no-op."'),
     "etcdc_lock_cancel:lock": ("noop", '"Any thread may call it while the lock exists; NULL is a no-op."'),
     "etcdc_response_free:response": ("noop", '"Frees a response and every node borrowed from it. NULL is a no-op."'),
@@ -337,8 +385,8 @@ BAD_VALUES = {
     "etcdc_lock_renew:ttl": [("0", INVALID, None, '"`ETCDC_ERR_INVALID_ARGUMENT` for NULL or a `ttl` of 0"'),
                              (OVER_MAX_TTL, INVALID, None, MAX_TTL_WORDS)],
     "etcdc_watcher_resume_from:index": [("0", INVALID, None, '"`ETCDC_ERR_INVALID_ARGUMENT` for NULL or an index of 0"')],
-    "etcdc_member_add:count": [("0", INVALID, "peer URL", '"Adds a member with these `count` peer URLs"')],
-    "etcdc_member_update:count": [("0", INVALID, "peer URL", '"Replaces the peer URLs of member `id` (hex) with these `count` URLs"')],
+    "etcdc_member_add:count": [("0", INVALID, "peer_urls", '"Adds a member with these `count` peer URLs"')],
+    "etcdc_member_update:count": [("0", INVALID, "peer_urls", '"Replaces the peer URLs of member `id` (hex) with these `count` URLs"')],
     "etcdc_member_remove:id": [('"xyz"', INVALID, "hex", '"`ETCDC_ERR_INVALID_ARGUMENT` (NULL, not hex)"')],
     "etcdc_lock_new:name": [('""', INVALID, None, '"(NULL, invalid UTF-8, an empty name, an unknown options version)"')],
     "etcdc_election_set:name": [('""', INVALID, None, '"`ETCDC_ERR_INVALID_ARGUMENT` (NULL, invalid UTF-8, an empty name)"')],
@@ -351,6 +399,10 @@ BAD_VALUES = {
                                       ("INT64_MIN", "baseline", None, '"(0: try once; negative: as long as it takes)"')],
     "etcdc_election_set:timeout_ms": [("INT64_MAX", "baseline", None, '"waiting at most `timeout_ms` milliseconds"')],
     "etcdc_election_watch:timeout_ms": [("INT64_MAX", "baseline", None, '"at most `timeout_ms` milliseconds (negative: as long as it takes)"')],
+    "etcdc_role_grant:permission": [("99", INVALID, "permission", '"`ETCDC_ERR_INVALID_ARGUMENT` (also `count` 0 or an unknown permission)"')],
+    "etcdc_role_grant:count": [("0", INVALID, "patterns", '"`ETCDC_ERR_INVALID_ARGUMENT` (also `count` 0 or an unknown permission)"')],
+    "etcdc_user_grant_roles:count": [("0", INVALID, "roles", '"`ETCDC_ERR_INVALID_ARGUMENT` (also `count` 0)"')],
+    "etcdc_user_set:name": [('"a/b"', INVALID, "path segment", '"`ETCDC_ERR_INVALID_ARGUMENT` (NULL, invalid UTF-8, a name with \"/\")"')],
     "etcdc_status_str:status": [("12345", "str:unknown status", None, '"(\\"unknown status\\" for a number that is not a status)"'),
                                 ("-1", "str:unknown status", None, '"(\\"unknown status\\" for a number that is not a status)"')],
 }
@@ -364,8 +416,12 @@ BAD_OPTION_FIELDS = {
     "lock:ttl": [(OVER_MAX_TTL, INVALID, None, MAX_TTL_WORDS)],
     # protocol is for the single endpoint (`endpoints` "replace host/port/protocol"):
     # the last element clears the list first.
-    "client:protocol": [('"https"', INVALID, "https", '"this version has no TLS, so anything else is `ETCDC_ERR_INVALID_ARGUMENT`"',
+    "client:protocol": [('"ftp"', INVALID, "ftp", '"\"http\" (default) or \"https\" for the single endpoint."',
                          "{v}.endpoints = NULL;\n{v}.endpoint_count = 0;")],
+    "client:ca_file": [('"/nonexistent/ca.pem"', INVALID, "/nonexistent/ca.pem", '"Read by `etcdc_client_new()`."')],
+    "client:cert_file": [('"/nonexistent/cert.pem"', INVALID, None, '"needs `key_file`."')],
+    "client:password": [('"pw"', INVALID, "password", '"Password of `username`."')],
+    "client:username": [('"a:b"', INVALID, "':'", '"User name for etcd\'s auth [...] (HTTP basic auth)"')],
     "client:read_timeout_ms": [("UINT64_MAX", "baseline", None, '"Longest time one request may take, in milliseconds"')],
     "client:connect_timeout_ms": [("UINT64_MAX", "baseline", None, '"Longest time to open a connection, in milliseconds"')],
     "watch:timeout_ms": [("UINT64_MAX", "baseline", None, '"give up with `ETCDC_ERR_WATCH_TIMEOUT` after this many milliseconds"')],
@@ -825,7 +881,7 @@ static char sentinel_storage[16];
 
 static const char *endpoint;
 static etcdc_client *C;
-static char prefix[64], lock_prefix[96], lock_name[64], ekey[64];
+static char prefix[64], lock_prefix[96], lock_name[64], ekey[64], user_name[64], role_name[64];
 static char member_id[64], peer_url[256];
 static unsigned key_seq;
 
@@ -993,6 +1049,47 @@ static etcdc_watcher *watcher_fixture(const char *key) {
         return NULL;
     }
     return w;
+}
+
+/* A non-empty list: the role names (root is always there). */
+static etcdc_strings *strings_fixture(void) {
+    etcdc_strings *l = NULL;
+    etcdc_status st = etcdc_roles(C, &l);
+    if (st != ETCDC_OK) {
+        fixture_failed("strings_fixture", st);
+        return NULL;
+    }
+    return l;
+}
+
+/* role_name: 0 absent, 1 without permissions, 2 with read on the misuse
+ * tree; user_name: 0 absent, 1 without roles, 2 with role_name. Auth stays
+ * off. */
+static void auth_fixture(int role, int user) {
+    const char *roles[1];
+    const char *patterns[1];
+    roles[0] = role_name;
+    patterns[0] = "/misuse/*";
+    (void)etcdc_user_delete(C, user_name);
+    (void)etcdc_role_delete(C, role_name);
+    if (role) {
+        etcdc_status st = etcdc_role_create(C, role_name);
+        if (st == ETCDC_OK && role > 1) {
+            st = etcdc_role_grant(C, role_name, ETCDC_PERM_READ, patterns, 1);
+        }
+        if (st != ETCDC_OK) {
+            fixture_failed("auth_fixture (role)", st);
+        }
+    }
+    if (user) {
+        etcdc_status st = etcdc_user_set(C, user_name, "pw");
+        if (st == ETCDC_OK && user > 1) {
+            st = etcdc_user_grant_roles(C, user_name, roles, 1);
+        }
+        if (st != ETCDC_OK) {
+            fixture_failed("auth_fixture (user)", st);
+        }
+    }
 }
 
 static char *string_fixture(void) {
@@ -1169,6 +1266,8 @@ int main(void) {
     snprintf(lock_prefix, sizeof lock_prefix, "%s/locks", prefix);
     snprintf(lock_name, sizeof lock_name, "lock-%ld", pid);
     snprintf(ekey, sizeof ekey, "misuse-%ld", pid);
+    snprintf(user_name, sizeof user_name, "misuse-user-%ld", pid);
+    snprintf(role_name, sizeof role_name, "misuse-role-%ld", pid);
 
     C = new_client();
     if (C == NULL) {

@@ -41,10 +41,10 @@ pub struct etcdc_client_options {
     pub host: *const c_char,
     /// Port of the single endpoint; default 2379.
     pub port: u16,
-    /// "http" (default) for the single endpoint; this version has no TLS, so
-    /// anything else is `ETCDC_ERR_INVALID_ARGUMENT`.
+    /// "http" (default) or "https" for the single endpoint.
     pub protocol: *const c_char,
-    /// Endpoint URLs such as "http://10.0.0.1:2379" (`endpoint_count` of them);
+    /// Endpoint URLs such as "http://10.0.0.1:2379" or "https://…"
+    /// (`endpoint_count` of them);
     /// replace host/port/protocol. Requests go to the first; when a member
     /// fails, to the next. A request that never left this machine is sent to
     /// the next member; one that may have reached etcd is sent again only if
@@ -78,6 +78,27 @@ pub struct etcdc_client_options {
     /// which are not checked. NULL: the client holds every member to the id
     /// of its first answer.
     pub expected_cluster_id: *const c_char,
+    /// PEM file of the CA certificates to trust for https endpoints. NULL:
+    /// the system's store (`SSL_CERT_FILE`/`SSL_CERT_DIR` or the
+    /// distribution's bundle). Read by `etcdc_client_new()`.
+    pub ca_file: *const c_char,
+    /// PEM client certificate (chain) presented to servers that ask for one
+    /// (etcd's `--client-cert-auth`); needs `key_file`.
+    pub cert_file: *const c_char,
+    /// PEM private key of `cert_file` (PKCS#8, PKCS#1 or SEC1); checked
+    /// against the certificate by `etcdc_client_new()`.
+    pub key_file: *const c_char,
+    /// **Insecure, for testing only.** Accept any server certificate,
+    /// whoever signed it and whatever name it carries: anyone on the path
+    /// can then read and change the traffic, credentials included. false
+    /// (default): certificates and host names are verified.
+    pub insecure_skip_verify: bool,
+    /// User name for etcd's auth, sent with every request (HTTP basic auth)
+    /// with `password`; NULL: none. Over plain http both cross the network
+    /// in clear. Never shown in an error message.
+    pub username: *const c_char,
+    /// Password of `username`.
+    pub password: *const c_char,
 }
 
 /// Sets `opts` to the defaults of the current version (all fields 0, version
@@ -143,6 +164,28 @@ unsafe fn builder(opts: *const etcdc_client_options) -> Result<crate::ClientBuil
     if let Some(id) = unsafe { opt_str(o.expected_cluster_id, "expected_cluster_id") }? {
         b = b.expected_cluster_id(id);
     }
+    if let Some(ca) = unsafe { opt_str(o.ca_file, "ca_file") }? {
+        b = b.ca_file(ca);
+    }
+    let cert = unsafe { opt_str(o.cert_file, "cert_file") }?;
+    let key = unsafe { opt_str(o.key_file, "key_file") }?;
+    match (cert, key) {
+        (Some(cert), Some(key)) => b = b.client_cert(cert, key),
+        (None, None) => {}
+        _ => {
+            return Err(Error::InvalidArgument(
+                "cert_file and key_file go together".into(),
+            ))
+        }
+    }
+    let user = unsafe { opt_str(o.username, "username") }?;
+    let password = unsafe { opt_str(o.password, "password") }?;
+    match (user, password) {
+        (Some(user), password) => b = b.basic_auth(user, password.unwrap_or("")),
+        (None, None) => {}
+        (None, Some(_)) => return Err(Error::InvalidArgument("password without username".into())),
+    }
+    b = b.danger_accept_invalid_certs(o.insecure_skip_verify);
     b = b.discover(o.discover);
     Ok(b.allow_redirect(!o.no_redirect))
 }
@@ -155,8 +198,9 @@ unsafe fn builder(opts: *const etcdc_client_options) -> Result<crate::ClientBuil
 /// `etcdc_client_free()`. On failure `*out` is untouched.
 ///
 /// Errors: `ETCDC_ERR_INVALID_ARGUMENT` (NULL `out`, a bad endpoint URL,
-/// invalid UTF-8, an unknown options version); with `discover`, the error of
-/// the last endpoint asked when none answers.
+/// invalid UTF-8, an unknown options version, a CA, certificate or key file
+/// that cannot be read or used, named in the message); with `discover`,
+/// the error of the last endpoint asked when none answers.
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_client_new(
     opts: *const etcdc_client_options,

@@ -6,7 +6,7 @@ use std::ptr;
 use super::client::etcdc_client;
 use super::{arg_out, arg_ref, arg_str, malloc_string, status, Arena, Strings};
 use crate::cluster::Member;
-use crate::error::{Error, Result};
+use crate::error::Error;
 
 /// One member of the cluster. Borrowed from the `etcdc_member_list` it came
 /// from: valid until that list is freed.
@@ -127,23 +127,6 @@ pub unsafe extern "C" fn etcdc_leader(
     })
 }
 
-/// Converts `count` C strings into a list.
-unsafe fn url_list<'a>(urls: *const *const c_char, count: usize) -> Result<Vec<&'a str>> {
-    if count == 0 {
-        return Err(Error::InvalidArgument("no peer URL given".into()));
-    }
-    if urls.is_null() {
-        return Err(Error::InvalidArgument("peer_urls is NULL".into()));
-    }
-    // SAFETY: `count` readable pointers per the header's contract.
-    let raw = unsafe { std::slice::from_raw_parts(urls, count) };
-    raw.iter()
-        .enumerate()
-        // SAFETY: each NULL or NUL-terminated per the contract.
-        .map(|(i, p)| unsafe { arg_str(*p, &format!("peer_urls[{i}]")) })
-        .collect()
-}
-
 /// Adds a member with these `count` peer URLs to the cluster (it still has
 /// to be started, with `--initial-cluster-state existing`). Stores it in
 /// `*out` (if not NULL): a new list of one member, with its id.
@@ -160,7 +143,7 @@ pub unsafe extern "C" fn etcdc_member_add(
     status(|| {
         // SAFETY (all): per the header's contract.
         let client = unsafe { arg_ref(client, "client") }?;
-        let urls = unsafe { url_list(peer_urls, count) }?;
+        let urls = unsafe { super::str_list(peer_urls, count, "peer_urls") }?;
         let member = client.client.add_member(&urls)?;
         if let Some(out) = unsafe { out.as_mut() } {
             put_members(out, &[member]);
@@ -199,7 +182,7 @@ pub unsafe extern "C" fn etcdc_member_update(
         // SAFETY (all): per the header's contract.
         let client = unsafe { arg_ref(client, "client") }?;
         let id = unsafe { arg_str(id, "id") }?;
-        let urls = unsafe { url_list(peer_urls, count) }?;
+        let urls = unsafe { super::str_list(peer_urls, count, "peer_urls") }?;
         client.client.update_member(id, &urls)
     })
 }

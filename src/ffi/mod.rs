@@ -21,6 +21,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::{Error, Result};
 
+pub mod auth;
 pub mod client;
 pub mod cluster;
 pub mod election;
@@ -137,6 +138,29 @@ pub(crate) unsafe fn put_box<T>(out: *mut *mut T, value: T) {
         // SAFETY: non-NULL and writable per the caller.
         unsafe { *out = Box::into_raw(Box::new(value)) };
     }
+}
+
+/// `count` C strings (an array of pointers, each NUL-terminated UTF-8) as a
+/// list; `name` is the array's parameter name for messages. An empty list
+/// is refused.
+pub(crate) unsafe fn str_list<'a>(
+    items: *const *const c_char,
+    count: usize,
+    name: &str,
+) -> Result<Vec<&'a str>> {
+    if count == 0 {
+        return Err(Error::InvalidArgument(format!("{name}: count is 0")));
+    }
+    if items.is_null() {
+        return Err(Error::InvalidArgument(format!("{name} is NULL")));
+    }
+    // SAFETY: `count` readable pointers per the header's contract.
+    let raw = unsafe { std::slice::from_raw_parts(items, count) };
+    raw.iter()
+        .enumerate()
+        // SAFETY: each NULL or NUL-terminated per the contract.
+        .map(|(i, p)| unsafe { arg_str(*p, &format!("{name}[{i}]")) })
+        .collect()
 }
 
 /// Collects the strings of a C view into one buffer of NUL-terminated
