@@ -72,10 +72,12 @@ fuzz:
 c-test: build
 	$(MAKE) -C examples-c all
 	scripts/with-etcd.sh $(MAKE) -C examples-c run
+	ETCD_TLS=1 scripts/with-etcd.sh $(MAKE) -C examples-c run-secure
 
 # The C examples and tests again, built with -fsanitize=address,undefined.
 asan: build
 	scripts/with-etcd.sh $(MAKE) -C examples-c asan
+	ETCD_TLS=1 scripts/with-etcd.sh $(MAKE) -C examples-c asan-secure
 
 # The shared library exports the etcdc_* functions and nothing else.
 check-exports: release
