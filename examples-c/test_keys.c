@@ -206,6 +206,38 @@ static void test_client_construction(const char *endpoint) {
     o.version_prefix = "v2?x";
     CHECK_ST(etcdc_client_new(&o, &c), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(c == sentinel);
+
+    /* TLS and credential options that cannot work are refused up front,
+     * the message naming what is wrong. */
+    etcdc_client_options_init(&o);
+    o.ca_file = "/nonexistent/ca.pem";
+    CHECK_ST(etcdc_client_new(&o, &c), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "/nonexistent/ca.pem"));
+    etcdc_client_options_init(&o);
+    o.ca_file = "/etc/hostname"; /* a readable file that holds no certificate */
+    CHECK_ST(etcdc_client_new(&o, &c), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "/etc/hostname"));
+    etcdc_client_options_init(&o);
+    o.cert_file = "/nonexistent/client.pem";
+    CHECK_ST(etcdc_client_new(&o, &c), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "key_file"));
+    etcdc_client_options_init(&o);
+    o.password = "s3cret-pw";
+    CHECK_ST(etcdc_client_new(&o, &c), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "username"));
+    CHECK(strstr(etcdc_error_last()->message, "s3cret-pw") == NULL);
+    etcdc_client_options_init(&o);
+    o.username = "a:b";
+    o.password = "s3cret-pw";
+    CHECK_ST(etcdc_client_new(&o, &c), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "':'"));
+    CHECK(strstr(etcdc_error_last()->message, "s3cret-pw") == NULL);
+    CHECK(c == sentinel);
+    /* https endpoints are accepted (nothing is sent yet). */
+    etcdc_client_options_init(&o);
+    o.protocol = "https";
+    CHECK_ST(etcdc_client_new(&o, &c), ETCDC_OK);
+    etcdc_client_free(c);
 }
 
 /* Clients built the other ways (host/port, endpoint list, timeouts) talk to
@@ -1049,6 +1081,28 @@ static void test_bad_input(const etcdc_client *c) {
     CHECK_ST(etcdc_pop(NULL, key, &r), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "client"));
     CHECK(r == sentinel);
+
+    /* A key of 10,000 bytes: over etcd's 4096-byte first request line, so
+     * refused before anything is sent, saying so; nothing is written. */
+    {
+        const char *base = K("bad/long10k");
+        char *long_key = malloc(10001);
+        CHECK(long_key != NULL);
+        if (long_key != NULL) {
+            size_t n = strlen(base);
+            memcpy(long_key, base, n);
+            memset(long_key + n, 'k', 10000 - n);
+            long_key[10000] = '\0';
+            long_key[n] = '/';
+            CHECK_ST(etcdc_write(c, long_key, "v", NULL, &r), ETCDC_ERR_INVALID_ARGUMENT);
+            CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "4096"));
+            CHECK_ST(etcdc_read(c, long_key, NULL, &r), ETCDC_ERR_INVALID_ARGUMENT);
+            CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "4096"));
+            CHECK(r == sentinel);
+            free(long_key);
+        }
+        CHECK_ST(etcdc_read(c, base, NULL, NULL), ETCDC_ERR_KEY_NOT_FOUND);
+    }
 
     /* NULL key */
     CHECK_ST(etcdc_write(c, NULL, "v", NULL, &r), ETCDC_ERR_INVALID_ARGUMENT);

@@ -1336,6 +1336,37 @@ fn over_etcds_first_request_line_limit_the_outcome_is_consistent() {
     assert_not_found(&warm, &p);
 }
 
+/// A key of 10,000 bytes cannot cross etcd's first-line limit: it is
+/// refused with a message that says so, before any connection is made
+/// (a client aimed at a closed port gets the same answer), and nothing is
+/// written, not even a shorter key.
+#[test]
+fn a_10000_byte_key_is_refused_by_the_request_line_limit() {
+    let p = prefix("key_10k");
+    let key = format!("{p}/{}", "k".repeat(10_000 - p.len() - 1));
+    assert_eq!(key.len(), 10_000);
+    let live = common::client();
+    let dead = Client::builder()
+        .endpoints([format!("http://127.0.0.1:{}", common::dead_port())])
+        .build()
+        .unwrap();
+    for c in [&live, &dead] {
+        for r in [
+            c.set(&key, "v"),
+            c.get(&key),
+            c.delete(&key, &DeleteOptions::default()),
+        ] {
+            match r {
+                Err(Error::InvalidArgument(msg)) => {
+                    assert!(msg.contains("4096"), "{msg}")
+                }
+                other => panic!("expected InvalidArgument, got {other:?}"),
+            }
+        }
+    }
+    assert_not_found(&live, &p);
+}
+
 #[test]
 fn a_url_over_64k_is_refused_before_sending() {
     let c = common::client();
