@@ -254,6 +254,19 @@ pub(crate) fn classify(e: &ureq::Error, endpoint: &str) -> Option<Error> {
     })
 }
 
+/// An I/O error that breaks a TLS handshake: the connection closed or reset
+/// (not a timeout, not a TLS error of its own).
+pub(crate) fn is_handshake_break(e: &io::Error) -> bool {
+    io_rustls_error(e).is_none()
+        && matches!(
+            e.kind(),
+            io::ErrorKind::UnexpectedEof
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe
+        )
+}
+
 /// The rustls error inside an I/O error, if that is what it is.
 fn io_rustls_error(e: &io::Error) -> Option<&rustls::Error> {
     e.get_ref()?.downcast_ref::<rustls::Error>()

@@ -216,7 +216,7 @@ impl Transport {
             .tls_config(config.tls.ureq.clone())
             .build();
         // RustlsConnector wraps only `https` connections.
-        let connector = TcpConnector.chain(RustlsConnector::default());
+        let connector = TcpConnector.chain(Handshake(RustlsConnector::default()));
         let agent = ureq::Agent::with_parts(agent_config, connector, SyncResolver);
         let cluster = Arc::new(ClusterView {
             endpoints: RwLock::new(Arc::new(config.endpoints.clone())),
@@ -973,6 +973,31 @@ impl Connector<()> for TcpConnector {
             }
         }
         Err(last.unwrap_or(ureq::Error::ConnectionFailed))
+    }
+}
+
+/// ureq's TLS connector, with its I/O failures named for what they are: a
+/// connection that breaks during the TLS handshake never carried the
+/// request (an `https` URL for an `http` port: etcd closes on the
+/// ClientHello). Timeouts stay timeouts.
+#[derive(Debug)]
+struct Handshake(RustlsConnector);
+
+impl<In: UreqTransport> Connector<In> for Handshake {
+    type Out = <RustlsConnector as Connector<In>>::Out;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> std::result::Result<Option<Self::Out>, ureq::Error> {
+        self.0.connect(details, chained).map_err(|e| match e {
+            ureq::Error::Io(io) if crate::tls::is_handshake_break(&io) => ureq::Error::Tls(
+                "the server closed the connection during the TLS handshake \
+                     (is this an http endpoint?)",
+            ),
+            other => other,
+        })
     }
 }
 

@@ -551,3 +551,45 @@ fn relay_one(client_side: TcpStream, upstream: u16, state: &(Mutex<RelayState>, 
     let _ = up.join();
     lock.lock().unwrap().live.retain(|(i, _, _)| *i != id);
 }
+
+/// Panics if `shown` (an error or a `Debug` print, described by `what`)
+/// holds `password`, or the basic-auth encoding of `user:password` (the
+/// `Authorization` header's value), or the password percent-encoded.
+pub fn assert_no_credentials(what: &str, shown: &str, user: &str, password: &str) {
+    let encoded = base64(format!("{user}:{password}").as_bytes());
+    let escaped: String = password
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    for secret in [password, encoded.as_str(), escaped.as_str()] {
+        assert!(
+            !shown.contains(secret),
+            "{what} shows the credentials ({secret:?}): {shown}"
+        );
+    }
+}
+
+/// Standard base64 with padding (RFC 4648).
+pub fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in input.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
