@@ -127,6 +127,14 @@ int main(int argc, char **argv) {
            ETCDC_OK);
     expect("delete user reader", etcdc_user_delete(anon, "reader"), ETCDC_OK);
     expect("delete role app-reader", etcdc_role_delete(anon, "app-reader"), ETCDC_OK);
+    /* What etcd has no error code for comes with its HTTP status. */
+    expect("delete role app-reader again", etcdc_role_delete(anon, "app-reader"),
+           ETCDC_ERR_HTTP_STATUS);
+    if (etcdc_error_last()->http_status != 404) {
+        printf("    FAILED: expected HTTP status 404, got %u\n",
+               (unsigned)etcdc_error_last()->http_status);
+        failures++;
+    }
 
     etcdc_client_free(wrong);
     etcdc_client_free(reader);

@@ -449,6 +449,7 @@ static void test_member_changes(const etcdc_client *c) {
      * which is etcd's message, not a server without the v2 API. */
     CHECK_ST(etcdc_member_remove(c, "1234abcd"), ETCDC_ERR_HTTP_STATUS);
     CHECK(last_error_is(ETCDC_ERR_HTTP_STATUS, "No such member"));
+    CHECK(etcdc_error_last()->http_status == 404 && etcdc_error_last()->etcd_code == 0);
     const char *elsewhere[] = {"http://127.0.0.1:3"};
     CHECK_ST(etcdc_member_update(c, "1234abcd", elsewhere, 1), ETCDC_ERR_HTTP_STATUS);
     CHECK(last_error_is(ETCDC_ERR_HTTP_STATUS, "No such member"));
@@ -470,7 +471,7 @@ static void test_member_changes(const etcdc_client *c) {
 
     out = sentinel;
     CHECK_ST(etcdc_member_add(c, dead_peer, 0, &out), ETCDC_ERR_INVALID_ARGUMENT);
-    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "no peer URL"));
+    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "peer_urls: none given"));
     CHECK(out == sentinel);
     CHECK_ST(etcdc_member_add(c, NULL, 1, &out), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "peer_urls is NULL"));
@@ -508,7 +509,7 @@ static void test_member_changes(const etcdc_client *c) {
     CHECK_ST(etcdc_member_update(c, NULL, own, 1), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "id is NULL"));
     CHECK_ST(etcdc_member_update(c, member_id, own, 0), ETCDC_ERR_INVALID_ARGUMENT);
-    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "no peer URL"));
+    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "peer_urls: none given"));
     CHECK_ST(etcdc_member_update(c, member_id, NULL, 1), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "peer_urls is NULL"));
     CHECK_ST(etcdc_member_update(c, member_id, with_null, 2), ETCDC_ERR_INVALID_ARGUMENT);

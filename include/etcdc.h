@@ -81,9 +81,12 @@
 #define ETCDC_VERSION_PATCH 0
 
 /**
- * The current version of `etcdc_client_options`.
+ * The current version of `etcdc_client_options`: 2 added the TLS and
+ * credential fields (`ca_file` to `password`). A version-1 struct, from a
+ * program built against an older header, is still accepted: only its
+ * fields are read.
  */
-#define ETCDC_CLIENT_OPTIONS_VERSION 1
+#define ETCDC_CLIENT_OPTIONS_VERSION 2
 
 /**
  * `etcdc_stats()`: this member's stats (`/v2/stats/self`: name, id, state,
@@ -578,6 +581,12 @@ typedef struct etcdc_error {
      * etcd's index when it reported the error, else 0.
      */
     uint64_t index;
+    /**
+     * The HTTP status of an answer the client had no better name for
+     * (`ETCDC_ERR_HTTP_STATUS`: e.g. 404 no such user or member, 409
+     * already exists, 403 the root role), else 0.
+     */
+    uint16_t http_status;
 } etcdc_error;
 
 /**

@@ -82,8 +82,8 @@ fn read_certs(path: &Path, what: &str) -> Result<Vec<Certificate<'static>>> {
 #[derive(Debug, Clone)]
 pub(crate) struct Tls {
     pub ureq: TlsConfig,
-    /// `None` when certificates are not verified (nothing to diagnose).
-    probe: Option<Arc<rustls::ClientConfig>>,
+    /// The same settings as a rustls configuration, for the probe.
+    probe: Arc<rustls::ClientConfig>,
 }
 
 /// The TLS configuration for these options: `https` is `true` when some
@@ -106,10 +106,16 @@ pub(crate) fn config(options: &TlsOptions, https: bool) -> Result<Tls> {
     };
     let mut store = RootCertStore::empty();
     store.add_parsable_certificates(roots.iter().map(|c| CertificateDer::from(c.der())));
-    let builder = rustls::ClientConfig::builder_with_provider(provider())
+    let versions = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::InvalidArgument(format!("TLS: {e}")))?
-        .with_root_certificates(store);
+        .map_err(|e| Error::InvalidArgument(format!("TLS: {e}")))?;
+    let builder = if options.accept_invalid_certs {
+        versions
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider())))
+    } else {
+        versions.with_root_certificates(store)
+    };
     let (client_cert, probe) = match &options.client_cert {
         Some((cert_path, key_path)) => {
             let (cert, probe) = client_cert(builder, cert_path, key_path)?;
@@ -124,7 +130,7 @@ pub(crate) fn config(options: &TlsOptions, https: bool) -> Result<Tls> {
             .client_cert(client_cert)
             .disable_verification(options.accept_invalid_certs)
             .build(),
-        probe: (!options.accept_invalid_certs).then(|| Arc::new(probe)),
+        probe: Arc::new(probe),
     })
 }
 
@@ -175,7 +181,7 @@ impl Tls {
     /// handshake, `None` if the server accepts us (or cannot be reached).
     /// Used only on the failure path.
     pub(crate) fn diagnose(&self, endpoint: &str, within: Duration) -> Option<Error> {
-        let config = self.probe.as_ref()?;
+        let config = &self.probe;
         let uri: ureq::http::Uri = endpoint.parse().ok()?;
         if uri.scheme_str() != Some("https") {
             return None;
@@ -265,6 +271,57 @@ pub(crate) fn is_handshake_break(e: &io::Error) -> bool {
                 | io::ErrorKind::ConnectionAborted
                 | io::ErrorKind::BrokenPipe
         )
+}
+
+/// The probe's verifier when certificates are not verified (ureq installs
+/// its own for the requests): any certificate is accepted, signatures are
+/// still checked, as ureq's does.
+#[derive(Debug)]
+struct AcceptAnyCert(Arc<CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAnyCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// The rustls error inside an I/O error, if that is what it is.

@@ -294,13 +294,16 @@ fn danger_accept_invalid_certs_turns_off_server_checks() {
         c.set(&k, "v").unwrap();
         assert_eq!(c.get(&k).unwrap().node.value.as_deref(), Some("v"));
     }
-    // It does not make the server accept a client without a certificate.
+    // It does not make the server accept a client without a certificate,
+    // and that refusal is named as such (never "maybe applied") for reads
+    // and writes alike.
     let c = builder(&localhost)
         .danger_accept_invalid_certs(true)
         .build()
         .unwrap();
-    let e = fails_promptly("get", || c.get("/"));
-    assert!(matches!(e, Error::TlsClientCert { .. }), "{e:?}");
+    refused_every_time(&c, &localhost, "TlsClientCert", |e| {
+        matches!(e, Error::TlsClientCert { .. })
+    });
     // And it is off by default: the same client without it fails.
     let c = trusted(&localhost).build().unwrap();
     let e = fails_promptly("get", || c.get("/"));

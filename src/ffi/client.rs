@@ -1,6 +1,7 @@
 //! Client handles, the library version and owned strings.
 
 use std::ffi::c_char;
+use std::ptr;
 use std::time::Duration;
 
 use super::{arg_out, arg_str, check_version, opt_str, status};
@@ -14,8 +15,11 @@ pub const ETCDC_VERSION_MINOR: u32 = 1;
 /// Patch version of the library this header belongs to.
 pub const ETCDC_VERSION_PATCH: u32 = 0;
 
-/// The current version of `etcdc_client_options`.
-pub const ETCDC_CLIENT_OPTIONS_VERSION: u32 = 1;
+/// The current version of `etcdc_client_options`: 2 added the TLS and
+/// credential fields (`ca_file` to `password`). A version-1 struct, from a
+/// program built against an older header, is still accepted: only its
+/// fields are read.
+pub const ETCDC_CLIENT_OPTIONS_VERSION: u32 = 2;
 
 /// A connection to an etcd cluster: its endpoints, options and a pool of
 /// keep-alive connections.
@@ -115,15 +119,31 @@ fn millis(ms: u64) -> Option<Duration> {
 /// Converts C options to a builder.
 unsafe fn builder(opts: *const etcdc_client_options) -> Result<crate::ClientBuilder> {
     let mut b = Client::builder();
-    // SAFETY: valid or NULL per the contract.
-    let Some(o) = (unsafe { opts.as_ref() }) else {
+    if opts.is_null() {
         return Ok(b);
-    };
+    }
+    // SAFETY: a readable struct per the contract, whatever its version; its
+    // first field is the version.
+    let version = unsafe { ptr::addr_of!((*opts).version).read() };
     check_version(
-        o.version,
+        version,
         ETCDC_CLIENT_OPTIONS_VERSION,
         "etcdc_client_options",
     )?;
+    // A version-1 struct ends where `ca_file` begins: copy just that much
+    // into a zeroed (all defaults) struct of this version.
+    let size = match version {
+        1 => std::mem::offset_of!(etcdc_client_options, ca_file),
+        _ => std::mem::size_of::<etcdc_client_options>(),
+    };
+    // SAFETY: all-zero is a valid value (NULL pointers, false, 0); the
+    // caller's struct has at least `size` readable bytes for its version.
+    let o = unsafe {
+        let mut o = std::mem::zeroed::<etcdc_client_options>();
+        ptr::copy_nonoverlapping(opts.cast::<u8>(), ptr::addr_of_mut!(o).cast::<u8>(), size);
+        o
+    };
+    let o = &o;
     // SAFETY (all below): strings are NULL or NUL-terminated per the contract.
     if let Some(host) = unsafe { opt_str(o.host, "host") }? {
         b = b.host(host);

@@ -246,6 +246,10 @@ pub struct etcdc_error {
     pub cause: *const c_char,
     /// etcd's index when it reported the error, else 0.
     pub index: u64,
+    /// The HTTP status of an answer the client had no better name for
+    /// (`ETCDC_ERR_HTTP_STATUS`: e.g. 404 no such user or member, 409
+    /// already exists, 403 the root role), else 0.
+    pub http_status: u16,
 }
 
 struct LastError {
@@ -263,7 +267,12 @@ fn c_string(s: &str) -> CString {
 }
 
 /// Records the detail of a failure as this thread's last error.
-pub(crate) fn set_last(status: etcdc_status, message: &str, etcd: Option<&EtcdError>) {
+pub(crate) fn set_last(
+    status: etcdc_status,
+    message: &str,
+    etcd: Option<&EtcdError>,
+    http_status: u16,
+) {
     let mut last = Box::new(LastError {
         message: c_string(message),
         cause: c_string(etcd.map_or("", |e| e.cause.as_str())),
@@ -273,6 +282,7 @@ pub(crate) fn set_last(status: etcdc_status, message: &str, etcd: Option<&EtcdEr
             message: std::ptr::null(),
             cause: std::ptr::null(),
             index: etcd.map_or(0, |e| e.index),
+            http_status,
         },
     });
     last.view.message = last.message.as_ptr();
@@ -289,7 +299,11 @@ pub(crate) fn set_last(status: etcdc_status, message: &str, etcd: Option<&EtcdEr
 /// Records `e` as this thread's last error and returns its status.
 pub(crate) fn record(e: &Error) -> etcdc_status {
     let status = status_of(e);
-    set_last(status, &e.to_string(), e.etcd());
+    let http_status = match e {
+        Error::UnexpectedStatus { status, .. } => *status,
+        _ => 0,
+    };
+    set_last(status, &e.to_string(), e.etcd(), http_status);
     status
 }
 

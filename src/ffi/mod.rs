@@ -70,6 +70,7 @@ pub(crate) fn boundary<T: OnPanic>(f: impl FnOnce() -> T) -> T {
                 etcdc_status::ETCDC_ERR_PANIC,
                 &format!("internal error (panic): {what}"),
                 None,
+                0,
             );
             T::on_panic()
         }
@@ -149,7 +150,9 @@ pub(crate) unsafe fn str_list<'a>(
     name: &str,
 ) -> Result<Vec<&'a str>> {
     if count == 0 {
-        return Err(Error::InvalidArgument(format!("{name}: count is 0")));
+        return Err(Error::InvalidArgument(format!(
+            "{name}: none given (count is 0)"
+        )));
     }
     if items.is_null() {
         return Err(Error::InvalidArgument(format!("{name} is NULL")));
@@ -231,9 +234,9 @@ pub(crate) fn wait_limit(timeout_ms: i64) -> Option<std::time::Duration> {
 
 /// Checks the `version` field an options struct starts with.
 ///
-/// Only version 1 exists so far. When a version 2 adds fields, readers must
-/// copy just the bytes of the caller's version into a zeroed struct instead
-/// of reading the struct whole: a version-1 caller's struct is shorter.
+/// A struct of an older version is shorter: its reader copies just the
+/// bytes of the caller's version into a zeroed struct instead of reading
+/// the struct whole (see `etcdc_client_options`, at version 2).
 pub(crate) fn check_version(found: u32, supported: u32, what: &str) -> Result<()> {
     if found == 0 || found > supported {
         return Err(Error::InvalidArgument(format!(

@@ -12,6 +12,7 @@ The library (libetcdc.so) is loaded with ctypes on first use: from
 package (``target/release`` or ``target/debug``).
 """
 
+from . import auth
 from .client import Client, Watcher
 from .election import LeaderElection
 from .exceptions import (
@@ -59,6 +60,7 @@ def library_version():
 
 __all__ = [
     "Client",
+    "auth",
     "EtcdResult",
     "Lock",
     "LeaderElection",

@@ -39,7 +39,7 @@ from ctypes import (
 # The ABI this binding was written for: libetcdc.so.<ABI_MAJOR>, and the
 # versions of the options structs it fills in.
 ABI_MAJOR = 0
-CLIENT_OPTIONS_VERSION = 1
+CLIENT_OPTIONS_VERSION = 2
 WRITE_OPTIONS_VERSION = 1
 READ_OPTIONS_VERSION = 1
 DELETE_OPTIONS_VERSION = 1
@@ -54,7 +54,7 @@ PREV_EXIST_ANY = 0
 PREV_EXIST_TRUE = 1
 PREV_EXIST_FALSE = 2
 
-MAX_TTL = 9223372036
+MAX_TTL = 3153600000  # ETCDC_MAX_TTL: 100 years
 
 # Statuses (include/etcdc.h, enum etcdc_status).
 OK = 0
@@ -87,6 +87,15 @@ ERR_LOCK_EXPIRED = 1013
 ERR_NOT_HELD = 1014
 ERR_AMBIGUOUS = 1015
 ERR_CLUSTER_ID_MISMATCH = 1016
+ERR_TLS_UNTRUSTED = 1017
+ERR_TLS_HOSTNAME = 1018
+ERR_TLS_CLIENT_CERT = 1019
+ERR_TLS = 1020
+
+# etcdc_role_grant() / etcdc_role_revoke() permissions.
+PERM_READ = 1
+PERM_WRITE = 2
+PERM_READWRITE = 3
 
 
 class ClientOptions(Structure):
@@ -104,6 +113,12 @@ class ClientOptions(Structure):
         ("max_response_bytes", c_uint64),
         ("discover", c_bool),
         ("expected_cluster_id", c_char_p),
+        ("ca_file", c_char_p),
+        ("cert_file", c_char_p),
+        ("key_file", c_char_p),
+        ("insecure_skip_verify", c_bool),
+        ("username", c_char_p),
+        ("password", c_char_p),
     ]
 
 
@@ -125,6 +140,7 @@ class Error(Structure):
         ("message", c_char_p),
         ("cause", c_char_p),
         ("index", c_uint64),
+        ("http_status", c_uint16),
     ]
 
 
@@ -184,6 +200,7 @@ node_p = c_void_p
 watcher_p = c_void_p
 lock_p = c_void_p
 member_list_p = c_void_p
+strings_p = c_void_p
 # `char *` results owned by the caller: kept as void pointers so that ctypes
 # does not convert (and lose) them before etcdc_string_free().
 owned_str_p = c_void_p
@@ -280,6 +297,25 @@ _PROTOTYPES = {
     "etcdc_stats": (status_t, [client_p, c_int, POINTER(owned_str_p)]),
     "etcdc_server_version": (status_t, [client_p, POINTER(owned_str_p), POINTER(owned_str_p)]),
     "etcdc_health": (status_t, [client_p, POINTER(c_bool)]),
+    # auth: strings lists, on/off, users, roles
+    "etcdc_strings_count": (c_size_t, [strings_p]),
+    "etcdc_strings_get": (c_char_p, [strings_p, c_size_t]),
+    "etcdc_strings_free": (None, [strings_p]),
+    "etcdc_auth_enabled": (status_t, [client_p, POINTER(c_bool)]),
+    "etcdc_auth_enable": (status_t, [client_p]),
+    "etcdc_auth_disable": (status_t, [client_p]),
+    "etcdc_users": (status_t, [client_p, POINTER(strings_p)]),
+    "etcdc_user_get": (status_t, [client_p, c_char_p, POINTER(strings_p)]),
+    "etcdc_user_set": (status_t, [client_p, c_char_p, c_char_p]),
+    "etcdc_user_delete": (status_t, [client_p, c_char_p]),
+    "etcdc_user_grant_roles": (status_t, [client_p, c_char_p, POINTER(c_char_p), c_size_t]),
+    "etcdc_user_revoke_roles": (status_t, [client_p, c_char_p, POINTER(c_char_p), c_size_t]),
+    "etcdc_roles": (status_t, [client_p, POINTER(strings_p)]),
+    "etcdc_role_get": (status_t, [client_p, c_char_p, POINTER(strings_p), POINTER(strings_p)]),
+    "etcdc_role_create": (status_t, [client_p, c_char_p]),
+    "etcdc_role_delete": (status_t, [client_p, c_char_p]),
+    "etcdc_role_grant": (status_t, [client_p, c_char_p, c_int, POINTER(c_char_p), c_size_t]),
+    "etcdc_role_revoke": (status_t, [client_p, c_char_p, c_int, POINTER(c_char_p), c_size_t]),
 }
 
 
@@ -380,6 +416,20 @@ def library_path():
     """Where the loaded library came from (a path or a soname)."""
     load()
     return _path
+
+
+def take_strings(lib, ptr):
+    """Copies an etcdc_strings list into a list of str and frees it; [] for
+    NULL."""
+    if not ptr:
+        return []
+    try:
+        return [
+            lib.etcdc_strings_get(ptr, i).decode("utf-8", "replace")
+            for i in range(lib.etcdc_strings_count(ptr))
+        ]
+    finally:
+        lib.etcdc_strings_free(ptr)
 
 
 def take_string(lib, ptr):

@@ -3,6 +3,7 @@
 import collections.abc
 import ctypes
 import json
+import os
 import threading
 import time
 import warnings
@@ -43,6 +44,14 @@ def _utf8(s, what):
     if b"\0" in b:
         raise EtcdInvalidArgument("%s contains a NUL byte, which etcdc cannot send" % what)
     return b
+
+
+def _path(p, what):
+    """A file name (str, bytes or os.PathLike) as bytes."""
+    p = os.fspath(p)
+    if isinstance(p, str):
+        p = os.fsencode(p)
+    return _utf8(p, what)
 
 
 def _key(key):
@@ -101,14 +110,29 @@ class Client(object):
     tuple of ``(host, port)`` tuples (the members to fail over between).
     The default port is etcd's 2379, not python-etcd's 4001.
     ``allow_reconnect`` learns the cluster's members from ``/v2/members``.
-    TLS (``cert``, ``ca_cert``), authentication (``username``, ``password``)
-    and DNS discovery (``srv_domain``) are not supported by this version of
-    etcdc and raise EtcdException; ``per_host_pool_size`` and
-    ``assert_hostname`` are accepted and ignored.
+    DNS discovery (``srv_domain``) is not supported and raises
+    EtcdException; ``per_host_pool_size`` and ``assert_hostname`` are
+    accepted and ignored.
+
+    TLS, as python-etcd with a current urllib3: ``protocol='https'``;
+    ``ca_cert`` a PEM file of the CAs to trust (default: the system's
+    store); ``cert`` the client certificate, either a ``(cert_file,
+    key_file)`` tuple or one PEM file holding both. The server's certificate
+    and host name are always verified; a failure raises
+    EtcdConnectionFailed (``status`` says which: 1017 untrusted, 1018 host
+    name, 1019 client certificate refused, 1020 other). Unreadable or
+    mismatched files raise EtcdInvalidArgument here.
+
+    ``username`` and ``password`` (both, or neither is sent, as python-etcd)
+    are sent with every request (HTTP basic auth). The password is not kept
+    by this object and is never shown in an exception or repr. A 401 raises
+    EtcdInsufficientPermissions.
 
     etcdc's own options: ``connect_timeout`` (seconds, default 5),
     ``max_response_bytes`` (default 256 MiB), ``lock_prefix`` (where
-    ``get_lock`` keeps its keys, default ``/_locks``).
+    ``get_lock`` keeps its keys, default ``/_locks``),
+    ``insecure_skip_verify`` (**insecure, for testing only**: accept any
+    server certificate, whoever signed it and whatever name it carries).
 
     A client may be shared by any number of threads. ``close()`` (or the
     client going away) frees it.
@@ -135,6 +159,7 @@ class Client(object):
         connect_timeout=None,
         max_response_bytes=None,
         lock_prefix="/_locks",
+        insecure_skip_verify=False,
     ):
         self._h = None
         if srv_domain is not None:
@@ -142,10 +167,18 @@ class Client(object):
                 "srv_domain (DNS SRV discovery) is not supported by etcdc: "
                 "pass host=((host, port), ...) instead"
             )
-        if cert or ca_cert:
-            raise EtcdException("TLS (cert, ca_cert) is not supported by this version of etcdc")
-        if username or password:
-            raise EtcdException("authentication is not supported by this version of etcdc")
+        if username and password:
+            self._username = username
+        else:
+            self._username = None
+            if username or password:
+                # python-etcd logs this and sends no credentials.
+                warnings.warn(
+                    "%s provided without %s, both are required for "
+                    "authentication: no credentials are sent"
+                    % (("username", "password") if username else ("password", "username")),
+                    stacklevel=2,
+                )
         lib = _lib.load()
         self._lib = lib
         self._protocol = protocol
@@ -206,6 +239,23 @@ class Client(object):
         opts.discover = bool(allow_reconnect and not use_proxies)
         if expected_cluster_id:
             opts.expected_cluster_id = c(expected_cluster_id)
+        if ca_cert:
+            opts.ca_file = c(_path(ca_cert, "ca_cert"))
+        if cert:
+            if isinstance(cert, (tuple, list)):
+                if len(cert) != 2:
+                    raise EtcdInvalidArgument("cert must be a path or a (cert, key) tuple")
+                opts.cert_file = c(_path(cert[0], "cert"))
+                opts.key_file = c(_path(cert[1], "cert's key"))
+            else:
+                # python-etcd's "combined certificate": one PEM file with the
+                # certificate (chain) and its key; etcdc takes the
+                # certificates from it as cert_file and the key as key_file.
+                opts.cert_file = opts.key_file = c(_path(cert, "cert"))
+        opts.insecure_skip_verify = bool(insecure_skip_verify)
+        if self._username:
+            opts.username = c(_utf8(username, "the username"))
+            opts.password = c(_utf8(password, "the password"))
 
         out = _lib.client_p()
         status = lib.etcdc_client_new(ctypes.byref(opts), ctypes.byref(out))
@@ -274,6 +324,13 @@ class Client(object):
     @property
     def protocol(self):
         return self._protocol
+
+    @property
+    def username(self):
+        """The user name sent with every request, or None (python-etcd's
+        attribute; read-only here, and there is no ``password`` attribute:
+        etcdc keeps the credentials, the Python object does not)."""
+        return self._username
 
     @property
     def read_timeout(self):

@@ -14,11 +14,14 @@ friends catch the same things)::
      |    +-- EtcdCompareFailed        (etcd 101)
      |    +-- EtcdDirNotEmpty          (etcd 108)
      |    +-- EtcdInvalidArgument      (etcdc: refused before sending)
-     +-- EtcdInsufficientPermissions   (etcd 110)
+     +-- EtcdInsufficientPermissions   (etcd 110, HTTP 401: credentials
+     |                                  wrong or missing, or no permission)
      +-- EtcdLeaderElectionInProgress  (etcd 301)
      +-- EtcdWatcherCleared            (etcd 400)
      +-- EtcdEventIndexCleared         (etcd 401)
-     +-- EtcdConnectionFailed
+     +-- EtcdConnectionFailed          (also every TLS failure: untrusted
+     |    |                             certificate, wrong host name, client
+     |    |                             certificate refused; see ``status``)
      |    +-- EtcdWatchTimedOut        (a watch saw no change in time)
      |    +-- EtcdTimeout              (etcdc: a request timed out)
      |    +-- EtcdAmbiguousOutcome     (etcdc: a write may have been applied)
@@ -191,6 +194,14 @@ _BY_STATUS = {
     _lib.ERR_NOT_HELD: EtcdNotHeld,
     _lib.ERR_AMBIGUOUS: EtcdAmbiguousOutcome,
     _lib.ERR_CLUSTER_ID_MISMATCH: EtcdClusterIdChanged,
+    # A 401 without etcd's errorCode (the auth API answers so).
+    _lib.ERR_UNAUTHORIZED: EtcdInsufficientPermissions,
+    # python-etcd raises EtcdConnectionFailed for every SSL error; `status`
+    # tells them apart.
+    _lib.ERR_TLS_UNTRUSTED: EtcdConnectionFailed,
+    _lib.ERR_TLS_HOSTNAME: EtcdConnectionFailed,
+    _lib.ERR_TLS_CLIENT_CERT: EtcdConnectionFailed,
+    _lib.ERR_TLS: EtcdConnectionFailed,
 }
 
 
@@ -218,10 +229,15 @@ def from_status(lib, status):
         cause = (e.cause or b"").decode("utf-8", "replace")
         code = int(e.etcd_code)
         index = int(e.index)
+        http_status = int(e.http_status)
     else:
         text = lib.etcdc_status_str(status).decode("utf-8", "replace")
-        cause, code, index = "", 0, 0
-    if code:
+        cause, code, index, http_status = "", 0, 0, 0
+    if not code and http_status == 404:
+        # python-etcd's rule for answers without an errorCode (the auth and
+        # members APIs): a 404 is "not found".
+        exc = EtcdKeyNotFound(text, {"message": text, "status": 404})
+    elif code:
         cls = _BY_ETCD_CODE.get(code, EtcdException)
         message = _etcd_message(text, code, cause, index)
         payload = {"errorCode": code, "message": message, "cause": cause, "index": index}

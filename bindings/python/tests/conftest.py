@@ -2,11 +2,22 @@
 
 ETCDC_ENDPOINT (http://127.0.0.1:PORT) names that etcd; every test works
 under a key prefix of its own and removes it afterwards.
+
+``tls_etcd`` and ``auth_etcd`` start etcds of their own, once per session
+and only when a test asks for them: one that speaks https only and wants a
+client certificate (certificates made with ``openssl`` as
+``ETCD_TLS=1 scripts/with-etcd.sh`` makes them), and a plain one for the
+auth tests (auth is global state: it must not leak into the other tests).
 """
 
 import os
+import shutil
+import socket
+import ssl
+import subprocess
 import threading
 import time
+import urllib.request
 import uuid
 from urllib.parse import urlparse
 
@@ -93,3 +104,161 @@ class Background(threading.Thread):
         if self.error is not None:
             raise self.error
         return self.result
+
+
+# -- etcds of our own --------------------------------------------------------
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+
+
+def _etcd_binary():
+    if os.environ.get("ETCD_BIN"):
+        return os.environ["ETCD_BIN"]
+    script = os.path.join(REPO, "scripts", "ensure-etcd.sh")
+    if os.path.exists(script):
+        return subprocess.run(
+            [script], check=True, capture_output=True, text=True
+        ).stdout.strip()
+    found = shutil.which("etcd")
+    if not found:
+        pytest.skip("no etcd binary (set ETCD_BIN)")
+    return found
+
+
+def _free_ports(n):
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+class Pki(object):
+    """Throwaway certificates (EC P-256), as scripts/with-etcd.sh makes them:
+    ``ca`` signs ``server`` (subjectAltName IP:127.0.0.1 only) and
+    ``client`` (clientAuth); ``other_ca`` signs ``other_client``, a client
+    certificate the server does not trust. ``combined`` is the client's
+    certificate and key in one file (python-etcd's single-file ``cert``).
+    Each name is a path: ``<name>.pem`` and ``<name>.key``."""
+
+    EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+    def __init__(self, d):
+        if not shutil.which("openssl"):
+            pytest.skip("the TLS tests need the openssl command")
+        self.dir = d
+        self._ca("ca")
+        self._ca("other_ca")
+        self._issue("server", "ca", "subjectAltName=IP:127.0.0.1")
+        self._issue("client", "ca", "extendedKeyUsage=clientAuth")
+        self._issue("other_client", "other_ca", "extendedKeyUsage=clientAuth")
+        self.combined = self.path("combined.pem")
+        with open(self.combined, "w") as out:
+            for name in ("client.pem", "client.key"):
+                with open(self.path(name)) as f:
+                    out.write(f.read())
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def pem(self, name):
+        return self.path(name + ".pem")
+
+    def key(self, name):
+        return self.path(name + ".key")
+
+    def _run(self, *args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True)
+
+    def _ca(self, name):
+        self._run("req", "-x509", *self.EC, "-keyout", self.key(name), "-out", self.pem(name),
+                  "-days", "2", "-subj", "/CN=etcdc-test-" + name)
+
+    def _issue(self, name, ca, ext):
+        csr = self.path(name + ".csr")
+        extfile = self.path(name + ".ext")
+        with open(extfile, "w") as f:
+            f.write(ext + "\n")
+        self._run("req", *self.EC, "-keyout", self.key(name), "-out", csr, "-subj", "/CN=" + name)
+        self._run("x509", "-req", "-in", csr, "-CA", self.pem(ca), "-CAkey", self.key(ca),
+                  "-CAcreateserial", "-out", self.pem(name), "-days", "2", "-extfile", extfile)
+
+
+class EtcdServer(object):
+    """An etcd (v2 API on) on free loopback ports with a data dir under
+    ``d``; with ``pki``, its client port speaks https only and wants a
+    client certificate signed by ``pki``'s CA (--client-cert-auth)."""
+
+    def __init__(self, d, pki=None):
+        self.pki = pki
+        self.data = os.path.join(d, "data")
+        client_port, peer_port = _free_ports(2)
+        self.port = client_port
+        self.url = "%s://127.0.0.1:%d" % ("https" if pki else "http", client_port)
+        peer = "http://127.0.0.1:%d" % peer_port
+        cmd = [
+            _etcd_binary(), "--enable-v2=true", "--name", "n1",
+            "--data-dir", self.data,
+            "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
+            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+            "--initial-cluster", "n1=" + peer,
+        ]
+        if pki:
+            cmd += ["--cert-file", pki.pem("server"), "--key-file", pki.key("server"),
+                    "--trusted-ca-file", pki.pem("ca"), "--client-cert-auth"]
+        self.log = open(os.path.join(d, "etcd.log"), "wb")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait_ready()
+
+    def _wait_ready(self):
+        ctx = None
+        if self.pki:
+            ctx = ssl.create_default_context(cafile=self.pki.pem("ca"))
+            ctx.load_cert_chain(self.pki.pem("client"), self.pki.key("client"))
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(self.url + "/v2/keys/", timeout=1, context=ctx)
+                return
+            except Exception:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    with open(self.log.name, errors="replace") as f:
+                        raise RuntimeError("etcd did not start; its log:\n" + f.read())
+                time.sleep(0.05)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.data, ignore_errors=True)  # etcd preallocates 64 MB of WAL
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory):
+    return Pki(str(tmp_path_factory.mktemp("pki")))
+
+
+@pytest.fixture(scope="session")
+def tls_etcd(tmp_path_factory, pki):
+    """An etcd on https only, with --client-cert-auth (see Pki)."""
+    server = EtcdServer(str(tmp_path_factory.mktemp("tls-etcd")), pki)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def auth_etcd(tmp_path_factory):
+    """A plain etcd of its own for the auth tests."""
+    server = EtcdServer(str(tmp_path_factory.mktemp("auth-etcd")))
+    yield server
+    server.stop()

@@ -71,13 +71,24 @@ def test_version_prefix(host_port):
 def test_unsupported_options():
     with pytest.raises(etcdc.EtcdException):
         etcdc.Client(srv_domain="example.com")
-    with pytest.raises(etcdc.EtcdException):
-        etcdc.Client(cert="/tmp/cert.pem")
-    with pytest.raises(etcdc.EtcdException):
-        etcdc.Client(username="u", password="p")
-    with pytest.raises(etcdc.EtcdInvalidArgument):
-        etcdc.Client(protocol="https")
     etcdc.Client(per_host_pool_size=5, assert_hostname=True, use_proxies=True)
+
+
+def test_tls_and_credentials_options():
+    """Sends nothing: https with the system's store, credentials kept by
+    etcdc (test_tls.py and test_auth.py use them for real)."""
+    c = etcdc.Client(protocol="https", username="u", password="p")
+    assert c.base_uri == "https://127.0.0.1:2379" and c.protocol == "https"
+    assert c.username == "u" and not hasattr(c, "password")
+    assert etcdc.Client().username is None
+    # python-etcd: one without the other sends no credentials (and says so).
+    with pytest.warns(UserWarning, match="both are required"):
+        assert etcdc.Client(username="u").username is None
+    with pytest.warns(UserWarning, match="both are required"):
+        assert etcdc.Client(password="p").username is None
+    with pytest.raises(etcdc.EtcdInvalidArgument) as ei:
+        etcdc.Client(username="u", password="p\0q")
+    assert "p\0q" not in str(ei.value)
 
 
 def test_close_and_context_manager(host_port):

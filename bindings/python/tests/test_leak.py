@@ -71,3 +71,27 @@ def test_rss_flat_over_errors_and_handles(client, prefix):
         etcdc.Client(host="127.0.0.1", port=2379).close()
 
     _flat(clients, 200, 2000, 1024 * 1024)
+
+    def auth_lists():
+        # etcdc_strings lists (users, roles, a role's patterns) and the
+        # error of a missing user, auth being off on this etcd.
+        etcdc.auth.EtcdUser(client, "x").names
+        r = etcdc.auth.EtcdRole(client, "root")
+        r.names
+        r.read()
+        try:
+            etcdc.auth.EtcdUser(client, "pytest-leak-nobody").read()
+        except etcdc.EtcdException:
+            pass
+
+    _flat(auth_lists, 100, 1000, 1024 * 1024)
+
+    def tls_clients():
+        # A CA file read and a TLS configuration built, then freed.
+        etcdc.Client(protocol="https", ca_cert=CA_BUNDLE, username="u", password="p").close()
+
+    if os.path.exists(CA_BUNDLE):
+        _flat(tls_clients, 50, 500, 2 * 1024 * 1024)
+
+
+CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
