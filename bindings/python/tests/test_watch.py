@@ -216,7 +216,17 @@ def test_gil_released_while_watch_blocks(client, prefix):
     assert w2.outcome().value == "wake"
 
 
-def test_ctrl_c_interrupts_a_main_thread_watch(client, prefix):
+@pytest.fixture
+def python_handles_sigint():
+    """Python's own SIGINT handler, as in an interactive program: a shell
+    starts background jobs (CI under nohup, `make test &`) with SIGINT
+    ignored, and Python then keeps it ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_interrupts_a_main_thread_watch(client, prefix, python_handles_sigint):
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("signals are handled on the main thread only")
     _later(0.3, os.kill, os.getpid(), signal.SIGINT)
