@@ -362,6 +362,7 @@ static void test_write_basic(const etcdc_client *c) {
         CHECK_STR(etcdc_response_action(r), "set");
         CHECK(n != NULL);
         CHECK_STR(etcdc_node_key(n), key);
+        CHECK(etcdc_node_key_len(n) == strlen(key));
         CHECK_STR(etcdc_node_value(n), "one");
         CHECK(etcdc_node_value_len(n) == 3);
         CHECK(!etcdc_node_is_dir(n));

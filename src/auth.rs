@@ -120,48 +120,40 @@ pub(crate) fn parse_role(body: &[u8]) -> Result<Role> {
 /// Parses `/v2/auth/users` into names (etcd lists users with their roles;
 /// older versions list names only).
 pub(crate) fn parse_user_names(body: &[u8]) -> Result<Vec<String>> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Entry {
-        Name(String),
-        User(UserBody),
-    }
-    #[derive(Deserialize)]
-    struct List {
-        users: Option<Vec<Entry>>,
-    }
-    let list: List = serde_json::from_slice(body).map_err(protocol("user list"))?;
-    Ok(list
-        .users
-        .unwrap_or_default()
-        .into_iter()
-        .map(|e| match e {
-            Entry::Name(n) => n,
-            Entry::User(u) => u.user,
-        })
-        .collect())
+    parse_names(body, "user list", |u: UserBody| u.user)
 }
 
 /// Parses `/v2/auth/roles` into names.
 pub(crate) fn parse_role_names(body: &[u8]) -> Result<Vec<String>> {
+    parse_names(body, "role list", |r: RoleBody| r.role)
+}
+
+/// `{"users": [...]}` or `{"roles": [...]}` (null: none), each entry a
+/// name or a whole `T`, whose name `name_of` gives.
+fn parse_names<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    what: &str,
+    name_of: impl Fn(T) -> String,
+) -> Result<Vec<String>> {
     #[derive(Deserialize)]
     #[serde(untagged)]
-    enum Entry {
+    enum Entry<T> {
         Name(String),
-        Role(RoleBody),
+        Full(T),
     }
     #[derive(Deserialize)]
-    struct List {
-        roles: Option<Vec<Entry>>,
+    struct List<T> {
+        #[serde(rename = "users", alias = "roles")]
+        items: Option<Vec<Entry<T>>>,
     }
-    let list: List = serde_json::from_slice(body).map_err(protocol("role list"))?;
+    let list: List<T> = serde_json::from_slice(body).map_err(protocol(what))?;
     Ok(list
-        .roles
+        .items
         .unwrap_or_default()
         .into_iter()
         .map(|e| match e {
             Entry::Name(n) => n,
-            Entry::Role(r) => r.role,
+            Entry::Full(t) => name_of(t),
         })
         .collect())
 }

@@ -505,6 +505,39 @@ fn a_307_is_not_followed_without_allow_redirect() {
     assert!(other.requests().is_empty());
 }
 
+/// With credentials, a 307 is followed only to a member the client knows:
+/// the password must not go to whatever host a redirect names.
+#[test]
+fn with_credentials_a_307_is_followed_only_to_a_known_member() {
+    let server = FaultServer::start();
+    let stranger = FaultServer::start();
+    let member = FaultServer::start();
+    let client = Client::builder()
+        .endpoints([server.url.as_str(), member.url.as_str()])
+        .read_timeout(TIMEOUT)
+        .basic_auth("root", "s3cret")
+        .build()
+        .unwrap();
+    server.next(Fault::Redirect307ToOtherHost(stranger.url.clone()));
+    let result = client.get("/k");
+    match &result {
+        Err(Error::Redirect {
+            status: 307,
+            location,
+        }) if location.starts_with(&stranger.url) => {}
+        other => panic!("a 307 to an unknown host with credentials: {other:?}"),
+    }
+    assert!(stranger.requests().is_empty(), "the stranger got a request");
+    server.next(Fault::Redirect307ToOtherHost(member.url.clone()));
+    assert_ok(&client.get("/k"), "/k");
+    assert_eq!(
+        member.requests().len(),
+        1,
+        "the known member got the request"
+    );
+    assert_next_works(&server, &client);
+}
+
 #[test]
 fn a_307_loop_between_two_hosts_ends() {
     let (a, client) = setup();

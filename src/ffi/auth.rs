@@ -81,6 +81,22 @@ pub unsafe extern "C" fn etcdc_strings_free(list: *mut etcdc_strings) {
     })
 }
 
+/// Stores the list `f` gets from the client in `*names` (required).
+unsafe fn names_of(
+    client: *const etcdc_client,
+    names: *mut *mut etcdc_strings,
+    f: impl FnOnce(&crate::Client) -> Result<Vec<String>>,
+) -> super::etcdc_status {
+    status(|| {
+        // SAFETY: per the header's contract.
+        let client = unsafe { arg_ref(client, "client") }?;
+        unsafe { arg_out(names, "names") }?;
+        let list = f(&client.client)?;
+        unsafe { put_strings(names, &list) };
+        Ok(())
+    })
+}
+
 /// Runs `f` on the client and a required string argument.
 unsafe fn with_name(
     client: *const etcdc_client,
@@ -149,14 +165,8 @@ pub unsafe extern "C" fn etcdc_users(
     client: *const etcdc_client,
     names: *mut *mut etcdc_strings,
 ) -> super::etcdc_status {
-    status(|| {
-        // SAFETY: per the header's contract.
-        let client = unsafe { arg_ref(client, "client") }?;
-        unsafe { arg_out(names, "names") }?;
-        let list = client.client.users()?;
-        unsafe { put_strings(names, &list) };
-        Ok(())
-    })
+    // SAFETY: per the header's contract.
+    unsafe { names_of(client, names, crate::Client::users) }
 }
 
 /// Stores the role names of user `name` in `*roles`: a new list, freed with
@@ -264,14 +274,8 @@ pub unsafe extern "C" fn etcdc_roles(
     client: *const etcdc_client,
     names: *mut *mut etcdc_strings,
 ) -> super::etcdc_status {
-    status(|| {
-        // SAFETY: per the header's contract.
-        let client = unsafe { arg_ref(client, "client") }?;
-        unsafe { arg_out(names, "names") }?;
-        let list = client.client.roles()?;
-        unsafe { put_strings(names, &list) };
-        Ok(())
-    })
+    // SAFETY: per the header's contract.
+    unsafe { names_of(client, names, crate::Client::roles) }
 }
 
 /// Stores the key patterns role `name` may read in `*read` and may write in

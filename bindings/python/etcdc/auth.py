@@ -29,6 +29,7 @@ import ctypes
 import json
 
 from . import _lib
+from .client import _utf8
 from .exceptions import (
     EtcdException,
     EtcdInsufficientPermissions,
@@ -40,13 +41,7 @@ from .exceptions import (
 def _name(name, what):
     if name is None:
         raise EtcdInvalidArgument("the %s has no name" % what)
-    if isinstance(name, bytes):
-        b = name
-    else:
-        b = str(name).encode("utf-8")
-    if b"\0" in b:
-        raise EtcdInvalidArgument("the %s name contains a NUL byte" % what)
-    return b
+    return _utf8(name, "the %s name" % what)
 
 
 def _array(items, what):
