@@ -277,11 +277,7 @@ impl Client {
         permission: Permission,
         patterns: &[&str],
     ) -> Result<Role> {
-        let kv = kv(permission, patterns);
-        self.role_change(
-            role,
-            serde_json::json!({ "role": role, "grant": { "kv": kv } }),
-        )
+        self.permission_change(role, "grant", permission, patterns)
     }
 
     /// Revokes `permission` on key patterns from a role.
@@ -291,11 +287,20 @@ impl Client {
         permission: Permission,
         patterns: &[&str],
     ) -> Result<Role> {
-        let kv = kv(permission, patterns);
-        self.role_change(
-            role,
-            serde_json::json!({ "role": role, "revoke": { "kv": kv } }),
-        )
+        self.permission_change(role, "revoke", permission, patterns)
+    }
+
+    /// `{"role": role, "grant"|"revoke": {"kv": …}}`.
+    fn permission_change(
+        &self,
+        role: &str,
+        verb: &str,
+        permission: Permission,
+        patterns: &[&str],
+    ) -> Result<Role> {
+        let mut body = serde_json::json!({ "role": role });
+        body[verb] = serde_json::json!({ "kv": kv(permission, patterns) });
+        self.role_change(role, body)
     }
 
     fn role_change(&self, name: &str, body: serde_json::Value) -> Result<Role> {
