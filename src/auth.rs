@@ -185,7 +185,7 @@ impl Client {
             &self.transport.api_path(path),
             payload,
             Limit::Default,
-            &mut |_, _| {},
+            &mut |_| {},
         )?;
         Ok(reply.into_success()?.body)
     }

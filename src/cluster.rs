@@ -77,7 +77,7 @@ impl Client {
         let payload = json.as_deref().map_or(Payload::Empty, Payload::Json);
         let reply =
             self.transport
-                .request_with(method, target, payload, Limit::Default, &mut |_, _| {})?;
+                .request_with(method, target, payload, Limit::Default, &mut |_| {})?;
         Ok(reply.into_success()?.body)
     }
 

@@ -4,31 +4,137 @@
 
 use std::ffi::CStr;
 
-use ureq::http;
-
 use crate::cluster;
 use crate::cluster::Member;
 use crate::ffi::cluster::etcdc_member_list;
 use crate::ffi::node::{etcdc_node, etcdc_response};
 use crate::ffi::{self, client::etcdc_string_free, etcdc_status};
+use crate::http::{self, Fields};
 use crate::node::Response;
 use crate::transport::{self, Reply};
+use ureq::unversioned::transport::{Buffers, LazyBuffers, NextTimeout, Transport};
 
 /// One target's input: a reply as raw HTTP/1.1 bytes (status line, header
-/// fields, blank line, body taken as already de-framed), fed to [`reply`].
-/// Bytes that are no HTTP head are ignored: returns whether there was one.
+/// fields, blank line, body taken as already de-framed), its head parsed by
+/// the client's parser and fed to [`reply`]. Bytes that are no HTTP head are
+/// ignored: returns whether there was one.
 pub fn reply_bytes(data: &[u8]) -> bool {
-    let mut fields = [httparse::EMPTY_HEADER; 32];
-    let mut head = httparse::Response::new(&mut fields);
-    let Ok(httparse::Status::Complete(len)) = head.parse(data) else {
+    let Ok(Some((head, len))) = http::parse_head(data) else {
         return false;
     };
-    let Some(status) = head.code else {
-        return false;
-    };
-    let headers: Vec<(&str, &[u8])> = head.headers.iter().map(|h| (h.name, h.value)).collect();
-    reply(status, &headers, &data[len..]);
+    reply(head.status, head.fields, &data[len..]);
     true
+}
+
+/// The `http` target's input: one byte that chooses how the rest, the
+/// bytes a server sends, is cut into reads, then those bytes. They go through
+/// the client's exchange (head parser, body framing, keep-alive decision)
+/// twice: cut that way, and whole. Both must end the same (but for whether
+/// bytes past the answer were seen: that depends on the reads, as it does on
+/// a socket), and an answer must be consistent with its framing. Returns
+/// whether there was an answer.
+pub fn http_bytes(data: &[u8]) -> bool {
+    let Some((&cut, wire)) = data.split_first() else {
+        return false;
+    };
+    let outcomes = [exchange_script(wire, 0), exchange_script(wire, cut)];
+    let mut seen = Vec::new();
+    for outcome in &outcomes {
+        match outcome {
+            Ok((answer, left)) => {
+                assert!(answer.body.len() <= wire.len());
+                if let http::Framing::Length(n) = answer.head.framing {
+                    assert_eq!(answer.body.len() as u64, n);
+                }
+                // A connection kept for the next request holds nothing of
+                // this one.
+                assert!(!answer.head.keep_alive || *left == 0);
+                let head = http::Head {
+                    keep_alive: false,
+                    ..answer.head.clone()
+                };
+                seen.push(format!("{head:?} {:?}", answer.body));
+            }
+            Err(e) => seen.push(format!("{e:?}")),
+        }
+    }
+    assert_eq!(seen[0], seen[1], "cut by {cut}");
+    outcomes[0].is_ok()
+}
+
+/// The largest body [`http_bytes`] accepts: small, so that the limit is hit.
+const FUZZ_MAX_BODY: u64 = 4096;
+
+/// Runs one exchange against a server that sends `wire` in reads whose sizes
+/// `cut` chooses (0: all at once), then closes. Returns the answer and the
+/// bytes left unread in the connection's buffer.
+fn exchange_script(
+    wire: &[u8],
+    cut: u8,
+) -> std::result::Result<(http::Answer, usize), http::ExchangeError> {
+    let mut conn = Script {
+        buffers: LazyBuffers::new(128 * 1024, 16 * 1024),
+        wire: wire.to_vec(),
+        at: 0,
+        cut,
+        reads: 0,
+    };
+    let mut head = Vec::new();
+    http::encode_head(
+        &mut head,
+        "GET",
+        "/v2/keys/k",
+        "127.0.0.1:2379",
+        None,
+        http::Payload::Empty,
+    );
+    let answer = http::exchange(&mut conn, &head, b"", None, FUZZ_MAX_BODY, &mut |_| {})?;
+    let left = conn.buffers.input().len();
+    Ok((answer, left))
+}
+
+/// A server that sends a script of bytes in reads of chosen sizes.
+#[derive(Debug)]
+struct Script {
+    buffers: LazyBuffers,
+    wire: Vec<u8>,
+    at: usize,
+    cut: u8,
+    reads: usize,
+}
+
+impl Transport for Script {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.buffers
+    }
+
+    fn transmit_output(
+        &mut self,
+        _: usize,
+        _: NextTimeout,
+    ) -> std::result::Result<(), ureq::Error> {
+        Ok(())
+    }
+
+    fn await_input(&mut self, _: NextTimeout) -> std::result::Result<bool, ureq::Error> {
+        let rest = &self.wire[self.at..];
+        // Sizes from 1 to `cut`, varied by a small generator.
+        self.reads += 1;
+        let size = match self.cut {
+            0 => rest.len(),
+            c => 1 + (self.reads.wrapping_mul(2_654_435_761) >> 7) % usize::from(c),
+        };
+        let free = self.buffers.input_append_buf();
+        let n = size.min(rest.len()).min(free.len());
+        free[..n].copy_from_slice(&rest[..n]);
+        self.buffers.input_appended(n);
+        self.at += n;
+        Ok(n > 0)
+    }
+
+    fn is_open(&mut self) -> bool {
+        false
+    }
 }
 
 /// The other target's input: a key, a NUL byte, a value (the whole input is
@@ -51,23 +157,13 @@ pub fn request_target_bytes(data: &[u8]) -> bool {
 /// `Response`, its C view walked through the C accessors, the error
 /// mapping with its C status and message, and the cluster parsers
 /// (members, machines, stats, version, health). Panics only on a bug.
-pub fn reply(status: u16, headers: &[(&str, &[u8])], body: &[u8]) {
-    let mut map = http::HeaderMap::new();
-    for (name, value) in headers {
-        if let (Ok(n), Ok(v)) = (
-            http::HeaderName::from_bytes(name.as_bytes()),
-            http::HeaderValue::from_bytes(value),
-        ) {
-            map.append(n, v);
-        }
-    }
-    let _ = transport::etcd_index(&map);
+fn reply(status: u16, fields: Fields, body: &[u8]) {
+    let _ = transport::etcd_index(&fields);
     let reply = Reply {
         status,
-        headers: map,
+        headers: fields,
         body: body.to_vec(),
         endpoint: "http://127.0.0.1:2379".into(),
-        location: None,
     };
     match reply.into_success() {
         Ok(success) => {

@@ -13,12 +13,14 @@
 mod auth;
 mod client;
 mod cluster;
+mod connection;
 mod election;
 mod error;
 pub mod ffi;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod http;
 mod keys;
 mod lock;
 mod node;

@@ -1,31 +1,20 @@
-//! HTTP to etcd: the ureq agent, its connector, the endpoint list, and the
-//! mapping of HTTP outcomes to [`Error`].
-//!
-//! This is the one module that touches ureq's `unversioned` transport API
-//! (hence the pinned minor version in `Cargo.toml`). Our connector opens plain
-//! TCP sockets with `TCP_NODELAY`, registers each with the agent so that
-//! `Agent::shutdown` can interrupt blocked I/O, and checks a pooled connection
-//! with a single non-blocking `recv(MSG_PEEK)` instead of ureq's three syscalls.
-//! A loop of keep-alive GETs then costs three syscalls per request: one send,
-//! one receive, one probe.
+//! Requests to etcd: the endpoint list, failover, redirects, the cluster-id
+//! check, and the mapping of HTTP outcomes to [`Error`]. The bytes on the
+//! wire are [`crate::http`]'s; the connections [`crate::connection`]'s.
 
 use std::fmt;
-use std::io::{self, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
-use std::os::fd::AsRawFd;
+use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use std::time::Instant;
 
-use ureq::http::{self, Method};
-use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, LazyBuffers, NextTimeout, RustlsConnector,
-    ShutdownHandle, Transport as UreqTransport,
-};
+use ureq::http::Method;
 
+use crate::connection::{Connections, Registry};
 use crate::error::{Error, EtcdError, Result};
+use crate::http::{ExchangeError, Head};
+pub(crate) use crate::http::{Fields, Payload};
 use crate::node::Headers;
 
 /// etcd 3.x serves its client port through cmux, which reads at most 4096
@@ -37,16 +26,6 @@ const MAX_REQUEST_LINE: usize = 4096;
 
 /// How many 307/308 hops a request follows when `allow_redirect` is on.
 const MAX_REDIRECTS: usize = 3;
-
-/// The body of a request.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Payload<'a> {
-    Empty,
-    /// `application/x-www-form-urlencoded` (the keys API).
-    Form(&'a str),
-    /// `application/json` (members, auth).
-    Json(&'a str),
-}
 
 /// How long one request may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,9 +60,9 @@ pub(crate) struct TransportConfig {
 }
 
 /// A basic-auth `Authorization` header value. Never printed: `Debug` shows
-/// `<redacted>`, and the header value is marked sensitive.
+/// `<redacted>`.
 #[derive(Clone)]
-pub(crate) struct Authorization(http::HeaderValue);
+pub(crate) struct Authorization(Vec<u8>);
 
 impl Authorization {
     /// `Basic base64(user:password)`; a user name with `:` cannot be sent.
@@ -94,10 +73,7 @@ impl Authorization {
             )));
         }
         let encoded = base64(format!("{user}:{password}").as_bytes());
-        let mut value = http::HeaderValue::from_str(&format!("Basic {encoded}"))
-            .map_err(|_| Error::InvalidArgument("unusable credentials".into()))?;
-        value.set_sensitive(true);
-        Ok(Authorization(value))
+        Ok(Authorization(format!("Basic {encoded}").into_bytes()))
     }
 }
 
@@ -133,19 +109,17 @@ fn base64(input: &[u8]) -> String {
 #[derive(Debug)]
 pub(crate) struct Reply {
     pub status: u16,
-    pub headers: http::HeaderMap,
+    pub headers: Fields,
     pub body: Vec<u8>,
     /// The endpoint that answered.
     pub endpoint: String,
-    /// The `Location` header, for redirects.
-    pub location: Option<String>,
 }
 
 /// A pooled, keep-alive HTTP client for a list of etcd endpoints.
 ///
-/// Shared by all threads of a client (ureq's agent is thread-safe).
+/// Shared by all threads of a client.
 pub(crate) struct Transport {
-    agent: ureq::Agent,
+    connections: Connections,
     config: Arc<TransportConfig>,
     /// The cluster as this client knows it; shared with forks (watchers,
     /// locks), so that they follow a failover or a refreshed member list.
@@ -199,25 +173,9 @@ impl Failure {
 }
 
 impl Transport {
-    /// Builds the agent. Sends nothing.
+    /// Sends nothing.
     pub fn new(config: TransportConfig) -> Transport {
-        let agent_config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            // ureq would read HTTP(S)_PROXY/ALL_PROXY from the environment; etcd
-            // endpoints are reached directly.
-            .proxy(None)
-            .max_redirects(0)
-            .no_delay(true)
-            .user_agent(concat!("etcdc/", env!("CARGO_PKG_VERSION")))
-            .max_idle_connections(64)
-            .max_idle_connections_per_host(32)
-            .timeout_connect(Some(config.connect_timeout))
-            .timeout_global(Some(config.read_timeout))
-            .tls_config(config.tls.ureq.clone())
-            .build();
-        // RustlsConnector wraps only `https` connections.
-        let connector = TcpConnector.chain(Handshake(RustlsConnector::default()));
-        let agent = ureq::Agent::with_parts(agent_config, connector, SyncResolver);
+        let connections = Connections::new(config.tls.ureq.clone(), config.connect_timeout);
         let cluster = Arc::new(ClusterView {
             endpoints: RwLock::new(Arc::new(config.endpoints.clone())),
             current: AtomicUsize::new(0),
@@ -226,7 +184,7 @@ impl Transport {
             moved: AtomicBool::new(false),
         });
         Transport {
-            agent,
+            connections,
             config: Arc::new(config),
             cluster,
         }
@@ -277,7 +235,7 @@ impl Transport {
             &self.api_path(path),
             payload,
             Limit::Default,
-            &mut |_, _| {},
+            &mut |_| {},
         )
     }
 
@@ -297,7 +255,7 @@ impl Transport {
         target: &str,
         payload: Payload,
         limit: Limit,
-        on_head: &mut dyn FnMut(u16, &http::HeaderMap),
+        on_head: &mut dyn FnMut(&Head),
     ) -> Result<Reply> {
         // "<METHOD> <target> HTTP/1.1\r\n"
         let line = method.as_str().len() + 1 + target.len() + 11;
@@ -394,7 +352,7 @@ impl Transport {
         (method, endpoint, target, payload): (&Method, &str, &str, Payload),
         limit: Limit,
         deadline: Option<Instant>,
-        on_head: &mut dyn FnMut(u16, &http::HeaderMap),
+        on_head: &mut dyn FnMut(&Head),
     ) -> std::result::Result<Reply, Failure> {
         let mut url = format!("{endpoint}{target}");
         let mut limit = limit;
@@ -404,7 +362,7 @@ impl Transport {
             if !matches!(reply.status, 301 | 302 | 303 | 307 | 308) {
                 return Ok(reply);
             }
-            let location = reply.location.take().unwrap_or_default();
+            let location = reply.headers.location.take().unwrap_or_default();
             let follow = self.config.allow_redirect
                 && matches!(reply.status, 307 | 308)
                 && hops < MAX_REDIRECTS
@@ -440,6 +398,8 @@ impl Transport {
             })
     }
 
+    /// One request to one member: `url` is the endpoint's (or a redirect's)
+    /// origin and the target. `endpoint` names the member in errors.
     fn send_once(
         &self,
         method: &Method,
@@ -447,53 +407,44 @@ impl Transport {
         url: &str,
         payload: Payload,
         limit: Limit,
-        on_head: &mut dyn FnMut(u16, &http::HeaderMap),
+        on_head: &mut dyn FnMut(&Head),
     ) -> std::result::Result<Reply, Failure> {
-        let mut builder = http::Request::builder().method(method.clone()).uri(url);
-        if let Some(Authorization(value)) = &self.config.authorization {
-            builder = builder.header(http::header::AUTHORIZATION, value.clone());
+        let deadline = match limit {
+            Limit::Default => Some(Instant::now() + self.config.read_timeout),
+            Limit::Within(d) => Some(Instant::now() + d),
+            Limit::Unlimited => None,
+        };
+        let (origin, target) = split_url(url);
+        let host = origin.split_once("://").map_or(origin, |(_, host)| host);
+        let mut head = Vec::with_capacity(256);
+        let authorization = self.config.authorization.as_ref().map(|a| a.0.as_slice());
+        crate::http::encode_head(
+            &mut head,
+            method.as_str(),
+            target,
+            host,
+            authorization,
+            payload,
+        );
+        let body = match payload {
+            Payload::Empty => &[][..],
+            Payload::Form(body) | Payload::Json(body) => body.as_bytes(),
+        };
+        let mut conn = self
+            .connections
+            .get(origin, deadline)
+            .map_err(|e| self.explain(classify_connect(e, endpoint), endpoint))?;
+        let max = self.config.max_response_bytes;
+        let answer = crate::http::exchange(&mut *conn, &head, body, deadline, max, on_head)
+            .map_err(|e| self.explain(classify_exchange(e, endpoint), endpoint))?;
+        if answer.head.keep_alive {
+            self.connections.put(origin, conn);
         }
-        let bad =
-            |e: http::Error| Failure::Final(Error::InvalidArgument(format!("bad request: {e}")));
-        let (content_type, body) = match payload {
-            Payload::Empty => ("", None),
-            Payload::Form(body) => ("application/x-www-form-urlencoded", Some(body)),
-            Payload::Json(body) => ("application/json", Some(body)),
-        };
-        let result = match body {
-            Some(body) => self.run(
-                builder
-                    .header("content-type", content_type)
-                    .body(body.as_bytes())
-                    .map_err(bad)?,
-                limit,
-            ),
-            None => self.run(builder.body(()).map_err(bad)?, limit),
-        };
-        let mut response = result.map_err(|e| self.explain(classify(e, endpoint), endpoint))?;
-        let status = response.status().as_u16();
-        let headers = std::mem::take(response.headers_mut());
-        on_head(status, &headers);
-        let location = headers
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(self.config.max_response_bytes)
-            .read_to_vec()
-            .map_err(|e| match classify(e, endpoint) {
-                // The head came: the request reached etcd.
-                Failure::NotSent(e) => Failure::MaybeSent(e),
-                other => other,
-            })?;
         Ok(Reply {
-            status,
-            headers,
-            body,
+            status: answer.head.status,
+            headers: answer.head.fields,
+            body: answer.body,
             endpoint: endpoint.to_owned(),
-            location,
         })
     }
 
@@ -558,18 +509,14 @@ impl Transport {
     /// cluster id).
     fn members_of(&self, endpoint: &str, limit: Limit) -> std::result::Result<Reply, Failure> {
         let url = format!("{endpoint}{}", self.api_path("/members"));
-        let no_head = &mut |_: u16, _: &http::HeaderMap| {};
+        let no_head = &mut |_: &Head| {};
         self.send_once(&Method::GET, endpoint, &url, Payload::Empty, limit, no_head)
     }
 
     /// Refuses an answer from another cluster than the one required: the
     /// expected id, else the first one this client saw.
     fn check_cluster_id(&self, reply: Reply) -> Result<Reply> {
-        let Some(found) = reply
-            .headers
-            .get("x-etcd-cluster-id")
-            .and_then(|v| v.to_str().ok())
-        else {
+        let Some(found) = reply.headers.cluster_id.as_deref() else {
             return Ok(reply);
         };
         let mut pinned = self
@@ -606,25 +553,19 @@ impl Transport {
         let url = format!("{endpoint}/health");
         while Instant::now() < give_up {
             let left = give_up.saturating_duration_since(Instant::now());
-            let request = match http::Request::get(&url).body(()) {
-                Ok(r) => r,
-                Err(_) => return,
-            };
             // Short polls: during an election a member takes about a second
             // to say it is unhealthy; a quick retry resumes sooner after.
-            match self.run(request, Limit::Within(left.min(Duration::from_millis(250)))) {
-                Ok(mut r) => {
-                    let body = r.body_mut().read_to_vec().unwrap_or_default();
-                    if r.status() == 200 && is_healthy(&body) {
+            let limit = Limit::Within(left.min(Duration::from_millis(250)));
+            let no_head = &mut |_: &Head| {};
+            match self.send_once(&Method::GET, endpoint, &url, Payload::Empty, limit, no_head) {
+                Ok(r) => {
+                    if r.status == 200 && is_healthy(&r.body) {
                         return;
                     }
                 }
-                Err(e) => {
-                    // Not even reachable: let the request find out.
-                    if let Failure::NotSent(_) = classify(e, endpoint) {
-                        return;
-                    }
-                }
+                // Not even reachable: let the request find out.
+                Err(Failure::NotSent(_)) => return,
+                Err(_) => {}
             }
             std::thread::sleep(Duration::from_millis(100).min(left));
         }
@@ -707,24 +648,6 @@ pub(crate) struct Success {
 }
 
 impl Transport {
-    fn run<B: ureq::AsSendBody>(
-        &self,
-        request: http::Request<B>,
-        limit: Limit,
-    ) -> std::result::Result<http::Response<ureq::Body>, ureq::Error> {
-        let timeout = match limit {
-            Limit::Default => return self.agent.run(request),
-            Limit::Within(d) => Some(d),
-            Limit::Unlimited => None,
-        };
-        let request = self
-            .agent
-            .configure_request(request)
-            .timeout_global(timeout)
-            .build();
-        self.agent.run(request)
-    }
-
     /// A transport with the same configuration and a pool of its own, for a
     /// watcher: its long polls don't hold the client's connections, and
     /// [`shutdown`](Self::shutdown) ends them without touching the client's.
@@ -735,21 +658,30 @@ impl Transport {
     }
 
     /// Shuts down every connection of this transport, interrupting blocked
-    /// I/O in other threads, and refuses new ones. For cancellation; the
-    /// handle is a clone of the agent, cheap to keep beside the transport.
+    /// I/O in other threads, and refuses new ones. For cancellation.
     pub fn shutdown_handle(&self) -> Shutdown {
-        Shutdown(self.agent.clone())
+        Shutdown(self.connections.shutdown_handle())
     }
 }
 
 /// Shuts a transport's connections down from any thread; see
 /// [`Transport::shutdown_handle`].
 #[derive(Debug, Clone)]
-pub(crate) struct Shutdown(ureq::Agent);
+pub(crate) struct Shutdown(Arc<Registry>);
 
 impl Shutdown {
     pub fn shutdown(&self) {
-        self.0.clone().shutdown();
+        self.0.shutdown();
+    }
+}
+
+/// Splits an absolute URL into its origin (`scheme://host:port`) and its
+/// target (path and query, `/` when empty).
+fn split_url(url: &str) -> (&str, &str) {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(i) => url.split_at(after_scheme + i),
+        None => (url, "/"),
     }
 }
 
@@ -762,7 +694,7 @@ impl Reply {
     pub fn into_success(self) -> Result<Success> {
         if (200..300).contains(&self.status) {
             return Ok(Success {
-                headers: parse_headers(&self.headers)?,
+                headers: parse_headers(self.headers)?,
                 body: self.body,
             });
         }
@@ -804,7 +736,41 @@ impl Reply {
     }
 }
 
-/// Maps a ureq error, telling whether the request can have left this machine.
+/// Maps a failure to get a connection: nothing was sent (unless it is a TLS
+/// failure, which no other member would do better).
+fn classify_connect(e: ureq::Error, endpoint: &str) -> Failure {
+    match classify(e, endpoint) {
+        Failure::MaybeSent(e) => Failure::NotSent(e),
+        other => other,
+    }
+}
+
+/// Maps a failed exchange, telling whether the request can have reached
+/// etcd. Once the head came, it did.
+fn classify_exchange(e: ExchangeError, endpoint: &str) -> Failure {
+    let broken = |reason: &str| Error::Connection {
+        endpoint: endpoint.to_owned(),
+        reason: reason.to_owned(),
+    };
+    match e {
+        ExchangeError::BeforeHead(e) => classify(e, endpoint),
+        ExchangeError::InBody(e) => match classify(e, endpoint) {
+            Failure::NotSent(e) => Failure::MaybeSent(e),
+            other => other,
+        },
+        ExchangeError::Protocol(m) => Failure::MaybeSent(Error::Protocol(m)),
+        ExchangeError::ClosedBeforeHead => {
+            Failure::MaybeSent(broken("the server closed the connection without answering"))
+        }
+        ExchangeError::Truncated => Failure::MaybeSent(broken(
+            "the server closed the connection in the middle of the answer",
+        )),
+        ExchangeError::TooLarge(limit) => Failure::Final(Error::ResponseTooLarge { limit }),
+    }
+}
+
+/// Maps a ureq (I/O or TLS) error, telling whether the request can have left
+/// this machine.
 fn classify(e: ureq::Error, endpoint: &str) -> Failure {
     // A certificate problem is the same with every member: no failover.
     if let Some(tls) = crate::tls::classify(&e, endpoint) {
@@ -843,349 +809,32 @@ fn classify(e: ureq::Error, endpoint: &str) -> Failure {
             reason: e.to_string(),
         }),
         ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => refused(e.to_string()),
-        ureq::Error::BodyExceedsLimit(limit) => Failure::Final(Error::ResponseTooLarge { limit }),
         other => Failure::MaybeSent(Error::Protocol(other.to_string())),
     }
 }
 
 /// The `X-Etcd-Index` of a response head, if present and valid.
-pub(crate) fn etcd_index(headers: &http::HeaderMap) -> Option<u64> {
-    headers.get("x-etcd-index")?.to_str().ok()?.parse().ok()
+pub(crate) fn etcd_index(headers: &Fields) -> Option<u64> {
+    headers.etcd_index.as_deref()?.parse().ok()
 }
 
 /// Reads etcd's index headers strictly: absent is 0, anything but a `u64` is
 /// a protocol error.
-fn parse_headers(h: &http::HeaderMap) -> Result<Headers> {
-    fn index(h: &http::HeaderMap, name: &str) -> Result<u64> {
-        match h.get(name) {
+fn parse_headers(h: Fields) -> Result<Headers> {
+    fn index(value: Option<String>, name: &str) -> Result<u64> {
+        match value {
             None => Ok(0),
             Some(v) => v
-                .to_str()
-                .ok()
-                .and_then(|s| s.parse::<u64>().ok())
-                .ok_or_else(|| Error::Protocol(format!("bad {name} header: {v:?}"))),
+                .parse::<u64>()
+                .map_err(|_| Error::Protocol(format!("bad {name} header: {v:?}"))),
         }
     }
     Ok(Headers {
-        etcd_index: index(h, "X-Etcd-Index")?,
-        raft_index: index(h, "X-Raft-Index")?,
-        raft_term: index(h, "X-Raft-Term")?,
-        cluster_id: h
-            .get("x-etcd-cluster-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+        etcd_index: index(h.etcd_index, "X-Etcd-Index")?,
+        raft_index: index(h.raft_index, "X-Raft-Index")?,
+        raft_term: index(h.raft_term, "X-Raft-Term")?,
+        cluster_id: h.cluster_id,
     })
-}
-
-/// Resolves endpoint hosts on the calling thread: IP literals directly, host
-/// names with the system resolver (bounded by its own timeouts).
-///
-/// ureq's default resolver spawns a thread per new connection when a timeout
-/// is set and waits on it with `recv_timeout`, which also leaves a `Thread`
-/// handle allocated on a C program's main thread; a C library must not.
-#[derive(Debug)]
-struct SyncResolver;
-
-impl Resolver for SyncResolver {
-    fn resolve(
-        &self,
-        uri: &http::Uri,
-        _config: &ureq::config::Config,
-        _timeout: NextTimeout,
-    ) -> std::result::Result<ResolvedSocketAddrs, ureq::Error> {
-        let host = uri.host().ok_or(ureq::Error::HostNotFound)?;
-        let default_port = if uri.scheme_str() == Some("https") {
-            443
-        } else {
-            80
-        };
-        let port = uri.port_u16().unwrap_or(default_port);
-        let literal = host.trim_start_matches('[').trim_end_matches(']');
-        let mut addrs = self.empty();
-        if let Ok(ip) = literal.parse::<IpAddr>() {
-            addrs.push(SocketAddr::new(ip, port));
-        } else {
-            // ureq keeps at most 16 addresses.
-            for addr in (host, port).to_socket_addrs()?.take(16) {
-                addrs.push(addr);
-            }
-        }
-        if addrs.is_empty() {
-            return Err(ureq::Error::HostNotFound);
-        }
-        Ok(addrs)
-    }
-}
-
-/// Opens plain TCP connections (see the module doc).
-#[derive(Debug)]
-struct TcpConnector;
-
-impl Connector<()> for TcpConnector {
-    type Out = Conn;
-
-    fn connect(
-        &self,
-        details: &ConnectionDetails,
-        _chained: Option<()>,
-    ) -> std::result::Result<Option<Conn>, ureq::Error> {
-        // One budget for all the addresses of the host, not one each.
-        let deadline = details
-            .timeout
-            .not_zero()
-            .map(|t| std::time::Instant::now() + *t);
-        let mut last = None;
-        for addr in details.addrs.iter() {
-            let attempt = match deadline {
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(std::time::Instant::now());
-                    if left.is_zero() {
-                        return Err(ureq::Error::Timeout(ureq::Timeout::Connect));
-                    }
-                    TcpStream::connect_timeout(addr, left)
-                }
-                None => TcpStream::connect(addr),
-            };
-            match attempt {
-                Ok(stream) => {
-                    stream.set_nodelay(true)?;
-                    set_keepalive(&stream)?;
-                    let stream = Arc::new(stream);
-                    (details.register_shutdown)(
-                        Arc::downgrade(&stream) as std::sync::Weak<dyn ShutdownHandle>
-                    )?;
-                    let buffers = LazyBuffers::new(
-                        details.config.input_buffer_size(),
-                        details.config.output_buffer_size(),
-                    );
-                    return Ok(Some(Conn {
-                        stream,
-                        buffers,
-                        read_timeout: None,
-                        write_timeout: None,
-                        fresh_io: true,
-                    }));
-                }
-                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                    last = Some(ureq::Error::Timeout(ureq::Timeout::Connect))
-                }
-                Err(e) => last = Some(ureq::Error::Io(e)),
-            }
-        }
-        Err(last.unwrap_or(ureq::Error::ConnectionFailed))
-    }
-}
-
-/// ureq's TLS connector, with its I/O failures named for what they are: a
-/// connection that breaks during the TLS handshake never carried the
-/// request (an `https` URL for an `http` port: etcd closes on the
-/// ClientHello). Timeouts stay timeouts.
-#[derive(Debug)]
-struct Handshake(RustlsConnector);
-
-impl<In: UreqTransport> Connector<In> for Handshake {
-    type Out = <RustlsConnector as Connector<In>>::Out;
-
-    fn connect(
-        &self,
-        details: &ConnectionDetails,
-        chained: Option<In>,
-    ) -> std::result::Result<Option<Self::Out>, ureq::Error> {
-        self.0.connect(details, chained).map_err(|e| match e {
-            ureq::Error::Io(io) if crate::tls::is_handshake_break(&io) => ureq::Error::Tls(
-                "the server closed the connection during the TLS handshake \
-                     (is this an http endpoint?)",
-            ),
-            other => other,
-        })
-    }
-}
-
-/// TCP keep-alive: a watch without timeout waits on an idle connection for
-/// as long as it takes, so a peer that vanished without closing it (a dead
-/// host, a dropped route) must be noticed: after 30 s idle, 3 probes 10 s
-/// apart, the read fails and the watch reconnects.
-fn set_keepalive(stream: &TcpStream) -> io::Result<()> {
-    let fd = stream.as_raw_fd();
-    for (level, option, value) in [
-        (libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1),
-        (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, 30),
-        (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, 10),
-        (libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 3),
-    ] {
-        let value: libc::c_int = value;
-        // SAFETY: fd is an open socket; value is a valid c_int of the given size.
-        let rc = unsafe {
-            libc::setsockopt(
-                fd,
-                level,
-                option,
-                (&value as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
-/// One TCP connection. The socket is in an `Arc` so that the agent's shutdown
-/// handle can interrupt I/O blocked on it from another thread.
-#[derive(Debug)]
-struct Conn {
-    stream: Arc<TcpStream>,
-    buffers: LazyBuffers,
-    /// The socket timeouts last set, to skip redundant `setsockopt` calls.
-    read_timeout: Option<Duration>,
-    write_timeout: Option<Duration>,
-    /// I/O happened since the last liveness probe.
-    fresh_io: bool,
-}
-
-/// Sets a socket timeout unless the one in force is already within 1/256 of
-/// `budget` (the remaining request budget shrinks by microseconds from one
-/// request to the next; re-setting it each time would cost a syscall per I/O).
-fn update_timeout(
-    current: &mut Option<Duration>,
-    budget: Option<Duration>,
-    set: impl FnOnce(Option<Duration>) -> io::Result<()>,
-) -> io::Result<()> {
-    let close_enough = match (*current, budget) {
-        (Some(c), Some(b)) => c.abs_diff(b) <= b / 256,
-        (c, b) => c == b,
-    };
-    if !close_enough {
-        set(budget)?;
-        *current = budget;
-    }
-    Ok(())
-}
-
-/// Runs `op` again while a signal interrupts it (EINTR). Linux interrupts
-/// socket I/O that has a timeout even under `SA_RESTART`, and a retry would
-/// start the socket's full timeout anew, so each retry first re-arms it with
-/// what is left of `budget` (via `rearm`): signals cannot stretch a deadline.
-fn retry_interrupted<T>(
-    budget: Option<Duration>,
-    mut rearm: impl FnMut(Duration) -> io::Result<()>,
-    mut op: impl FnMut() -> io::Result<T>,
-) -> io::Result<T> {
-    let start = std::time::Instant::now();
-    loop {
-        match op() {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                if let Some(budget) = budget {
-                    let left = budget.saturating_sub(start.elapsed());
-                    if left.is_zero() {
-                        return Err(io::ErrorKind::TimedOut.into());
-                    }
-                    rearm(left)?;
-                }
-            }
-            other => return other,
-        }
-    }
-}
-
-/// The budget of one I/O call: `Err` when it is spent, `Ok(None)` for no limit.
-fn io_budget(timeout: NextTimeout) -> std::result::Result<Option<Duration>, ureq::Error> {
-    if timeout.after.is_zero() {
-        return Err(ureq::Error::Timeout(timeout.reason));
-    }
-    Ok(timeout.not_zero().map(|t| *t))
-}
-
-/// Maps a socket error, turning the timeout kinds into ureq's timeout.
-fn io_error(e: io::Error, timeout: NextTimeout) -> ureq::Error {
-    match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ureq::Error::Timeout(timeout.reason),
-        _ => ureq::Error::Io(e),
-    }
-}
-
-impl UreqTransport for Conn {
-    fn buffers(&mut self) -> &mut dyn Buffers {
-        &mut self.buffers
-    }
-
-    fn transmit_output(
-        &mut self,
-        amount: usize,
-        timeout: NextTimeout,
-    ) -> std::result::Result<(), ureq::Error> {
-        let timeout = timeout.for_write();
-        let budget = io_budget(timeout)?;
-        let stream = &*self.stream;
-        let cache = &mut self.write_timeout;
-        update_timeout(cache, budget, |t| stream.set_write_timeout(t))?;
-        self.fresh_io = true;
-        let mut output = &self.buffers.output()[..amount];
-        while !output.is_empty() {
-            let written = retry_interrupted(
-                budget,
-                |left| {
-                    *cache = Some(left);
-                    stream.set_write_timeout(Some(left))
-                },
-                || (&*stream).write(output),
-            )
-            .map_err(|e| io_error(e, timeout))?;
-            if written == 0 {
-                return Err(ureq::Error::Io(io::ErrorKind::WriteZero.into()));
-            }
-            output = &output[written..];
-        }
-        Ok(())
-    }
-
-    fn await_input(&mut self, timeout: NextTimeout) -> std::result::Result<bool, ureq::Error> {
-        let timeout = timeout.for_read();
-        let budget = io_budget(timeout)?;
-        let stream = &*self.stream;
-        let cache = &mut self.read_timeout;
-        update_timeout(cache, budget, |t| stream.set_read_timeout(t))?;
-        self.fresh_io = true;
-        let input = self.buffers.input_append_buf();
-        let amount = retry_interrupted(
-            budget,
-            |left| {
-                *cache = Some(left);
-                stream.set_read_timeout(Some(left))
-            },
-            || (&*stream).read(input),
-        )
-        .map_err(|e| io_error(e, timeout))?;
-        self.buffers.input_appended(amount);
-        Ok(amount > 0)
-    }
-
-    /// Open when a non-blocking peek finds nothing to read: no EOF, no error,
-    /// no stray bytes. One syscall.
-    ///
-    /// ureq's pool asks twice per request: when the connection is returned,
-    /// right after the response was read (then unconsumed bytes are already
-    /// caught from the buffer), and when it is taken for the next request.
-    /// Only the second probe can see anything new, so the first call after
-    /// I/O answers without a syscall; the probe at take time always runs.
-    fn is_open(&mut self) -> bool {
-        if std::mem::take(&mut self.fresh_io) {
-            return true;
-        }
-        let mut byte = 0u8;
-        // SAFETY: the fd is open for as long as `self.stream` lives; the buffer
-        // is one valid byte.
-        let n = unsafe {
-            libc::recv(
-                self.stream.as_raw_fd(),
-                (&mut byte as *mut u8).cast(),
-                1,
-                libc::MSG_PEEK | libc::MSG_DONTWAIT,
-            )
-        };
-        n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
-    }
 }
 
 #[cfg(test)]
@@ -1212,7 +861,6 @@ mod auth_tests {
     fn credentials_are_never_printed() {
         let a = Authorization::basic("root", "s3cret").unwrap();
         assert_eq!(format!("{a:?}"), "Authorization(<redacted>)");
-        assert!(a.0.is_sensitive());
         assert!(matches!(
             Authorization::basic("a:b", "x"),
             Err(Error::InvalidArgument(_))

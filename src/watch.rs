@@ -9,6 +9,7 @@ use ureq::http::Method;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::http::Head;
 use crate::keys::{key_path, Query};
 use crate::node::Response;
 use crate::transport::{etcd_index, Limit, Payload, Reply, Shutdown, Transport};
@@ -240,9 +241,9 @@ fn poll(
         if let Some(index) = *wait_index {
             query.add("waitIndex", &index.to_string());
         }
-        let mut on_head = |status: u16, headers: &ureq::http::HeaderMap| {
-            if status == 200 && wait_index.is_none() {
-                *wait_index = etcd_index(headers).map(|i| i + 1);
+        let mut on_head = |head: &Head| {
+            if head.status == 200 && wait_index.is_none() {
+                *wait_index = etcd_index(&head.fields).map(|i| i + 1);
             }
         };
         let outcome = transport

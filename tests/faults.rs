@@ -199,8 +199,8 @@ fn a_response_that_is_not_http_is_a_protocol_error() {
         "not-http",
         Fault::GarbageResponse,
         Bound::Quick,
-        &protocol("http parse fail"),
-        &ambiguous("http parse fail"),
+        &protocol("not an HTTP response"),
+        &ambiguous("not an HTTP response"),
     );
 }
 
@@ -223,7 +223,7 @@ fn a_body_shorter_than_its_content_length_is_a_broken_connection() {
         Fault::ContentLengthTooLong,
         Bound::Quick,
         &connection,
-        &ambiguous("Peer disconnected"),
+        &ambiguous("in the middle of the answer"),
     );
 }
 
@@ -256,7 +256,7 @@ fn a_chunked_body_cut_off_is_a_broken_connection() {
         Fault::ChunkedCutOff,
         Bound::Quick,
         &connection,
-        &ambiguous("Peer disconnected"),
+        &ambiguous("in the middle of the answer"),
     );
 }
 
@@ -406,8 +406,8 @@ fn a_head_that_never_ends_is_refused_in_bounded_memory() {
             "huge-headers",
             Fault::HugeHeaders,
             Bound::Quick,
-            &protocol("header"),
-            &ambiguous("header"),
+            &protocol("response head over"),
+            &ambiguous("response head over"),
         );
         sent = server.huge_sent();
     });
@@ -853,7 +853,7 @@ fn a_watcher_reports_an_answer_that_is_not_http() {
         "not-http",
         Fault::GarbageResponse,
         Bound::Quick,
-        &protocol("http parse fail"),
+        &protocol("not an HTTP response"),
     );
 }
 

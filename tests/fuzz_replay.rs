@@ -33,6 +33,11 @@ fn replay(target: &str, run: fn(&[u8]) -> bool) -> usize {
 }
 
 #[test]
+fn http_inputs() {
+    assert!(replay("http", etcdc::fuzzing::http_bytes) >= 8);
+}
+
+#[test]
 fn reply_inputs() {
     assert!(replay("reply", etcdc::fuzzing::reply_bytes) >= 30);
 }

@@ -1,0 +1,493 @@
+//! Connections to etcd members: opening them (TCP with `TCP_NODELAY` and
+//! keep-alive probes, then rustls for `https`, through ureq's connector
+//! chain), keeping idle ones for reuse, and shutting them all down from
+//! another thread.
+//!
+//! This is the one module that touches ureq's `unversioned` transport API
+//! (hence the pinned minor version in `Cargo.toml`): ureq connects and does
+//! TLS; the requests themselves are [`crate::http`]'s. A pooled connection
+//! is checked with a single non-blocking `recv(MSG_PEEK)` when it is taken,
+//! so a loop of keep-alive GETs costs three syscalls per request: the probe,
+//! one send, one receive.
+
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use ureq::http;
+use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{
+    time, Buffers, ChainedConnector, ConnectionDetails, Connector, LazyBuffers, NextTimeout,
+    RustlsConnector, ShutdownHandle, Transport,
+};
+
+/// Idle connections kept per transport, all endpoints together; the oldest
+/// goes first.
+const MAX_IDLE: usize = 64;
+
+/// An open connection, plain or TLS.
+pub(crate) type Connection = Box<dyn Transport>;
+
+/// Opens, pools and shuts down the connections of one transport. Shared by
+/// all the threads of a client.
+pub(crate) struct Connections {
+    /// ureq's configuration: TLS, buffer sizes.
+    config: ureq::config::Config,
+    connector: ChainedConnector<(), TcpConnector, Handshake>,
+    connect_timeout: Duration,
+    /// Idle connections with the origin (`scheme://host:port`) they lead to.
+    idle: Mutex<Vec<(String, Connection)>>,
+    shutdown: Arc<Registry>,
+}
+
+impl std::fmt::Debug for Connections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connections").finish_non_exhaustive()
+    }
+}
+
+impl Connections {
+    pub fn new(tls: ureq::tls::TlsConfig, connect_timeout: Duration) -> Connections {
+        let config = ureq::Agent::config_builder()
+            // No proxy: etcd endpoints are reached directly, whatever
+            // HTTP(S)_PROXY/ALL_PROXY say.
+            .proxy(None)
+            .no_delay(true)
+            .tls_config(tls)
+            .build();
+        Connections {
+            config,
+            // RustlsConnector wraps only `https` connections.
+            connector: TcpConnector.chain(Handshake(RustlsConnector::default())),
+            connect_timeout,
+            idle: Mutex::new(Vec::new()),
+            shutdown: Arc::new(Registry::default()),
+        }
+    }
+
+    /// A connection to `origin`: an idle one that is still open, else a new
+    /// one, made within the connect timeout and `deadline`. A failure here
+    /// means nothing was sent.
+    pub fn get(&self, origin: &str, deadline: Option<Instant>) -> Result<Connection, ureq::Error> {
+        if let Some(conn) = self.take_idle(origin) {
+            return Ok(conn);
+        }
+        self.connect(origin, deadline)
+    }
+
+    fn take_idle(&self, origin: &str) -> Option<Connection> {
+        loop {
+            let mut conn = {
+                let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+                let i = idle.iter().rposition(|(o, _)| o == origin)?;
+                idle.remove(i).1
+            };
+            // Probed outside the lock; a closed one is dropped.
+            if conn.is_open() {
+                return Some(conn);
+            }
+        }
+    }
+
+    /// Keeps `conn` for the next request to `origin` (unless the transport
+    /// is shut down).
+    pub fn put(&self, origin: &str, conn: Connection) {
+        if self.shutdown.closed.load(Ordering::Acquire) {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() >= MAX_IDLE {
+            idle.remove(0);
+        }
+        idle.push((origin.to_owned(), conn));
+    }
+
+    fn connect(&self, origin: &str, deadline: Option<Instant>) -> Result<Connection, ureq::Error> {
+        let uri: http::Uri = origin.parse().map_err(|_| ureq::Error::HostNotFound)?;
+        let now = Instant::now();
+        let mut budget = self.connect_timeout;
+        let mut reason = ureq::Timeout::Connect;
+        if let Some(left) = deadline.map(|d| d.saturating_duration_since(now)) {
+            if left < budget {
+                budget = left;
+                reason = ureq::Timeout::Global;
+            }
+        }
+        let timeout = NextTimeout {
+            after: time::Duration::Exact(budget),
+            reason,
+            per_read: None,
+            per_write: None,
+        };
+        let addrs = SyncResolver.resolve(&uri, &self.config, timeout)?;
+        let registry = self.shutdown.clone();
+        let details = ConnectionDetails {
+            uri: &uri,
+            addrs,
+            config: &self.config,
+            request_level: false,
+            resolver: &SyncResolver,
+            now: time::Instant::Exact(now),
+            timeout,
+            current_time: Arc::new(|| time::Instant::Exact(Instant::now())),
+            // Only a proxy connector runs the chain again; there is none.
+            run_connector: Arc::new(|_| Err(ureq::Error::ConnectionFailed)),
+            register_shutdown: Arc::new(move |handle| registry.register(handle)),
+        };
+        match self.connector.connect(&details, None)? {
+            Some(conn) => Ok(Box::new(conn)),
+            None => Err(ureq::Error::ConnectionFailed),
+        }
+    }
+
+    /// Shuts down every connection from any thread, idle or in use
+    /// (interrupting I/O blocked on it), and refuses new ones: idle
+    /// connections fail their probe and are dropped.
+    pub fn shutdown_handle(&self) -> Arc<Registry> {
+        self.shutdown.clone()
+    }
+}
+
+/// The sockets of a transport, for shutting them down from another thread.
+#[derive(Default)]
+pub(crate) struct Registry {
+    closed: AtomicBool,
+    sockets: Mutex<Vec<Weak<dyn ShutdownHandle>>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("closed", &self.closed.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    fn register(&self, socket: Weak<dyn ShutdownHandle>) -> Result<(), ureq::Error> {
+        let mut sockets = self.sockets.lock().unwrap_or_else(|p| p.into_inner());
+        // Checked under the lock that `shutdown` takes: no socket slips by.
+        if self.closed.load(Ordering::Acquire) {
+            return Err(ureq::Error::Io(io::Error::other(
+                "the client was shut down",
+            )));
+        }
+        if sockets.len() >= 16 && sockets.len().is_power_of_two() {
+            sockets.retain(|s| s.strong_count() > 0);
+        }
+        sockets.push(socket);
+        Ok(())
+    }
+
+    /// Shuts every socket down and refuses new ones.
+    pub fn shutdown(&self) {
+        let sockets = {
+            let mut sockets = self.sockets.lock().unwrap_or_else(|p| p.into_inner());
+            self.closed.store(true, Ordering::Release);
+            std::mem::take(&mut *sockets)
+        };
+        for socket in sockets.iter().filter_map(Weak::upgrade) {
+            socket.shutdown();
+        }
+    }
+}
+
+/// Resolves endpoint hosts on the calling thread: IP literals directly, host
+/// names with the system resolver (bounded by its own timeouts).
+///
+/// ureq's default resolver spawns a thread per new connection when a timeout
+/// is set and waits on it with `recv_timeout`, which also leaves a `Thread`
+/// handle allocated on a C program's main thread; a C library must not.
+#[derive(Debug)]
+struct SyncResolver;
+
+impl Resolver for SyncResolver {
+    fn resolve(
+        &self,
+        uri: &http::Uri,
+        _config: &ureq::config::Config,
+        _timeout: NextTimeout,
+    ) -> std::result::Result<ResolvedSocketAddrs, ureq::Error> {
+        let host = uri.host().ok_or(ureq::Error::HostNotFound)?;
+        let default_port = if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        };
+        let port = uri.port_u16().unwrap_or(default_port);
+        let literal = host.trim_start_matches('[').trim_end_matches(']');
+        let mut addrs = self.empty();
+        if let Ok(ip) = literal.parse::<IpAddr>() {
+            addrs.push(SocketAddr::new(ip, port));
+        } else {
+            // ureq keeps at most 16 addresses.
+            for addr in (host, port).to_socket_addrs()?.take(16) {
+                addrs.push(addr);
+            }
+        }
+        if addrs.is_empty() {
+            return Err(ureq::Error::HostNotFound);
+        }
+        Ok(addrs)
+    }
+}
+
+/// Opens plain TCP connections (see the module doc).
+#[derive(Debug)]
+struct TcpConnector;
+
+impl Connector<()> for TcpConnector {
+    type Out = Conn;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        _chained: Option<()>,
+    ) -> std::result::Result<Option<Conn>, ureq::Error> {
+        // One budget for all the addresses of the host, not one each.
+        let deadline = details
+            .timeout
+            .not_zero()
+            .map(|t| std::time::Instant::now() + *t);
+        let mut last = None;
+        for addr in details.addrs.iter() {
+            let attempt = match deadline {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        return Err(ureq::Error::Timeout(ureq::Timeout::Connect));
+                    }
+                    TcpStream::connect_timeout(addr, left)
+                }
+                None => TcpStream::connect(addr),
+            };
+            match attempt {
+                Ok(stream) => {
+                    stream.set_nodelay(true)?;
+                    set_keepalive(&stream)?;
+                    let stream = Arc::new(stream);
+                    (details.register_shutdown)(
+                        Arc::downgrade(&stream) as std::sync::Weak<dyn ShutdownHandle>
+                    )?;
+                    let buffers = LazyBuffers::new(
+                        details.config.input_buffer_size(),
+                        details.config.output_buffer_size(),
+                    );
+                    return Ok(Some(Conn {
+                        stream,
+                        buffers,
+                        read_timeout: None,
+                        write_timeout: None,
+                    }));
+                }
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    last = Some(ureq::Error::Timeout(ureq::Timeout::Connect))
+                }
+                Err(e) => last = Some(ureq::Error::Io(e)),
+            }
+        }
+        Err(last.unwrap_or(ureq::Error::ConnectionFailed))
+    }
+}
+
+/// ureq's TLS connector, with its I/O failures named for what they are: a
+/// connection that breaks during the TLS handshake never carried the
+/// request (an `https` URL for an `http` port: etcd closes on the
+/// ClientHello). Timeouts stay timeouts.
+#[derive(Debug)]
+struct Handshake(RustlsConnector);
+
+impl<In: Transport> Connector<In> for Handshake {
+    type Out = <RustlsConnector as Connector<In>>::Out;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> std::result::Result<Option<Self::Out>, ureq::Error> {
+        self.0.connect(details, chained).map_err(|e| match e {
+            ureq::Error::Io(io) if crate::tls::is_handshake_break(&io) => ureq::Error::Tls(
+                "the server closed the connection during the TLS handshake \
+                     (is this an http endpoint?)",
+            ),
+            other => other,
+        })
+    }
+}
+
+/// TCP keep-alive: a watch without timeout waits on an idle connection for
+/// as long as it takes, so a peer that vanished without closing it (a dead
+/// host, a dropped route) must be noticed: after 30 s idle, 3 probes 10 s
+/// apart, the read fails and the watch reconnects.
+fn set_keepalive(stream: &TcpStream) -> io::Result<()> {
+    let fd = stream.as_raw_fd();
+    for (level, option, value) in [
+        (libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, 30),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, 10),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 3),
+    ] {
+        let value: libc::c_int = value;
+        // SAFETY: fd is an open socket; value is a valid c_int of the given size.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd,
+                level,
+                option,
+                (&value as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// One TCP connection. The socket is in an `Arc` so that the agent's shutdown
+/// handle can interrupt I/O blocked on it from another thread.
+#[derive(Debug)]
+struct Conn {
+    stream: Arc<TcpStream>,
+    buffers: LazyBuffers,
+    /// The socket timeouts last set, to skip redundant `setsockopt` calls.
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+}
+
+/// Sets a socket timeout unless the one in force is already within 1/256 of
+/// `budget` (the remaining request budget shrinks by microseconds from one
+/// request to the next; re-setting it each time would cost a syscall per I/O).
+fn update_timeout(
+    current: &mut Option<Duration>,
+    budget: Option<Duration>,
+    set: impl FnOnce(Option<Duration>) -> io::Result<()>,
+) -> io::Result<()> {
+    let close_enough = match (*current, budget) {
+        (Some(c), Some(b)) => c.abs_diff(b) <= b / 256,
+        (c, b) => c == b,
+    };
+    if !close_enough {
+        set(budget)?;
+        *current = budget;
+    }
+    Ok(())
+}
+
+/// Runs `op` again while a signal interrupts it (EINTR). Linux interrupts
+/// socket I/O that has a timeout even under `SA_RESTART`, and a retry would
+/// start the socket's full timeout anew, so each retry first re-arms it with
+/// what is left of `budget` (via `rearm`): signals cannot stretch a deadline.
+fn retry_interrupted<T>(
+    budget: Option<Duration>,
+    mut rearm: impl FnMut(Duration) -> io::Result<()>,
+    mut op: impl FnMut() -> io::Result<T>,
+) -> io::Result<T> {
+    let start = std::time::Instant::now();
+    loop {
+        match op() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                if let Some(budget) = budget {
+                    let left = budget.saturating_sub(start.elapsed());
+                    if left.is_zero() {
+                        return Err(io::ErrorKind::TimedOut.into());
+                    }
+                    rearm(left)?;
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The budget of one I/O call: `Err` when it is spent, `Ok(None)` for no limit.
+fn io_budget(timeout: NextTimeout) -> std::result::Result<Option<Duration>, ureq::Error> {
+    if timeout.after.is_zero() {
+        return Err(ureq::Error::Timeout(timeout.reason));
+    }
+    Ok(timeout.not_zero().map(|t| *t))
+}
+
+/// Maps a socket error, turning the timeout kinds into ureq's timeout.
+fn io_error(e: io::Error, timeout: NextTimeout) -> ureq::Error {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ureq::Error::Timeout(timeout.reason),
+        _ => ureq::Error::Io(e),
+    }
+}
+
+impl Transport for Conn {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.buffers
+    }
+
+    fn transmit_output(
+        &mut self,
+        amount: usize,
+        timeout: NextTimeout,
+    ) -> std::result::Result<(), ureq::Error> {
+        let timeout = timeout.for_write();
+        let budget = io_budget(timeout)?;
+        let stream = &*self.stream;
+        let cache = &mut self.write_timeout;
+        update_timeout(cache, budget, |t| stream.set_write_timeout(t))?;
+        let mut output = &self.buffers.output()[..amount];
+        while !output.is_empty() {
+            let written = retry_interrupted(
+                budget,
+                |left| {
+                    *cache = Some(left);
+                    stream.set_write_timeout(Some(left))
+                },
+                || (&*stream).write(output),
+            )
+            .map_err(|e| io_error(e, timeout))?;
+            if written == 0 {
+                return Err(ureq::Error::Io(io::ErrorKind::WriteZero.into()));
+            }
+            output = &output[written..];
+        }
+        Ok(())
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> std::result::Result<bool, ureq::Error> {
+        let timeout = timeout.for_read();
+        let budget = io_budget(timeout)?;
+        let stream = &*self.stream;
+        let cache = &mut self.read_timeout;
+        update_timeout(cache, budget, |t| stream.set_read_timeout(t))?;
+        let input = self.buffers.input_append_buf();
+        let amount = retry_interrupted(
+            budget,
+            |left| {
+                *cache = Some(left);
+                stream.set_read_timeout(Some(left))
+            },
+            || (&*stream).read(input),
+        )
+        .map_err(|e| io_error(e, timeout))?;
+        self.buffers.input_appended(amount);
+        Ok(amount > 0)
+    }
+
+    /// Open when a non-blocking peek finds nothing to read: no EOF, no error,
+    /// no stray bytes. One syscall, when the pool hands the connection out.
+    fn is_open(&mut self) -> bool {
+        let mut byte = 0u8;
+        // SAFETY: the fd is open for as long as `self.stream` lives; the buffer
+        // is one valid byte.
+        let n = unsafe {
+            libc::recv(
+                self.stream.as_raw_fd(),
+                (&mut byte as *mut u8).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
+    }
+}
