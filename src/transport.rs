@@ -241,7 +241,10 @@ impl Transport {
 
     /// `path` under the API prefix (`/members` → `/v2/members`).
     pub fn api_path(&self, path: &str) -> String {
-        format!("{}{}", self.config.prefix, path)
+        let mut full = String::with_capacity(self.config.prefix.len() + path.len() + 32);
+        full.push_str(&self.config.prefix);
+        full.push_str(path);
+        full
     }
 
     /// [`request`](Self::request) for any `target` (a path from the root,
@@ -354,11 +357,19 @@ impl Transport {
         deadline: Option<Instant>,
         on_head: &mut dyn FnMut(&Head),
     ) -> std::result::Result<Reply, Failure> {
-        let mut url = format!("{endpoint}{target}");
+        // The URL of a redirect being followed; else, without building it,
+        // the endpoint's origin and the target (after any path the
+        // endpoint has).
+        let mut url = match split_url(endpoint) {
+            (_, "/") => None,
+            _ => Some(format!("{endpoint}{target}")),
+        };
         let mut limit = limit;
         let mut hops = 0;
         loop {
-            let mut reply = self.send_once(method, endpoint, &url, payload, limit, on_head)?;
+            let here = url.as_deref().map_or((endpoint, target), split_url);
+            let request = (method, here.0, here.1, payload);
+            let mut reply = self.send_once(request, endpoint, limit, on_head)?;
             if !matches!(reply.status, 301 | 302 | 303 | 307 | 308) {
                 return Ok(reply);
             }
@@ -368,7 +379,7 @@ impl Transport {
                 && hops < MAX_REDIRECTS
                 && self.may_redirect_to(endpoint, &location)
                 && location.ends_with(target)
-                && location != url;
+                && split_url(&location) != here;
             if !follow {
                 return Err(Failure::Final(Error::Redirect {
                     status: reply.status,
@@ -376,7 +387,7 @@ impl Transport {
                 }));
             }
             hops += 1;
-            url = location;
+            url = Some(location);
             // The next hop gets what is left, not a fresh timeout.
             limit = remaining(deadline, endpoint)?;
         }
@@ -398,14 +409,13 @@ impl Transport {
             })
     }
 
-    /// One request to one member: `url` is the endpoint's (or a redirect's)
-    /// origin and the target. `endpoint` names the member in errors.
+    /// One request to one member: `origin` is the endpoint's (or a
+    /// redirect's) `scheme://host:port`, `target` the path and query.
+    /// `endpoint` names the member in errors.
     fn send_once(
         &self,
-        method: &Method,
+        (method, origin, target, payload): (&Method, &str, &str, Payload),
         endpoint: &str,
-        url: &str,
-        payload: Payload,
         limit: Limit,
         on_head: &mut dyn FnMut(&Head),
     ) -> std::result::Result<Reply, Failure> {
@@ -414,7 +424,6 @@ impl Transport {
             Limit::Within(d) => Some(Instant::now() + d),
             Limit::Unlimited => None,
         };
-        let (origin, target) = split_url(url);
         let host = origin.split_once("://").map_or(origin, |(_, host)| host);
         let mut head = Vec::with_capacity(256);
         let authorization = self.config.authorization.as_ref().map(|a| a.0.as_slice());
@@ -509,8 +518,9 @@ impl Transport {
     /// cluster id).
     fn members_of(&self, endpoint: &str, limit: Limit) -> std::result::Result<Reply, Failure> {
         let url = format!("{endpoint}{}", self.api_path("/members"));
-        let no_head = &mut |_: &Head| {};
-        self.send_once(&Method::GET, endpoint, &url, Payload::Empty, limit, no_head)
+        let (origin, target) = split_url(&url);
+        let request = (&Method::GET, origin, target, Payload::Empty);
+        self.send_once(request, endpoint, limit, &mut |_| {})
     }
 
     /// Refuses an answer from another cluster than the one required: the
@@ -551,13 +561,14 @@ impl Transport {
         let give_up = Instant::now() + Duration::from_secs(10);
         let give_up = deadline.map_or(give_up, |d| d.min(give_up));
         let url = format!("{endpoint}/health");
+        let (origin, target) = split_url(&url);
         while Instant::now() < give_up {
             let left = give_up.saturating_duration_since(Instant::now());
             // Short polls: during an election a member takes about a second
             // to say it is unhealthy; a quick retry resumes sooner after.
             let limit = Limit::Within(left.min(Duration::from_millis(250)));
-            let no_head = &mut |_: &Head| {};
-            match self.send_once(&Method::GET, endpoint, &url, Payload::Empty, limit, no_head) {
+            let request = (&Method::GET, origin, target, Payload::Empty);
+            match self.send_once(request, endpoint, limit, &mut |_| {}) {
                 Ok(r) => {
                     if r.status == 200 && is_healthy(&r.body) {
                         return;
@@ -865,5 +876,23 @@ mod auth_tests {
             Authorization::basic("a:b", "x"),
             Err(Error::InvalidArgument(_))
         ));
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::split_url;
+
+    #[test]
+    fn origin_and_target() {
+        assert_eq!(
+            split_url("http://127.0.0.1:2379/v2/keys/a?x=1"),
+            ("http://127.0.0.1:2379", "/v2/keys/a?x=1")
+        );
+        assert_eq!(split_url("https://[::1]:2379"), ("https://[::1]:2379", "/"));
+        assert_eq!(
+            split_url("http://h:1/proxy/v2/keys"),
+            ("http://h:1", "/proxy/v2/keys")
+        );
     }
 }
