@@ -351,8 +351,15 @@ impl BodyDecoder {
     }
 
     fn append(&self, bytes: &[u8], out: &mut Vec<u8>) -> Result<(), BodyError> {
-        if out.len() as u64 + bytes.len() as u64 > self.max {
+        let need = out.len() + bytes.len();
+        if need as u64 > self.max {
             return Err(BodyError::TooLarge);
+        }
+        // Capacities in powers of two, whatever sizes the reads come in: a
+        // big answer read again and again then leaves the allocator the
+        // same blocks each time, and memory stays flat.
+        if need > out.capacity() {
+            out.reserve_exact(need.next_power_of_two().max(4096) - out.len());
         }
         out.extend_from_slice(bytes);
         Ok(())
