@@ -206,7 +206,8 @@ pub(crate) fn parse_head(input: &[u8]) -> Result<Option<(Head, usize)>, String> 
     } else {
         Framing::UntilClose
     };
-    if framing == Framing::UntilClose {
+    // A body until close, or another protocol (101): no next request here.
+    if framing == Framing::UntilClose || status == 101 {
         keep_alive = false;
     }
     Ok(Some((
