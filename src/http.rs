@@ -455,7 +455,7 @@ pub(crate) fn exchange(
 ) -> Result<Answer, ExchangeError> {
     let timeout = || next_timeout(deadline, ureq::Timeout::Global);
     send(conn, head, body, &timeout).map_err(ExchangeError::BeforeHead)?;
-    let head = loop {
+    let mut head = loop {
         let head = match parse_head(conn.buffers().input()) {
             Err(e) => return Err(ExchangeError::Protocol(e)),
             Ok(Some((head, len))) => {
@@ -498,7 +498,6 @@ pub(crate) fn exchange(
         }
     }
     // Bytes past the end of the answer: the connection is out of step.
-    let mut head = head;
     if !conn.buffers().input().is_empty() {
         head.keep_alive = false;
     }

@@ -352,24 +352,26 @@ fn peak_rise(f: impl FnOnce()) -> u64 {
     status_kib("VmHWM").saturating_sub(before) * 1024
 }
 
-#[test]
-fn a_100_mb_body_is_refused_at_the_limit_in_bounded_memory() {
+/// One fault through [`case`] (bound: quick), measuring what it costs: the
+/// rise of this process's peak memory and how many bytes the server got out
+/// before the client stopped reading. Prints both.
+fn memory_case(name: &str, fault: Fault, read: Check, write: Check) -> (u64, u64) {
     let mut sent = 0;
     let rise = peak_rise(|| {
-        let server = case(
-            "huge-100MB",
-            Fault::Huge(HUGE),
-            Bound::Quick,
-            &too_large,
-            &too_large,
-        );
+        let server = case(name, fault, Bound::Quick, read, write);
         sent = server.huge_sent();
     });
     eprintln!(
-        "fault-memory huge-100MB: peak rise {} KiB, server sent {} KiB",
+        "fault-memory {name}: peak rise {} KiB, server sent {} KiB",
         rise / 1024,
         sent / 1024
     );
+    (rise, sent)
+}
+
+#[test]
+fn a_100_mb_body_is_refused_at_the_limit_in_bounded_memory() {
+    let (rise, sent) = memory_case("huge-100MB", Fault::Huge(HUGE), &too_large, &too_large);
     assert!(rise < 20 << 20, "peak memory rose by {rise} bytes");
     // The client stopped reading at the limit: what the server got out is
     // what the socket buffers hold, not the 100 MB (twice).
@@ -378,21 +380,11 @@ fn a_100_mb_body_is_refused_at_the_limit_in_bounded_memory() {
 
 #[test]
 fn a_100_mb_chunked_body_is_refused_at_the_limit_in_bounded_memory() {
-    let mut sent = 0;
-    let rise = peak_rise(|| {
-        let server = case(
-            "huge-chunked-100MB",
-            Fault::HugeChunked(HUGE),
-            Bound::Quick,
-            &too_large,
-            &too_large,
-        );
-        sent = server.huge_sent();
-    });
-    eprintln!(
-        "fault-memory huge-chunked-100MB: peak rise {} KiB, server sent {} KiB",
-        rise / 1024,
-        sent / 1024
+    let (rise, sent) = memory_case(
+        "huge-chunked-100MB",
+        Fault::HugeChunked(HUGE),
+        &too_large,
+        &too_large,
     );
     assert!(rise < 20 << 20, "peak memory rose by {rise} bytes");
     assert!(sent < HUGE / 2, "the server sent {sent} bytes");
@@ -400,21 +392,11 @@ fn a_100_mb_chunked_body_is_refused_at_the_limit_in_bounded_memory() {
 
 #[test]
 fn a_head_that_never_ends_is_refused_in_bounded_memory() {
-    let mut sent = 0;
-    let rise = peak_rise(|| {
-        let server = case(
-            "huge-headers",
-            Fault::HugeHeaders,
-            Bound::Quick,
-            &protocol("response head over"),
-            &ambiguous("response head over"),
-        );
-        sent = server.huge_sent();
-    });
-    eprintln!(
-        "fault-memory huge-headers: peak rise {} KiB, server sent {} KiB",
-        rise / 1024,
-        sent / 1024
+    let (rise, sent) = memory_case(
+        "huge-headers",
+        Fault::HugeHeaders,
+        &protocol("response head over"),
+        &ambiguous("response head over"),
     );
     assert!(rise < 20 << 20, "peak memory rose by {rise} bytes");
     assert!(sent < 50 << 20, "the server sent {sent} bytes");
