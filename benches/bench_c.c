@@ -14,8 +14,10 @@
  *                                       DIR/k00000.. = COUNT such values
  *   get KEY VALUE_LEN N WARM            N sequential GETs (after WARM)
  *   put KEY VALUE_LEN N WARM            N sequential PUTs of the same value
- *   mget KEY VALUE_LEN THREADS N WARM   THREADS threads sharing one client,
- *                                       N GETs each (after WARM each)
+ *   mget KEY VALUE_LEN THREADS MS WARM  THREADS threads sharing one client,
+ *                                       GETs for MS milliseconds (after WARM
+ *                                       each), all threads busy throughout:
+ *                                       timed like `wrk -d`
  *   recursive DIR COUNT N WARM          N recursive reads of DIR, each walking
  *                                       every leaf (key and value touched)
  *   watch KEY N WARM                    a writer writes, a watcher thread
@@ -219,7 +221,8 @@ struct mget_arg {
     etcdc_client *c;
     const char *key;
     size_t len;
-    long n, warm;
+    long warm, done;
+    atomic_bool *stop;
     pthread_barrier_t *warmed, *go;
 };
 
@@ -229,39 +232,51 @@ static void *mget_thread(void *p) {
         get_once(a->c, a->key, a->len);
     pthread_barrier_wait(a->warmed);
     pthread_barrier_wait(a->go);
-    for (long i = 0; i < a->n; i++)
+    while (!atomic_load_explicit(a->stop, memory_order_relaxed)) {
         get_once(a->c, a->key, a->len);
+        a->done++;
+    }
     return NULL;
 }
 
+/* Fixed duration rather than a fixed count per thread: with a count, threads
+ * finish up to a third of the run apart on 2 CPUs, and the tail runs with
+ * fewer requests in flight than wrk ever has. */
 static int mode_mget(etcdc_client *c, char **argv) {
     const char *key = argv[0];
     size_t len = (size_t)arg_long(argv[1]);
-    long threads = arg_long(argv[2]), n = arg_long(argv[3]), warm = arg_long(argv[4]);
+    long threads = arg_long(argv[2]), ms = arg_long(argv[3]), warm = arg_long(argv[4]);
     if (threads < 1 || threads > 64)
         fail("bad thread count %s", argv[2]);
+    atomic_bool stop = false;
     pthread_barrier_t warmed, go;
     pthread_barrier_init(&warmed, NULL, (unsigned)threads + 1);
     pthread_barrier_init(&go, NULL, (unsigned)threads + 1);
     pthread_t tid[64];
     struct mget_arg args[64];
     for (long t = 0; t < threads; t++) {
-        args[t] = (struct mget_arg){c, key, len, n, warm, &warmed, &go};
+        args[t] = (struct mget_arg){c, key, len, warm, 0, &stop, &warmed, &go};
         if (pthread_create(&tid[t], NULL, mget_thread, &args[t]))
             fail("%s", "pthread_create");
     }
     pthread_barrier_wait(&warmed);
     double t0 = now_s();
     pthread_barrier_wait(&go);
-    for (long t = 0; t < threads; t++)
+    struct timespec d = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&d, &d) != 0)
+        ;
+    atomic_store(&stop, true);
+    long total = 0;
+    for (long t = 0; t < threads; t++) {
         pthread_join(tid[t], NULL);
+        total += args[t].done;
+    }
     double s = now_s() - t0;
     pthread_barrier_destroy(&warmed);
     pthread_barrier_destroy(&go);
-    long total = threads * n;
     printf("{\"mode\":\"mget\",\"threads\":%ld,\"ops\":%ld,\"n\":%ld,\"seconds\":%.6f,"
            "\"rate\":%.1f}\n",
-           threads, threads * (n + warm), total, s, (double)total / s);
+           threads, threads * warm + total, total, s, (double)total / s);
     return 0;
 }
 

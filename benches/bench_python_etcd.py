@@ -7,7 +7,8 @@ against $ETCDC_ENDPOINT, with the modes and arguments of benches/bench_c.c:
 
     get KEY VALUE_LEN N WARM            N sequential reads (after WARM)
     put KEY VALUE_LEN N WARM            N sequential writes of the same value
-    mget KEY VALUE_LEN THREADS N WARM   THREADS threads sharing one Client
+    mget KEY VALUE_LEN THREADS MS WARM  THREADS threads sharing one Client,
+                                        GETs for MS milliseconds
     recursive DIR COUNT N WARM          N recursive reads, every leaf walked
     watch KEY N WARM                    a writer writes, a watcher thread
                                         timestamps delivery
@@ -100,37 +101,44 @@ def mode_put(key, n, count, warm):
     emit(mode="put", ops=count + warm, n=count, seconds=round(s, 6), rate=round(count / s, 1))
 
 
-def mode_mget(key, n, threads, count, warm):
-    n, threads, count, warm = int(n), int(threads), int(count), int(warm)
+def mode_mget(key, n, threads, ms, warm):
+    n, threads, ms, warm = int(n), int(threads), int(ms), int(warm)
     c = client()
     warmed = threading.Barrier(threads + 1)
     go = threading.Barrier(threads + 1)
+    stop = threading.Event()
     errors = []
+    done = [0] * threads
 
-    def run():
+    def run(i):
         try:
             for _ in range(warm):
                 get_once(c, key, n)
             warmed.wait()
             go.wait()
-            for _ in range(count):
+            while not stop.is_set():
                 get_once(c, key, n)
+                done[i] += 1
         except BaseException as e:  # reported below, as a failed run
             errors.append(e)
+            stop.set()
 
-    ts = [threading.Thread(target=run) for _ in range(threads)]
+    # Fixed duration, as wrk -d: see bench_c.c.
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
     for t in ts:
         t.start()
     warmed.wait()
     t0 = time.perf_counter()
     go.wait()
+    stop.wait(ms / 1000)
+    stop.set()
     for t in ts:
         t.join()
     s = time.perf_counter() - t0
     if errors:
         fail("mget: %r" % errors[0])
-    total = threads * count
-    emit(mode="mget", threads=threads, ops=threads * (count + warm), n=total,
+    total = sum(done)
+    emit(mode="mget", threads=threads, ops=threads * warm + total, n=total,
          seconds=round(s, 6), rate=round(total / s, 1))
 
 

@@ -6,7 +6,8 @@
 //! ```text
 //! get KEY VALUE_LEN N WARM            N sequential GETs (after WARM)
 //! put KEY VALUE_LEN N WARM            N sequential PUTs of the same value
-//! mget KEY VALUE_LEN THREADS N WARM   THREADS threads sharing one Client
+//! mget KEY VALUE_LEN THREADS MS WARM  THREADS threads sharing one Client,
+//!                                     GETs for MS milliseconds
 //! recursive DIR COUNT N WARM          N recursive reads, every leaf walked
 //! watch KEY N WARM                    writer writes, a Watcher thread
 //!                                     timestamps delivery
@@ -18,7 +19,7 @@
 //! against etcd's counters. Any failed request ends the run with exit code 1.
 
 use std::process::exit;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Barrier, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -111,40 +112,48 @@ fn mode_put(a: &[String]) {
 }
 
 fn mode_mget(a: &[String]) {
-    let (key, len, threads, n, warm) = (
+    let (key, len, threads, ms, warm) = (
         &a[0],
         count(&a[1]),
         count(&a[2]),
-        count(&a[3]),
+        count(&a[3]) as u64,
         count(&a[4]),
     );
     let c = client();
     let warmed = Barrier::new(threads + 1);
     let go = Barrier::new(threads + 1);
-    let s = std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                for _ in 0..warm {
-                    get_once(&c, key, len);
-                }
-                warmed.wait();
-                go.wait();
-                for _ in 0..n {
-                    get_once(&c, key, len);
-                }
-            });
-        }
+    let stop = AtomicBool::new(false);
+    // Fixed duration, as wrk -d: see bench_c.c.
+    let (t0, total) = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    for _ in 0..warm {
+                        get_once(&c, key, len);
+                    }
+                    warmed.wait();
+                    go.wait();
+                    let mut done = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        get_once(&c, key, len);
+                        done += 1;
+                    }
+                    done
+                })
+            })
+            .collect();
         warmed.wait();
         let t0 = Instant::now();
         go.wait();
-        t0
+        std::thread::sleep(Duration::from_millis(ms));
+        stop.store(true, Ordering::Relaxed);
+        let total: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
+        (t0, total)
     });
-    // The scope joined every thread before returning.
-    let s = s.elapsed().as_secs_f64();
-    let total = threads * n;
+    let s = t0.elapsed().as_secs_f64();
     println!(
         "{{\"mode\":\"mget\",\"threads\":{threads},\"ops\":{},\"n\":{total},\"seconds\":{s:.6},\"rate\":{:.1}}}",
-        threads * (n + warm),
+        threads * warm + total,
         total as f64 / s
     );
 }
