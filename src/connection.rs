@@ -31,6 +31,15 @@ const MAX_IDLE: usize = 64;
 /// An open connection, plain or TLS.
 pub(crate) type Connection = Box<dyn Transport>;
 
+/// A connection with what travels with it in and out of the pool, so that
+/// a request on a reused connection allocates neither: the origin
+/// (`scheme://host:port`) it leads to, and a buffer for request heads.
+pub(crate) struct Pooled {
+    origin: String,
+    pub head: Vec<u8>,
+    pub conn: Connection,
+}
+
 /// Opens, pools and shuts down the connections of one transport. Shared by
 /// all the threads of a client.
 pub(crate) struct Connections {
@@ -38,8 +47,8 @@ pub(crate) struct Connections {
     config: ureq::config::Config,
     connector: ChainedConnector<(), TcpConnector, Handshake>,
     connect_timeout: Duration,
-    /// Idle connections with the origin (`scheme://host:port`) they lead to.
-    idle: Mutex<Vec<(String, Connection)>>,
+    /// Idle connections, the most recently used last.
+    idle: Mutex<Vec<Pooled>>,
     shutdown: Arc<Registry>,
 }
 
@@ -71,30 +80,35 @@ impl Connections {
     /// A connection to `origin`: an idle one that is still open, else a new
     /// one, made within the connect timeout and `deadline`. A failure here
     /// means nothing was sent.
-    pub fn get(&self, origin: &str, deadline: Option<Instant>) -> Result<Connection, ureq::Error> {
-        if let Some(conn) = self.take_idle(origin) {
-            return Ok(conn);
+    pub fn get(&self, origin: &str, deadline: Option<Instant>) -> Result<Pooled, ureq::Error> {
+        if let Some(pooled) = self.take_idle(origin) {
+            return Ok(pooled);
         }
-        self.connect(origin, deadline)
+        let conn = self.connect(origin, deadline)?;
+        Ok(Pooled {
+            origin: origin.to_owned(),
+            head: Vec::with_capacity(256),
+            conn,
+        })
     }
 
-    fn take_idle(&self, origin: &str) -> Option<Connection> {
+    fn take_idle(&self, origin: &str) -> Option<Pooled> {
         loop {
-            let mut conn = {
+            let mut pooled = {
                 let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-                let i = idle.iter().rposition(|(o, _)| o == origin)?;
-                idle.remove(i).1
+                let i = idle.iter().rposition(|p| p.origin == origin)?;
+                idle.remove(i)
             };
             // Probed outside the lock; a closed one is dropped.
-            if conn.is_open() {
-                return Some(conn);
+            if pooled.conn.is_open() {
+                return Some(pooled);
             }
         }
     }
 
-    /// Keeps `conn` for the next request to `origin` (unless the transport
-    /// is shut down).
-    pub fn put(&self, origin: &str, conn: Connection) {
+    /// Keeps a connection for the next request to its origin (unless the
+    /// transport is shut down).
+    pub fn put(&self, pooled: Pooled) {
         if self.shutdown.closed.load(Ordering::Acquire) {
             return;
         }
@@ -102,7 +116,7 @@ impl Connections {
         if idle.len() >= MAX_IDLE {
             idle.remove(0);
         }
-        idle.push((origin.to_owned(), conn));
+        idle.push(pooled);
     }
 
     fn connect(&self, origin: &str, deadline: Option<Instant>) -> Result<Connection, ureq::Error> {

@@ -12,6 +12,7 @@
 //! the connection stays open, and the five fields the client reads
 //! ([`Fields`]). Everything else is skipped without being copied.
 
+use std::io::Write as _;
 use std::time::Instant;
 
 use ureq::unversioned::transport::{time, NextTimeout, Transport};
@@ -70,22 +71,45 @@ pub(crate) fn encode_head(
     if let Some((content_type, body)) = payload.parts() {
         out.extend_from_slice(b"\r\nContent-Type: ");
         out.extend_from_slice(content_type.as_bytes());
-        out.extend_from_slice(b"\r\nContent-Length: ");
-        out.extend_from_slice(body.len().to_string().as_bytes());
+        // Writing to a Vec cannot fail.
+        let _ = write!(out, "\r\nContent-Length: {}", body.len());
     }
     out.extend_from_slice(b"\r\n\r\n");
 }
 
-/// The header fields the client reads, as the server sent them (the first
-/// of each name). Values are checked where they are used, so that a
-/// malformed index cannot hide an error answer.
+/// The header fields the client reads (the first of each name). Values are
+/// judged where they are used, so that a malformed index cannot hide an
+/// error answer.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct Fields {
-    pub etcd_index: Option<String>,
-    pub raft_index: Option<String>,
-    pub raft_term: Option<String>,
+    pub etcd_index: Option<Index>,
+    pub raft_index: Option<Index>,
+    pub raft_term: Option<Index>,
     pub cluster_id: Option<String>,
     pub location: Option<String>,
+}
+
+/// An index field (`X-Etcd-Index`, `X-Raft-Index`, `X-Raft-Term`): a number,
+/// or the text that was none (lossily, for the message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Index {
+    Valid(u64),
+    Invalid(String),
+}
+
+impl Index {
+    fn parse(value: &[u8]) -> Index {
+        // What etcd sends: up to 19 digits, which cannot overflow a u64.
+        let digits = value.trim_ascii();
+        if (1..=19).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit) {
+            let n = digits.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0'));
+            return Index::Valid(n);
+        }
+        match std::str::from_utf8(value).map(|s| s.trim().parse()) {
+            Ok(Ok(n)) => Index::Valid(n),
+            _ => Index::Invalid(String::from_utf8_lossy(value).trim().to_owned()),
+        }
+    }
 }
 
 /// How the body of a response is delimited.
@@ -114,9 +138,18 @@ pub(crate) struct Head {
 /// HTTP/1.x response, a head over [`MAX_HEAD`] bytes, and contradicting or
 /// malformed framing fields.
 pub(crate) fn parse_head(input: &[u8]) -> Result<Option<(Head, usize)>, String> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_FIELDS];
-    let mut response = httparse::Response::new(&mut slots);
-    let len = match response.parse(input) {
+    if input.is_empty() {
+        return Ok(None);
+    }
+    // Left uninitialized: httparse writes the fields it finds.
+    let mut slots = [const { std::mem::MaybeUninit::uninit() }; MAX_FIELDS];
+    let mut response = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut response,
+        input,
+        &mut slots,
+    );
+    let len = match parsed {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) if input.len() >= MAX_HEAD => {
             return Err(format!("response head over {MAX_HEAD} bytes"));
@@ -139,13 +172,12 @@ pub(crate) fn parse_head(input: &[u8]) -> Result<Option<(Head, usize)>, String> 
     for field in response.headers.iter() {
         let value = field.value;
         let text = || String::from_utf8_lossy(value).trim().to_owned();
-        let slot = match field.name.len() {
+        match field.name.len() {
             8 if field.name.eq_ignore_ascii_case("location") => {
                 // Followed only as text.
                 if fields.location.is_none() {
                     fields.location = std::str::from_utf8(value).ok().map(|s| s.trim().to_owned());
                 }
-                continue;
             }
             10 if field.name.eq_ignore_ascii_case("connection") => {
                 for token in value.split(|&b| b == b',') {
@@ -158,11 +190,16 @@ pub(crate) fn parse_head(input: &[u8]) -> Result<Option<(Head, usize)>, String> 
                         keep_alive = true;
                     }
                 }
-                continue;
             }
-            11 if field.name.eq_ignore_ascii_case("x-raft-term") => &mut fields.raft_term,
-            12 if field.name.eq_ignore_ascii_case("x-etcd-index") => &mut fields.etcd_index,
-            12 if field.name.eq_ignore_ascii_case("x-raft-index") => &mut fields.raft_index,
+            11 if field.name.eq_ignore_ascii_case("x-raft-term") => {
+                fields.raft_term.get_or_insert_with(|| Index::parse(value));
+            }
+            12 if field.name.eq_ignore_ascii_case("x-etcd-index") => {
+                fields.etcd_index.get_or_insert_with(|| Index::parse(value));
+            }
+            12 if field.name.eq_ignore_ascii_case("x-raft-index") => {
+                fields.raft_index.get_or_insert_with(|| Index::parse(value));
+            }
             14 if field.name.eq_ignore_ascii_case("content-length") => {
                 let parsed = std::str::from_utf8(value)
                     .ok()
@@ -174,21 +211,18 @@ pub(crate) fn parse_head(input: &[u8]) -> Result<Option<(Head, usize)>, String> 
                     return Err("conflicting Content-Length fields".into());
                 }
                 length = Some(parsed);
-                continue;
             }
             17 if field.name.eq_ignore_ascii_case("transfer-encoding") => {
                 encoded = true;
                 // Chunked must be the last coding; etcd sends nothing else.
                 let last = value.rsplit(|&b| b == b',').next().unwrap_or_default();
                 chunked = last.trim_ascii().eq_ignore_ascii_case(b"chunked");
-                continue;
             }
-            17 if field.name.eq_ignore_ascii_case("x-etcd-cluster-id") => &mut fields.cluster_id,
-            _ => continue,
-        };
-        // Judged on use: they keep what came (lossily) for the message.
-        if slot.is_none() {
-            *slot = Some(text());
+            17 if field.name.eq_ignore_ascii_case("x-etcd-cluster-id") => {
+                // Judged on use: it keeps what came (lossily) for the message.
+                fields.cluster_id.get_or_insert_with(text);
+            }
+            _ => {}
         }
     }
     let framing = if matches!(status, 100..=199 | 204 | 304) {
@@ -571,9 +605,14 @@ mod tests {
         assert_eq!(h.status, 200);
         assert_eq!(h.framing, Framing::Length(5));
         assert!(h.keep_alive);
-        assert_eq!(h.fields.etcd_index.as_deref(), Some("7"));
-        assert_eq!(h.fields.raft_index.as_deref(), Some("12"));
-        assert_eq!(h.fields.raft_term.as_deref(), Some("2"));
+        assert_eq!(h.fields.etcd_index, Some(Index::Valid(7)));
+        assert_eq!(h.fields.raft_index, Some(Index::Valid(12)));
+        assert_eq!(h.fields.raft_term, Some(Index::Valid(2)));
+        let odd = head(
+            "HTTP/1.1 200 OK\r\nX-Etcd-Index:  x7\r\nX-Raft-Term: 3 \r\nContent-Length: 0\r\n\r\n",
+        );
+        assert_eq!(odd.fields.etcd_index, Some(Index::Invalid("x7".into())));
+        assert_eq!(odd.fields.raft_term, Some(Index::Valid(3)));
         assert_eq!(h.fields.cluster_id.as_deref(), Some("cdf818194e3a8c32"));
     }
 

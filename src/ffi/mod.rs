@@ -175,6 +175,11 @@ pub(crate) struct Arena(Vec<u8>);
 pub(crate) const NONE: usize = usize::MAX;
 
 impl Arena {
+    /// An arena for strings of `bytes` bytes in all, NULs included.
+    pub(crate) fn with_capacity(bytes: usize) -> Arena {
+        Arena(Vec::with_capacity(bytes))
+    }
+
     pub(crate) fn add(&mut self, s: &str) -> usize {
         let at = self.0.len();
         self.0.extend_from_slice(s.as_bytes());

@@ -88,6 +88,18 @@ fn flatten<'a>(root: &'a Node, arena: &mut Arena, out: &mut Vec<Flat<'a>>) {
     }
 }
 
+/// Adds the nodes of `node`'s tree and the bytes of their strings (NULs
+/// included) to the totals, so that the view is allocated once. Recursive:
+/// serde_json's depth limit bounds the depth of a parsed tree.
+fn size(node: &Node, nodes: &mut usize, bytes: &mut usize) {
+    let text = |s: Option<&String>| s.map_or(0, |s| s.len() + 1);
+    *nodes += 1;
+    *bytes += node.key.len() + 1 + text(node.value.as_ref()) + text(node.expiration.as_ref());
+    for child in &node.nodes {
+        size(child, nodes, bytes);
+    }
+}
+
 impl etcdc_response {
     pub(crate) fn new(response: Response) -> etcdc_response {
         let owner = NonNull::from(Box::leak(Box::new(response)));
@@ -95,10 +107,20 @@ impl etcdc_response {
         // every pointer below is derived from it, or from the Vecs' raw
         // buffers, after they reach their final contents.
         let response = unsafe { owner.as_ref() };
-        let mut arena = Arena::default();
+        let (mut count, mut bytes) = (0, response.action.as_str().len() + 1);
+        bytes += response
+            .headers
+            .cluster_id
+            .as_ref()
+            .map_or(0, |s| s.len() + 1);
+        size(&response.node, &mut count, &mut bytes);
+        if let Some(prev) = &response.prev_node {
+            size(prev, &mut count, &mut bytes);
+        }
+        let mut arena = Arena::with_capacity(bytes);
         let action = arena.add(response.action.as_str());
         let cluster_id = arena.add_opt(response.headers.cluster_id.as_deref());
-        let mut flat = Vec::new();
+        let mut flat = Vec::with_capacity(count);
         flatten(&response.node, &mut arena, &mut flat);
         let prev_node = response.prev_node.as_ref().map(|prev| {
             let at = flat.len();
