@@ -173,11 +173,9 @@ pub(crate) fn parse_head(input: &[u8]) -> Result<Option<(Head, usize)>, String> 
         let value = field.value;
         let text = || String::from_utf8_lossy(value).trim().to_owned();
         match field.name.len() {
-            8 if field.name.eq_ignore_ascii_case("location") => {
-                // Followed only as text.
-                if fields.location.is_none() {
-                    fields.location = std::str::from_utf8(value).ok().map(|s| s.trim().to_owned());
-                }
+            // Followed only as text.
+            8 if field.name.eq_ignore_ascii_case("location") && fields.location.is_none() => {
+                fields.location = std::str::from_utf8(value).ok().map(|s| s.trim().to_owned());
             }
             10 if field.name.eq_ignore_ascii_case("connection") => {
                 for token in value.split(|&b| b == b',') {
