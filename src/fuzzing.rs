@@ -199,8 +199,16 @@ fn reply(status: u16, fields: Fields, body: &[u8]) {
 /// Builds the C view of `response` and reads every node through the C
 /// accessors, checking what they return against the Rust tree.
 fn walk_c_view(response: Response) {
-    let expected_leaves = response.node.leaves().count();
     let view = Box::into_raw(Box::new(etcdc_response::new(response)));
+    // The Rust leaves, in order, as addresses: the C view must give the
+    // views of the same nodes in the same order.
+    // SAFETY: `view` is live until freed below.
+    let expected: Vec<*const crate::node::Node> = unsafe { &*view }
+        .rust()
+        .node
+        .leaves()
+        .map(|n| n as *const _)
+        .collect();
     // SAFETY: `view` is a live response until freed at the end; node
     // pointers come from its accessors.
     unsafe {
@@ -211,11 +219,12 @@ fn walk_c_view(response: Response) {
             walk_node(prev);
         }
         let leaves = ffi::node::etcdc_response_leaf_count(view);
-        assert_eq!(leaves, expected_leaves);
-        for i in 0..leaves {
+        assert_eq!(leaves, expected.len());
+        for (i, &want) in expected.iter().enumerate() {
             let leaf = ffi::node::etcdc_response_leaf(view, i);
             assert!(!leaf.is_null());
             assert_eq!(ffi::node::etcdc_node_child_count(leaf), 0);
+            assert!(std::ptr::eq((*leaf).node(), want), "leaf {i} out of order");
         }
         ffi::node::etcdc_response_free(view);
     }

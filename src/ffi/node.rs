@@ -166,7 +166,7 @@ impl etcdc_response {
     }
 
     /// The Rust response.
-    fn response(&self) -> &Response {
+    pub(crate) fn rust(&self) -> &Response {
         // SAFETY: owned by `self` (see the field), freed only in Drop.
         unsafe { self.response.as_ref() }
     }
@@ -175,17 +175,21 @@ impl etcdc_response {
     /// [`Node::leaves`] order.
     fn leaves(&self) -> &[usize] {
         self.leaves.get_or_init(|| {
-            let end = self.prev_node.unwrap_or(self.nodes.len());
-            let index: std::collections::HashMap<*const Node, usize> = self.nodes[..end]
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (n.node, i))
-                .collect();
-            self.response()
-                .node
-                .leaves()
-                .map(|leaf| index[&(leaf as *const Node)])
-                .collect()
+            // The response's node is nodes[0]; the walk is Leaves' own: pop
+            // a node, yield it if it has no children, else push them reversed.
+            let base = self.nodes.as_ptr();
+            let (mut leaves, mut stack) = (Vec::new(), vec![0]);
+            while let Some(i) = stack.pop() {
+                let node = &self.nodes[i];
+                if node.child_count == 0 {
+                    leaves.push(i);
+                    continue;
+                }
+                // SAFETY: `children` points into `nodes` (see `new`).
+                let first = unsafe { node.children.offset_from(base) } as usize;
+                stack.extend((first..first + node.child_count).rev());
+            }
+            leaves
         })
     }
 }
@@ -269,19 +273,19 @@ pub unsafe extern "C" fn etcdc_response_prev_node(
 /// usually lower than the event's modified index.
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_response_etcd_index(response: *const etcdc_response) -> u64 {
-    read(response, 0, |r| r.response().headers.etcd_index)
+    read(response, 0, |r| r.rust().headers.etcd_index)
 }
 
 /// `X-Raft-Index` (0 if absent or `response` is NULL).
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_response_raft_index(response: *const etcdc_response) -> u64 {
-    read(response, 0, |r| r.response().headers.raft_index)
+    read(response, 0, |r| r.rust().headers.raft_index)
 }
 
 /// `X-Raft-Term` (0 if absent or `response` is NULL).
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_response_raft_term(response: *const etcdc_response) -> u64 {
-    read(response, 0, |r| r.response().headers.raft_term)
+    read(response, 0, |r| r.rust().headers.raft_term)
 }
 
 /// `X-Etcd-Cluster-Id` as etcd sent it (hex), or NULL if absent. Borrowed from
