@@ -921,3 +921,36 @@ mod url_tests {
         assert_eq!(after_scheme("h:1/a://b"), 8);
     }
 }
+
+#[cfg(test)]
+mod redirect_tests {
+    use crate::Client;
+
+    /// The rule `send_following_redirects` applies before following a 307/308:
+    /// never from https to http, and with credentials only to a member.
+    #[test]
+    fn redirects_keep_the_scheme_and_credentials_stay_with_members() {
+        let plain = Client::builder()
+            .endpoints(["https://10.0.0.1:2379", "https://10.0.0.2:2379"])
+            .build()
+            .unwrap();
+        let t = &plain.transport;
+        let from = "https://10.0.0.1:2379";
+        assert!(t.may_redirect_to(from, "https://10.0.0.2:2379/v2/keys/a"));
+        assert!(t.may_redirect_to(from, "https://10.9.9.9:2379/v2/keys/a"));
+        assert!(!t.may_redirect_to(from, "http://10.0.0.2:2379/v2/keys/a"));
+        assert!(!t.may_redirect_to(from, "/v2/keys/a"));
+
+        let authed = Client::builder()
+            .endpoints(["https://10.0.0.1:2379", "https://10.0.0.2:2379"])
+            .basic_auth("root", "pw")
+            .build()
+            .unwrap();
+        let t = &authed.transport;
+        assert!(t.may_redirect_to(from, "https://10.0.0.2:2379/v2/keys/a"));
+        assert!(!t.may_redirect_to(from, "https://10.9.9.9:2379/v2/keys/a"));
+        // A host that merely starts like a member's is not one.
+        assert!(!t.may_redirect_to(from, "https://10.0.0.2:23790/v2/keys/a"));
+        assert!(!t.may_redirect_to(from, "http://10.0.0.2:2379/v2/keys/a"));
+    }
+}
