@@ -122,14 +122,22 @@ def mode_mget(key, n, threads, ms, warm):
         except BaseException as e:  # reported below, as a failed run
             errors.append(e)
             stop.set()
+            # Nobody waits forever for a thread that failed in warm-up.
+            warmed.abort()
+            go.abort()
 
     # Fixed duration, as wrk -d: see bench_c.c.
     ts = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
     for t in ts:
         t.start()
-    warmed.wait()
-    t0 = time.perf_counter()
-    go.wait()
+    try:
+        warmed.wait()
+        t0 = time.perf_counter()
+        go.wait()
+    except threading.BrokenBarrierError:
+        for t in ts:
+            t.join()
+        fail("mget: %r" % errors[0])
     stop.wait(ms / 1000)
     stop.set()
     for t in ts:

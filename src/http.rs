@@ -606,12 +606,45 @@ mod tests {
         assert_eq!(h.fields.etcd_index, Some(Index::Valid(7)));
         assert_eq!(h.fields.raft_index, Some(Index::Valid(12)));
         assert_eq!(h.fields.raft_term, Some(Index::Valid(2)));
+        assert_eq!(h.fields.cluster_id.as_deref(), Some("cdf818194e3a8c32"));
         let odd = head(
             "HTTP/1.1 200 OK\r\nX-Etcd-Index:  x7\r\nX-Raft-Term: 3 \r\nContent-Length: 0\r\n\r\n",
         );
         assert_eq!(odd.fields.etcd_index, Some(Index::Invalid("x7".into())));
         assert_eq!(odd.fields.raft_term, Some(Index::Valid(3)));
-        assert_eq!(h.fields.cluster_id.as_deref(), Some("cdf818194e3a8c32"));
+    }
+
+    /// The fast path for plain digits agrees with `str::parse` on its
+    /// edges; the first of repeated fields counts; no input is no head.
+    #[test]
+    fn index_fields_and_repeats() {
+        for (text, want) in [
+            ("0", Index::Valid(0)),
+            ("007", Index::Valid(7)),
+            ("+7", Index::Valid(7)),
+            ("18446744073709551615", Index::Valid(u64::MAX)),
+            (
+                "9999999999999999999",
+                Index::Valid(9_999_999_999_999_999_999),
+            ),
+            (
+                "18446744073709551616",
+                Index::Invalid("18446744073709551616".into()),
+            ),
+            ("-1", Index::Invalid("-1".into())),
+            ("", Index::Invalid("".into())),
+        ] {
+            assert_eq!(Index::parse(text.as_bytes()), want, "{text:?}");
+        }
+        let h = head(
+            "HTTP/1.1 307 Temporary Redirect\r\nX-Etcd-Index: 1\r\nX-Etcd-Index: 2\r\n\
+             X-Etcd-Cluster-Id: a\r\nX-Etcd-Cluster-Id: b\r\nLocation: /x\r\nLocation: /y\r\n\
+             Content-Length: 0\r\n\r\n",
+        );
+        assert_eq!(h.fields.etcd_index, Some(Index::Valid(1)));
+        assert_eq!(h.fields.cluster_id.as_deref(), Some("a"));
+        assert_eq!(h.fields.location.as_deref(), Some("/x"));
+        assert_eq!(parse_head(b""), Ok(None));
     }
 
     #[test]

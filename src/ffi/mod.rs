@@ -187,6 +187,11 @@ impl Arena {
         at
     }
 
+    /// Bytes written so far, NULs included.
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
     pub(crate) fn add_opt(&mut self, s: Option<&str>) -> usize {
         s.map_or(NONE, |s| self.add(s))
     }

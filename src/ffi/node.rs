@@ -127,6 +127,7 @@ impl etcdc_response {
             flatten(prev, &mut arena, &mut flat);
             at
         });
+        debug_assert_eq!((arena.len(), flat.len()), (bytes, count));
         let strings = arena.freeze();
         let at = |offset: usize| strings.ptr(offset);
         let (action, cluster_id) = (at(action), at(cluster_id));
@@ -439,6 +440,30 @@ mod tests {
 
     /// Walks the whole C view of a nested response; also the target of
     /// `cargo +nightly miri test ffi::node` for the pointer provenance.
+    /// Leaves come depth first, as `Node::leaves` gives them, although the
+    /// flat array is laid out breadth first: a directory listed before a
+    /// key yields its own leaves (and an empty directory itself) first.
+    #[test]
+    fn c_leaves_are_depth_first() {
+        let body = br#"{"action":"get","node":{"key":"/d","dir":true,"nodes":[
+            {"key":"/d/s","dir":true,"nodes":[
+              {"key":"/d/s/t","dir":true,"nodes":[{"key":"/d/s/t/x","value":"1"}]},
+              {"key":"/d/s/e","dir":true}]},
+            {"key":"/d/a","value":"2"}]}}"#;
+        let response = Response::parse(body, Headers::default()).unwrap();
+        let want: Vec<String> = response.node.leaves().map(|n| n.key.clone()).collect();
+        assert_eq!(want, ["/d/s/t/x", "/d/s/e", "/d/a"]);
+        let handle = Box::into_raw(Box::new(etcdc_response::new(response)));
+        // SAFETY: `handle` is live until freed at the end.
+        unsafe {
+            let got: Vec<&str> = (0..etcdc_response_leaf_count(handle))
+                .map(|i| text(etcdc_node_key(etcdc_response_leaf(handle, i))))
+                .collect();
+            assert_eq!(got, want);
+            etcdc_response_free(handle);
+        }
+    }
+
     #[test]
     fn c_view_of_a_nested_response() {
         let body = br#"{"action":"get","node":{"key":"/d","dir":true,"nodes":[
