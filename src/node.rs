@@ -146,8 +146,10 @@ pub struct Response {
 }
 
 #[derive(Deserialize)]
-struct Body {
-    action: String,
+struct Body<'a> {
+    /// Borrowed from the body unless it has escapes: no allocation per answer.
+    #[serde(borrow)]
+    action: std::borrow::Cow<'a, str>,
     node: Node,
     #[serde(rename = "prevNode", default)]
     prev_node: Option<Node>,
@@ -169,5 +171,27 @@ impl Response {
             prev_node: b.prev_node,
             headers,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_with_or_without_escapes_and_bodies_that_are_not_utf8() {
+        let parse = |body: &[u8]| Response::parse(body, Headers::default()).unwrap();
+        let plain = parse(br#"{"action":"get","node":{"key":"/a","value":"1"}}"#);
+        assert_eq!(plain.action, Action::Get);
+        let escaped = parse(br#"{"action":"g\u0065t","node":{"key":"/a"}}"#);
+        assert_eq!(escaped.action, Action::Get);
+        let other = parse(br#"{"action":"n\u00e9w","node":{"key":"/a"}}"#);
+        assert_eq!(other.action, Action::Other("n\u{e9}w".into()));
+        // A body that is not UTF-8 is refused, not read lossily.
+        let bad = Response::parse(
+            b"{\"action\":\"get\",\"node\":{\"key\":\"/\xff\"}}",
+            Headers::default(),
+        );
+        assert!(matches!(bad, Err(Error::Protocol(_))));
     }
 }
