@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::tls::TlsOptions;
+use crate::transport::tls::TlsOptions;
 use crate::transport::{Authorization, Transport, TransportConfig};
 
 /// Default read timeout, as python-etcd's `read_timeout`.
@@ -260,7 +260,7 @@ impl ClientBuilder {
             return Err(Error::InvalidArgument("timeouts must be positive".into()));
         }
         let https = endpoints.iter().any(|e| e.starts_with("https://"));
-        let tls = crate::tls::config(&self.tls, https)?;
+        let tls = crate::transport::tls::config(&self.tls, https)?;
         let authorization = match &self.credentials {
             Some((user, Password(password))) => Some(Authorization::basic(user, password)?),
             None => None,

@@ -4,14 +4,14 @@
 
 use std::ffi::CStr;
 
-use crate::cluster;
-use crate::cluster::Member;
 use crate::ffi::cluster::etcdc_member_list;
 use crate::ffi::node::{etcdc_node, etcdc_response};
 use crate::ffi::{self, client::etcdc_string_free, etcdc_status};
-use crate::http::{self, Fields};
-use crate::node::Response;
+use crate::transport::http1::{self as http, Fields};
 use crate::transport::{self, Reply};
+use crate::v2::cluster;
+use crate::v2::cluster::Member;
+use crate::v2::node::Response;
 use ureq::unversioned::transport::{Buffers, LazyBuffers, NextTimeout, Transport};
 
 /// One target's input: a reply as raw HTTP/1.1 bytes (status line, header
@@ -189,11 +189,11 @@ fn reply(status: u16, fields: Fields, body: &[u8]) {
     let _ = cluster::parse_version(body);
     let _ = cluster::json(body);
     let _ = transport::parse_health(body);
-    let _ = crate::auth::parse_user(body);
-    let _ = crate::auth::parse_role(body);
-    let _ = crate::auth::parse_user_names(body);
-    let _ = crate::auth::parse_role_names(body);
-    let _ = crate::auth::parse_enabled(body);
+    let _ = crate::v2::auth::parse_user(body);
+    let _ = crate::v2::auth::parse_role(body);
+    let _ = crate::v2::auth::parse_user_names(body);
+    let _ = crate::v2::auth::parse_role_names(body);
+    let _ = crate::v2::auth::parse_enabled(body);
 }
 
 /// Builds the C view of `response` and reads every node through the C
@@ -203,7 +203,7 @@ fn walk_c_view(response: Response) {
     // The Rust leaves, in order, as addresses: the C view must give the
     // views of the same nodes in the same order.
     // SAFETY: `view` is live until freed below.
-    let expected: Vec<*const crate::node::Node> = unsafe { &*view }
+    let expected: Vec<*const crate::v2::node::Node> = unsafe { &*view }
         .rust()
         .node
         .leaves()
@@ -306,11 +306,11 @@ fn walk_member_list(members: &[Member]) {
 /// characters and escapes, the key's segments decode back exactly, and the
 /// value stays one parameter. Panics only on a bug.
 pub fn request_target(key: &str, value: &str) {
-    let Ok(mut path) = crate::keys::key_path(key) else {
+    let Ok(mut path) = crate::v2::keys::key_path(key) else {
         return;
     };
     let segments = path["/keys".len()..].to_owned();
-    crate::keys::Query::new(&mut path).add("prevValue", value);
+    crate::v2::keys::Query::new(&mut path).add("prevValue", value);
     let safe = |b: u8| b.is_ascii_alphanumeric() || b"-._~/%?&=".contains(&b);
     assert!(path.bytes().all(safe), "{path:?}");
     let (target, query) = path.split_once('?').expect("one query");

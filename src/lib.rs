@@ -10,33 +10,25 @@
 //! # Ok::<(), etcdc::Error>(())
 //! ```
 
-mod auth;
 mod client;
-mod cluster;
-mod connection;
-mod election;
 mod error;
 pub mod ffi;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-mod http;
-mod keys;
-mod lock;
-mod node;
-mod tls;
+mod recipes;
 mod transport;
-mod watch;
+mod v2;
 
-pub use auth::{Permission, Role, User};
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_READ_TIMEOUT,
 };
-pub use cluster::{Member, Version};
-pub use election::{Election, DEFAULT_ELECTION_PREFIX};
 pub use error::{Error, EtcdError, Result};
-pub use keys::{DeleteOptions, ReadOptions, WriteOptions, MAX_TTL};
-pub use lock::{Lock, LockCanceller, LockGuard, LockOptions, DEFAULT_LOCK_PREFIX};
-pub use node::{Action, Headers, Leaves, Node, Response};
-pub use watch::{Canceller, WatchOptions, Watcher};
+pub use recipes::election::{Election, DEFAULT_ELECTION_PREFIX};
+pub use recipes::lock::{Lock, LockCanceller, LockGuard, LockOptions, DEFAULT_LOCK_PREFIX};
+pub use v2::auth::{Permission, Role, User};
+pub use v2::cluster::{Member, Version};
+pub use v2::keys::{DeleteOptions, ReadOptions, WriteOptions, MAX_TTL};
+pub use v2::node::{Action, Headers, Leaves, Node, Response};
+pub use v2::watch::{Canceller, WatchOptions, Watcher};

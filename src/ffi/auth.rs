@@ -6,8 +6,8 @@ use std::ptr;
 
 use super::client::etcdc_client;
 use super::{arg_out, arg_ref, arg_str, put_box, status, str_list, Arena, Strings};
-use crate::auth::Permission;
 use crate::error::{Error, Result};
+use crate::v2::auth::Permission;
 
 /// `etcdc_role_grant()` / `etcdc_role_revoke()`: read access.
 pub const ETCDC_PERM_READ: c_int = 1;

@@ -5,8 +5,8 @@ use std::ptr;
 
 use super::client::etcdc_client;
 use super::{arg_out, arg_ref, arg_str, malloc_string, status, Arena, Strings};
-use crate::cluster::Member;
 use crate::error::Error;
+use crate::v2::cluster::Member;
 
 /// One member of the cluster. Borrowed from the `etcdc_member_list` it came
 /// from: valid until that list is freed.

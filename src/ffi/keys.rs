@@ -12,7 +12,7 @@ use super::client::etcdc_client;
 use super::node::{etcdc_node, etcdc_response, put_response};
 use super::{arg_ref, arg_str, check_version, opt_str, status};
 use crate::error::{Error, Result};
-use crate::keys::{DeleteOptions, ReadOptions, WriteOptions};
+use crate::v2::keys::{DeleteOptions, ReadOptions, WriteOptions};
 use crate::Response;
 
 /// The current version of `etcdc_write_options`.

@@ -6,7 +6,7 @@ use std::ptr::{addr_of, addr_of_mut};
 use super::client::etcdc_client;
 use super::{arg_out, arg_ref, arg_str, check_version, opt_str, status, wait_limit};
 use crate::error::{Error, Result};
-use crate::lock::{Lock, LockCanceller, LockOptions};
+use crate::recipes::lock::{Lock, LockCanceller, LockOptions};
 
 /// The current version of `etcdc_lock_options`.
 pub const ETCDC_LOCK_OPTIONS_VERSION: u32 = 1;

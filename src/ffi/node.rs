@@ -11,7 +11,7 @@ use std::ptr::{self, NonNull};
 use std::sync::OnceLock;
 
 use super::{arg_out, arg_ref, put_box, status, Arena, Strings};
-use crate::node::{Node, Response};
+use crate::v2::node::{Node, Response};
 
 /// One key or directory, borrowed from the `etcdc_response` it came from:
 /// valid until that response is freed, never freed on its own. Read-only, so
@@ -429,7 +429,7 @@ pub unsafe extern "C" fn etcdc_node_to_json(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::Headers;
+    use crate::v2::node::Headers;
     use std::ffi::CStr;
 
     fn text(p: *const c_char) -> &'static str {

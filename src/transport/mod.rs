@@ -1,6 +1,6 @@
 //! Requests to etcd: the endpoint list, failover, redirects, the cluster-id
 //! check, and the mapping of HTTP outcomes to [`Error`]. The bytes on the
-//! wire are [`crate::http`]'s; the connections [`crate::connection`]'s.
+//! wire are [`crate::transport::http1`]'s; the connections [`crate::transport::connection`]'s.
 
 use std::fmt;
 use std::io;
@@ -11,11 +11,15 @@ use std::time::Instant;
 
 use ureq::http::Method;
 
-use crate::connection::{Connections, Registry};
+pub(crate) mod connection;
+pub(crate) mod http1;
+pub(crate) mod tls;
+
 use crate::error::{Error, EtcdError, Result};
-use crate::http::{ExchangeError, Head};
-pub(crate) use crate::http::{Fields, Index, Payload};
-use crate::node::Headers;
+use crate::transport::connection::{Connections, Registry};
+use crate::transport::http1::{ExchangeError, Head};
+pub(crate) use crate::transport::http1::{Fields, Index, Payload};
+use crate::v2::node::Headers;
 
 /// etcd 3.x serves its client port through cmux, which reads at most 4096
 /// bytes of a new connection to find the request line: a longer line makes
@@ -54,7 +58,7 @@ pub(crate) struct TransportConfig {
     /// Refresh the endpoint list from `/v2/members` after a failover.
     pub discover: bool,
     /// Trusted CAs, client certificate, verification (for `https`).
-    pub tls: crate::tls::Tls,
+    pub tls: crate::transport::tls::Tls,
     /// Sent with every request, when set.
     pub authorization: Option<Authorization>,
 }
@@ -433,7 +437,7 @@ impl Transport {
             .map_err(|e| self.explain(classify_connect(e, endpoint), endpoint))?;
         let host = &origin[after_scheme(origin)..];
         let authorization = self.config.authorization.as_ref().map(|a| a.0.as_slice());
-        crate::http::encode_head(
+        crate::transport::http1::encode_head(
             &mut pooled.head,
             method.as_str(),
             target,
@@ -446,7 +450,7 @@ impl Transport {
             Payload::Form(body) | Payload::Json(body) => body.as_bytes(),
         };
         let max = self.config.max_response_bytes;
-        let answer = crate::http::exchange(
+        let answer = crate::transport::http1::exchange(
             &mut *pooled.conn,
             &pooled.head,
             body,
@@ -467,7 +471,7 @@ impl Transport {
     }
 
     /// A broken connection to an https member may be the server refusing our
-    /// client certificate (see [`crate::tls::Tls::diagnose`]): then that is
+    /// client certificate (see [`crate::transport::tls::Tls::diagnose`]): then that is
     /// the error, and no other member would do better.
     fn explain(&self, failure: Failure, endpoint: &str) -> Failure {
         match failure {
@@ -599,7 +603,7 @@ impl Transport {
             .members_of(endpoint, Limit::Default)
             .map_err(Failure::into_error)?;
         let reply = self.check_cluster_id(reply)?;
-        let members = crate::cluster::parse_members(&reply.into_success()?.body)?;
+        let members = crate::v2::cluster::parse_members(&reply.into_success()?.body)?;
         let mut found: Vec<String> = vec![endpoint.to_owned()];
         // Members reached the way this one was: an https client does not
         // fall back to plain http.
@@ -804,7 +808,7 @@ fn classify_exchange(e: ExchangeError, endpoint: &str) -> Failure {
 /// this machine.
 fn classify(e: ureq::Error, endpoint: &str) -> Failure {
     // A certificate problem is the same with every member: no failover.
-    if let Some(tls) = crate::tls::classify(&e, endpoint) {
+    if let Some(tls) = crate::transport::tls::classify(&e, endpoint) {
         return Failure::Final(tls);
     }
     let endpoint = endpoint.to_owned();

@@ -7,7 +7,7 @@ use ureq::http::Method;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::node::{Node, Response};
+use crate::v2::node::{Node, Response};
 
 /// Everything but RFC 3986's unreserved characters is escaped, in paths and in
 /// form values alike, so a key or value can never end a segment, start a

@@ -5,7 +5,7 @@
 //! The parsing is sans-I/O ([`parse_head`], [`BodyDecoder`]): it takes bytes
 //! in any pieces and never reads a socket, so the fuzz target `http` can feed
 //! it hostile input split anywhere. [`exchange`] drives it over a connection
-//! from [`crate::connection`].
+//! from [`crate::transport::connection`].
 //!
 //! Only what etcd's answers need is kept of a head: the status, the framing
 //! (`Content-Length`, `Transfer-Encoding: chunked`, or until close), whether

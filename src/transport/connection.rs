@@ -5,7 +5,7 @@
 //!
 //! This is the one module that touches ureq's `unversioned` transport API
 //! (hence the pinned minor version in `Cargo.toml`): ureq connects and does
-//! TLS; the requests themselves are [`crate::http`]'s. A pooled connection
+//! TLS; the requests themselves are [`crate::transport::http1`]'s. A pooled connection
 //! is checked with a single non-blocking `recv(MSG_PEEK)` when it is taken,
 //! so a loop of keep-alive GETs costs three syscalls per request: the probe,
 //! one send, one receive. Threads keep to their own connections while they
@@ -351,10 +351,12 @@ impl<In: Transport> Connector<In> for Handshake {
         chained: Option<In>,
     ) -> std::result::Result<Option<Self::Out>, ureq::Error> {
         self.0.connect(details, chained).map_err(|e| match e {
-            ureq::Error::Io(io) if crate::tls::is_handshake_break(&io) => ureq::Error::Tls(
-                "the server closed the connection during the TLS handshake \
+            ureq::Error::Io(io) if crate::transport::tls::is_handshake_break(&io) => {
+                ureq::Error::Tls(
+                    "the server closed the connection during the TLS handshake \
                      (is this an http endpoint?)",
-            ),
+                )
+            }
             other => other,
         })
     }

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::keys::{DeleteOptions, WriteOptions};
-use crate::node::Action;
-use crate::watch::WatchOptions;
+use crate::v2::keys::{DeleteOptions, WriteOptions};
+use crate::v2::node::Action;
+use crate::v2::watch::WatchOptions;
 
 /// Where elections live unless told otherwise.
 pub const DEFAULT_ELECTION_PREFIX: &str = "/_elections";
@@ -49,7 +49,7 @@ impl Election<'_> {
             return Err(Error::InvalidArgument("an election needs a key".into()));
         }
         let path = format!("{}/{}", self.prefix, key);
-        crate::keys::key_path(&path)?;
+        crate::v2::keys::key_path(&path)?;
         Ok(path)
     }
 

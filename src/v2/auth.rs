@@ -11,8 +11,8 @@ use ureq::http::Method;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::keys::key_path_segment;
 use crate::transport::{Limit, Payload};
+use crate::v2::keys::key_path_segment;
 
 /// A user: its name and the names of its roles.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

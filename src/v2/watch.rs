@@ -9,10 +9,10 @@ use ureq::http::Method;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::http::Head;
-use crate::keys::{key_path, Query};
-use crate::node::Response;
+use crate::transport::http1::Head;
 use crate::transport::{etcd_index, Limit, Payload, Reply, Shutdown, Transport};
+use crate::v2::keys::{key_path, Query};
+use crate::v2::node::Response;
 
 /// Consecutive failed polls (connection refused or dropped) a watch retries
 /// before it reports the failure.

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::keys::{DeleteOptions, ReadOptions, WriteOptions};
-use crate::watch::{Canceller, WatchOptions};
+use crate::v2::keys::{DeleteOptions, ReadOptions, WriteOptions};
+use crate::v2::watch::{Canceller, WatchOptions};
 
 /// Where locks live unless told otherwise (python-etcd's `lock_prefix`).
 pub const DEFAULT_LOCK_PREFIX: &str = "/_locks";
@@ -57,7 +57,7 @@ impl Client {
             return Err(Error::InvalidArgument("a lock needs a name".into()));
         }
         let dir = format!("{}/{}", opts.prefix.trim_end_matches('/'), name);
-        crate::keys::key_path(&dir)?;
+        crate::v2::keys::key_path(&dir)?;
         Ok(Lock {
             client: Client {
                 transport: self.transport.fork(),
