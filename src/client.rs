@@ -206,7 +206,7 @@ impl ClientBuilder {
     /// whoever signed it and whatever name it carries: anyone on the path can
     /// then read and change the traffic, credentials included. Off by
     /// default; certificates and host names are verified.
-    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
+    pub fn insecure_skip_verify(mut self, accept: bool) -> Self {
         self.tls.accept_invalid_certs = accept;
         self
     }

@@ -164,7 +164,7 @@ errors! {
         V2NotEnabled { endpoint: String },
         /// An HTTP status the client does not expect, without an etcd error body.
         #[error("unexpected HTTP status {status}: {body}")]
-        UnexpectedStatus { status: u16, body: String },
+        HttpStatus { status: u16, body: String },
         /// A redirect the client did not follow (see `allow_redirect`).
         #[error("redirect ({status}) to {location} not followed")]
         Redirect { status: u16, location: String },

@@ -10,6 +10,7 @@
 //! # Ok::<(), etcdc::Error>(())
 //! ```
 
+mod cancel;
 mod client;
 mod error;
 pub mod ffi;
@@ -20,15 +21,16 @@ mod recipes;
 mod transport;
 mod v2;
 
+pub use cancel::Canceller;
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_READ_TIMEOUT,
 };
 pub use error::{Error, EtcdError, Result};
 pub use recipes::election::{Election, DEFAULT_ELECTION_PREFIX};
-pub use recipes::lock::{Lock, LockCanceller, LockGuard, LockOptions, DEFAULT_LOCK_PREFIX};
+pub use recipes::lock::{Lock, LockGuard, LockOptions, DEFAULT_LOCK_PREFIX};
 pub use v2::auth::{Permission, Role, User};
 pub use v2::cluster::{Member, Version};
 pub use v2::keys::{DeleteOptions, ReadOptions, WriteOptions, MAX_TTL};
 pub use v2::node::{Action, Headers, Leaves, Node, Response};
-pub use v2::watch::{Canceller, WatchOptions, Watcher};
+pub use v2::watch::{WatchOptions, Watcher};

@@ -82,7 +82,7 @@ fn fresh() -> MutexGuard<'static, ()> {
             }
         }
         // etcd makes it, with read and write on /*, when auth is enabled.
-        Err(Error::UnexpectedStatus { status: 404, .. }) => {}
+        Err(Error::HttpStatus { status: 404, .. }) => {}
         Err(e) => panic!("guest role: {e:?}"),
     }
     guard
@@ -105,7 +105,7 @@ fn unauthorized<T: std::fmt::Debug>(what: &str, r: etcdc::Result<T>) {
 #[track_caller]
 fn status<T: std::fmt::Debug>(r: etcdc::Result<T>, expected: u16, text: &str) {
     match r {
-        Err(Error::UnexpectedStatus { status, body }) => {
+        Err(Error::HttpStatus { status, body }) => {
             assert_eq!(status, expected, "{body}");
             assert!(body.contains(text), "body {body:?} lacks {text:?}");
         }

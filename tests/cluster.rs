@@ -658,7 +658,7 @@ fn machines_members_leader_stats_version_health() {
         } else {
             // etcd 3.4: 403 {"message":"not current leader"}, no errorCode.
             match stats {
-                Err(Error::UnexpectedStatus { status: 403, body }) => {
+                Err(Error::HttpStatus { status: 403, body }) => {
                     assert!(body.contains("not current leader"), "{body}")
                 }
                 other => panic!("stats_leader on a follower: {other:?}"),
@@ -711,9 +711,7 @@ fn add_remove_update_member() {
     let t = Instant::now();
     let added = loop {
         match client.add_member(&[peer.as_str()]) {
-            Err(Error::UnexpectedStatus { status: 500, .. })
-                if t.elapsed() < Duration::from_secs(12) =>
-            {
+            Err(Error::HttpStatus { status: 500, .. }) if t.elapsed() < Duration::from_secs(12) => {
                 std::thread::sleep(Duration::from_millis(200))
             }
             other => break other.expect("add"),
@@ -789,13 +787,13 @@ fn removing_an_unknown_member_is_not_reported_as_v2_disabled() {
     assert!(client.members().unwrap().iter().all(|m| m.id != unknown));
     let removed = client.remove_member(unknown);
     assert!(
-        matches!(&removed, Err(Error::UnexpectedStatus { status: 404, body })
+        matches!(&removed, Err(Error::HttpStatus { status: 404, body })
             if body.contains("No such member")),
         "{removed:?}"
     );
     let updated = client.update_member(unknown, &["http://127.0.0.1:1"]);
     assert!(
-        matches!(&updated, Err(Error::UnexpectedStatus { status: 404, .. })),
+        matches!(&updated, Err(Error::HttpStatus { status: 404, .. })),
         "{updated:?}"
     );
 }

@@ -22,7 +22,7 @@
 //! - a 301 is never followed ([`Error::Redirect`]); a 307 to the same path on
 //!   another host is followed when `allow_redirect` is on (the default);
 //! - a plain 404 is [`Error::V2NotEnabled`]; another status without an etcd
-//!   error body is [`Error::UnexpectedStatus`]; an etcd error body with a
+//!   error body is [`Error::HttpStatus`]; an etcd error body with a
 //!   code this version does not know is [`Error::Etcd`] with that code;
 //! - a watcher retries a broken connection (up to 4 times in a row, with a
 //!   backoff) and reports anything else at once; a hang ends with its own
@@ -566,7 +566,7 @@ fn a_plain_404_is_a_server_without_the_v2_api() {
 
 #[test]
 fn a_500_is_an_unexpected_status() {
-    let status_500 = |e: &Error| matches!(e, Error::UnexpectedStatus { status: 500, body } if body.contains("internal server error"));
+    let status_500 = |e: &Error| matches!(e, Error::HttpStatus { status: 500, body } if body.contains("internal server error"));
     case(
         "status-500",
         Fault::Status500,
@@ -578,7 +578,7 @@ fn a_500_is_an_unexpected_status() {
 
 #[test]
 fn a_503_is_an_unexpected_status() {
-    let status_503 = |e: &Error| matches!(e, Error::UnexpectedStatus { status: 503, body } if body.contains("service unavailable"));
+    let status_503 = |e: &Error| matches!(e, Error::HttpStatus { status: 503, body } if body.contains("service unavailable"));
     case(
         "status-503",
         Fault::Status503,
@@ -663,7 +663,7 @@ fn index_headers_up_to_2_to_the_64_are_indexes() {
 #[test]
 fn a_read_fails_over_from_a_broken_member_a_write_does_not() {
     let ambiguous_any = ambiguous("");
-    let status_503 = |e: &Error| matches!(e, Error::UnexpectedStatus { status: 503, .. });
+    let status_503 = |e: &Error| matches!(e, Error::HttpStatus { status: 503, .. });
     let cases: [(&str, Fault, Check); 4] = [
         ("reset-mid-body", Fault::ResetMidBody, &ambiguous_any),
         (
@@ -950,7 +950,7 @@ fn a_watcher_reports_an_unknown_error_code() {
 #[test]
 fn a_watcher_reports_a_500() {
     watch_case("status-500", Fault::Status500, Bound::Quick, &|e| {
-        matches!(e, Error::UnexpectedStatus { status: 500, .. })
+        matches!(e, Error::HttpStatus { status: 500, .. })
     });
 }
 

@@ -8,7 +8,7 @@
 //!   every time (etcd's TLS 1.3 refusal of a client certificate comes after
 //!   the handshake, as an alert racing a reset), without a write being
 //!   taken for sent, and the same client failing the same way again;
-//! - `danger_accept_invalid_certs`;
+//! - `insecure_skip_verify`;
 //! - https to an http port and http to an https port;
 //! - unusable CA, certificate and key files refused by `build`, naming the
 //!   file;
@@ -277,7 +277,7 @@ fn connections_are_reused() {
 }
 
 #[test]
-fn danger_accept_invalid_certs_turns_off_server_checks() {
+fn insecure_skip_verify_turns_off_server_checks() {
     let etcd = etcd();
     let p = pki();
     let localhost = etcd.url_with_host("localhost");
@@ -285,7 +285,7 @@ fn danger_accept_invalid_certs_turns_off_server_checks() {
     for ca in [None, Some(&p.other_ca)] {
         let mut b = builder(&localhost)
             .client_cert(&p.client_cert, &p.client_key)
-            .danger_accept_invalid_certs(true);
+            .insecure_skip_verify(true);
         if let Some(ca) = ca {
             b = b.ca_file(ca);
         }
@@ -298,7 +298,7 @@ fn danger_accept_invalid_certs_turns_off_server_checks() {
     // and that refusal is named as such (never "maybe applied") for reads
     // and writes alike.
     let c = builder(&localhost)
-        .danger_accept_invalid_certs(true)
+        .insecure_skip_verify(true)
         .build()
         .unwrap();
     refused_every_time(&c, &localhost, "TlsClientCert", |e| {

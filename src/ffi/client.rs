@@ -205,7 +205,7 @@ unsafe fn builder(opts: *const etcdc_client_options) -> Result<crate::ClientBuil
         (None, None) => {}
         (None, Some(_)) => return Err(Error::InvalidArgument("password without username".into())),
     }
-    b = b.danger_accept_invalid_certs(o.insecure_skip_verify);
+    b = b.insecure_skip_verify(o.insecure_skip_verify);
     b = b.discover(o.discover);
     Ok(b.allow_redirect(!o.no_redirect))
 }

@@ -155,7 +155,7 @@ pub(crate) fn status_of(e: &Error) -> etcdc_status {
         Error::Tls { .. } => ETCDC_ERR_TLS,
         Error::Protocol(_) => ETCDC_ERR_PROTOCOL,
         Error::V2NotEnabled { .. } => ETCDC_ERR_V2_NOT_ENABLED,
-        Error::UnexpectedStatus { .. } => ETCDC_ERR_HTTP_STATUS,
+        Error::HttpStatus { .. } => ETCDC_ERR_HTTP_STATUS,
         Error::Redirect { .. } => ETCDC_ERR_REDIRECT,
         Error::ResponseTooLarge { .. } => ETCDC_ERR_RESPONSE_TOO_LARGE,
         Error::WatchTimeout(_) => ETCDC_ERR_WATCH_TIMEOUT,
@@ -300,7 +300,7 @@ pub(crate) fn set_last(
 pub(crate) fn record(e: &Error) -> etcdc_status {
     let status = status_of(e);
     let http_status = match e {
-        Error::UnexpectedStatus { status, .. } => *status,
+        Error::HttpStatus { status, .. } => *status,
         _ => 0,
     };
     set_last(status, &e.to_string(), e.etcd(), http_status);

@@ -6,7 +6,8 @@ use std::ptr::{addr_of, addr_of_mut};
 use super::client::etcdc_client;
 use super::{arg_out, arg_ref, arg_str, check_version, opt_str, status, wait_limit};
 use crate::error::{Error, Result};
-use crate::recipes::lock::{Lock, LockCanceller, LockOptions};
+use crate::recipes::lock::{Lock, LockOptions};
+use crate::Canceller;
 
 /// The current version of `etcdc_lock_options`.
 pub const ETCDC_LOCK_OPTIONS_VERSION: u32 = 1;
@@ -35,7 +36,7 @@ pub struct etcdc_lock_options {
 /// while the lock exists.
 pub struct etcdc_lock {
     lock: Lock,
-    canceller: LockCanceller,
+    canceller: Canceller,
 }
 
 /// Sets `opts` to the defaults of the current version (all fields 0, version

@@ -8,7 +8,8 @@ use super::client::etcdc_client;
 use super::node::{etcdc_response, put_response};
 use super::{arg_out, arg_ref, arg_str, check_version, status};
 use crate::error::{Error, Result};
-use crate::v2::watch::{Canceller, WatchOptions, Watcher};
+use crate::v2::watch::{WatchOptions, Watcher};
+use crate::Canceller;
 
 /// The current version of `etcdc_watch_options`.
 pub const ETCDC_WATCH_OPTIONS_VERSION: u32 = 1;

@@ -10,14 +10,14 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::cancel::Canceller;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::v2::keys::{DeleteOptions, ReadOptions, WriteOptions};
-use crate::v2::watch::{Canceller, WatchOptions};
+use crate::v2::watch::WatchOptions;
 
 /// Where locks live unless told otherwise (python-etcd's `lock_prefix`).
 pub const DEFAULT_LOCK_PREFIX: &str = "/_locks";
@@ -66,7 +66,7 @@ impl Client {
             ttl: opts.ttl,
             token: token(),
             state: State::Idle,
-            cancel: Arc::default(),
+            cancel: Canceller::default(),
         })
     }
 }
@@ -88,7 +88,7 @@ fn token() -> String {
 /// A distributed lock (see the module doc). Dropping a lock that is held, or
 /// being waited for, removes its key (best effort).
 ///
-/// Threads: used by one thread at a time; its [`LockCanceller`] may be used
+/// Threads: used by one thread at a time; its [`Canceller`] may be used
 /// from any thread.
 #[derive(Debug)]
 pub struct Lock {
@@ -97,7 +97,7 @@ pub struct Lock {
     ttl: u64,
     token: String,
     state: State,
-    cancel: Arc<CancelSlot>,
+    cancel: Canceller,
 }
 
 /// Where a lock handle stands, with its in-order key when it has one.
@@ -110,30 +110,6 @@ enum State {
     /// Was held, and its key is gone: reported as `LockExpired` until the
     /// next `acquire` or `release`.
     Lost(String),
-}
-
-#[derive(Debug, Default)]
-struct CancelSlot {
-    cancelled: AtomicBool,
-    /// The watch an `acquire` is blocked in, if any.
-    waiting: Mutex<Option<Canceller>>,
-}
-
-/// Cancels [`Lock::acquire`] from any thread: a blocked `acquire` returns
-/// [`Error::Cancelled`] at once (removing its key), and so does every later
-/// one. `renew` and `release` keep working.
-#[derive(Debug, Clone)]
-pub struct LockCanceller(Arc<CancelSlot>);
-
-impl LockCanceller {
-    pub fn cancel(&self) {
-        self.0.cancelled.store(true, Ordering::SeqCst);
-        if let Ok(waiting) = self.0.waiting.lock() {
-            if let Some(watch) = waiting.as_ref() {
-                watch.cancel();
-            }
-        }
-    }
 }
 
 impl Lock {
@@ -171,7 +147,7 @@ impl Lock {
         let keep_alive = Duration::from_millis(self.ttl * 1000 / 3);
         let mut refreshed = Instant::now();
         loop {
-            if self.cancel.cancelled.load(Ordering::SeqCst) {
+            if self.cancel.is_cancelled() {
                 return Err(Error::Cancelled);
             }
             if refreshed.elapsed() >= keep_alive {
@@ -213,15 +189,9 @@ impl Lock {
     /// One cancellable watch of `key`.
     fn watch(&self, key: &str, opts: &WatchOptions) -> Result<()> {
         let mut watcher = self.client.watcher(key, opts)?;
-        *self.cancel.waiting.lock().map_err(|_| Error::Cancelled)? = Some(watcher.canceller());
-        // A cancel between the flag check and the registration is seen here.
-        if self.cancel.cancelled.load(Ordering::SeqCst) {
-            watcher.canceller().cancel();
-        }
+        self.cancel.link(watcher.canceller());
         let outcome = watcher.next_event(opts.timeout).map(drop);
-        if let Ok(mut waiting) = self.cancel.waiting.lock() {
-            *waiting = None;
-        }
+        self.cancel.unlink();
         outcome
     }
 
@@ -330,8 +300,8 @@ impl Lock {
     }
 
     /// A handle that cancels a blocked [`acquire`](Self::acquire) from any thread.
-    pub fn canceller(&self) -> LockCanceller {
-        LockCanceller(self.cancel.clone())
+    pub fn canceller(&self) -> Canceller {
+        self.cancel.clone()
     }
 
     /// Acquires the lock like [`acquire`](Self::acquire) and returns a guard

@@ -723,7 +723,7 @@ fn after_scheme(url: &str) -> usize {
 impl Reply {
     /// The headers and body of a 2xx; otherwise the error the reply
     /// describes: etcd's own error when the body is one,
-    /// [`Error::V2NotEnabled`] for a bare 404, [`Error::UnexpectedStatus`] for
+    /// [`Error::V2NotEnabled`] for a bare 404, [`Error::HttpStatus`] for
     /// anything else. Headers are checked only on success, so a malformed one
     /// cannot hide etcd's error.
     pub fn into_success(self) -> Result<Success> {
@@ -764,7 +764,7 @@ impl Reply {
                 String::from_utf8_lossy(shown).trim_end().to_owned()
             }
         };
-        Err(Error::UnexpectedStatus {
+        Err(Error::HttpStatus {
             status: self.status,
             body,
         })

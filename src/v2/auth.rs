@@ -2,7 +2,7 @@
 //!
 //! Managing users and roles needs the `root` role; enabling auth needs the
 //! user `root` to exist. Failures: [`Error::Unauthorized`] without those
-//! rights; [`Error::UnexpectedStatus`] with etcd's message for the rest
+//! rights; [`Error::HttpStatus`] with etcd's message for the rest
 //! (404 no such user or role, 409 already enabled/disabled, role already
 //! exists, revoking a role not granted; 403 changing the `root` role).
 

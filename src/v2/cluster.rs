@@ -112,7 +112,7 @@ impl Client {
 
     /// Adds a member with these peer URLs; returns it (id known, name and
     /// client URLs empty until it starts). etcd refuses membership changes
-    /// (HTTP 500, [`Error::UnexpectedStatus`]) for about 5 s after a member
+    /// (HTTP 500, [`Error::HttpStatus`]) for about 5 s after a member
     /// (re)starts, and drops one proposed right after another: retry then.
     pub fn add_member(&self, peer_urls: &[&str]) -> Result<Member> {
         let body = serde_json::to_string(&PeerUrls { peer_urls }).expect("serialisable");

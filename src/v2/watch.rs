@@ -1,16 +1,15 @@
 //! Watches: one-shot long polls ([`Client::watch`]) and endless watchers
 //! ([`Watcher`]) that deliver every change in order, exactly once.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ureq::http::Method;
 
+use crate::cancel::Canceller;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::transport::http1::Head;
-use crate::transport::{etcd_index, Limit, Payload, Reply, Shutdown, Transport};
+use crate::transport::{etcd_index, Limit, Payload, Reply, Transport};
 use crate::v2::keys::{key_path, Query};
 use crate::v2::node::Response;
 
@@ -79,10 +78,7 @@ impl Client {
     pub fn watcher(&self, key: &str, opts: &WatchOptions) -> Result<Watcher> {
         let path = key_path(key)?;
         let transport = self.transport.fork();
-        let canceller = Canceller {
-            cancelled: Arc::new(AtomicBool::new(false)),
-            shutdown: transport.shutdown_handle(),
-        };
+        let canceller = Canceller::with_shutdown(transport.shutdown_handle());
         Ok(Watcher {
             transport,
             path,
@@ -135,7 +131,7 @@ impl Watcher {
             &self.path,
             &opts,
             &mut self.next_index,
-            Some(&self.canceller.cancelled),
+            Some(&self.canceller),
         )?;
         self.next_index = Some(event.node.modified_index + 1);
         Ok(event)
@@ -178,28 +174,6 @@ impl Iterator for Watcher {
     }
 }
 
-/// Cancels a [`Watcher`] from any thread: a blocked [`Watcher::next_event`]
-/// returns [`Error::Cancelled`] at once, and so does every later call.
-/// Cancelling is final. Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct Canceller {
-    cancelled: Arc<AtomicBool>,
-    shutdown: Shutdown,
-}
-
-impl Canceller {
-    /// Cancels the watcher: closes its connection and refuses new ones.
-    pub fn cancel(&self) {
-        self.cancelled.store(true, Ordering::SeqCst);
-        self.shutdown.shutdown();
-    }
-
-    /// Whether [`cancel`](Self::cancel) was called.
-    pub fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::SeqCst)
-    }
-}
-
 /// Long-polls `path` from `wait_index` until an event, the deadline,
 /// cancellation, or an error that polling again can't fix. Dropped
 /// connections and polls that etcd ends without an event are polled again
@@ -216,9 +190,9 @@ fn poll(
     path: &str,
     opts: &WatchOptions,
     wait_index: &mut Option<u64>,
-    cancelled: Option<&AtomicBool>,
+    cancelled: Option<&Canceller>,
 ) -> Result<Response> {
-    let is_cancelled = || cancelled.is_some_and(|c| c.load(Ordering::SeqCst));
+    let is_cancelled = || cancelled.is_some_and(Canceller::is_cancelled);
     let deadline = opts.timeout.map(|t| Instant::now() + t);
     let timed_out = || Error::WatchTimeout(opts.timeout.unwrap_or_default());
     let mut failures = 0;
