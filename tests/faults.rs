@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 use common::fault::{self, Fault, FaultServer};
 use etcdc::ffi::client::{
     etcdc_client, etcdc_client_free, etcdc_client_new, etcdc_client_options,
-    etcdc_client_options_init,
+    etcdc_client_options_init, ETCDC_CLIENT_OPTIONS_VERSION,
 };
 use etcdc::ffi::error::etcdc_error_last;
 use etcdc::ffi::etcdc_status::{self, *};
@@ -1049,7 +1049,8 @@ impl CClient {
         let endpoints = [endpoint.as_ptr()];
         // SAFETY: all-zero is a valid options struct; init sets its version.
         let mut opts: etcdc_client_options = unsafe { std::mem::zeroed() };
-        unsafe { etcdc_client_options_init(&mut opts) };
+        let status = unsafe { etcdc_client_options_init(&mut opts, ETCDC_CLIENT_OPTIONS_VERSION) };
+        assert_eq!(status, etcdc_status::ETCDC_OK);
         opts.endpoints = endpoints.as_ptr();
         opts.endpoint_count = 1;
         opts.read_timeout_ms = TIMEOUT.as_millis() as u64;
@@ -1117,7 +1118,7 @@ impl CWatcher {
     fn next(&self, timeout: Duration) -> Result<(String, String), LastError> {
         let mut out = ptr::null_mut();
         // SAFETY: a live watcher, used by this thread only; valid out.
-        let status = unsafe { etcdc_watcher_next(self.0, timeout.as_millis() as u64, &mut out) };
+        let status = unsafe { etcdc_watcher_next(self.0, timeout.as_millis() as i64, &mut out) };
         CClient::outcome(status, out)
     }
 }

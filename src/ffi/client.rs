@@ -1,24 +1,25 @@
-//! Client handles, the library version and owned strings.
+//! Clients: options, creation, and what belongs to no other section (the
+//! library's version, owned strings).
 
 use std::ffi::c_char;
-use std::ptr;
 use std::time::Duration;
 
-use super::{arg_out, arg_str, check_version, opt_str, status};
+use super::args::give;
+use super::options::{self, c_options};
+use super::{etcdc_status, status};
 use crate::error::{Error, Result};
-use crate::Client;
+use crate::{Client, ClientBuilder};
 
 /// Major version of the library this header belongs to.
 pub const ETCDC_VERSION_MAJOR: u32 = 0;
 /// Minor version of the library this header belongs to.
-pub const ETCDC_VERSION_MINOR: u32 = 1;
+pub const ETCDC_VERSION_MINOR: u32 = 2;
 /// Patch version of the library this header belongs to.
 pub const ETCDC_VERSION_PATCH: u32 = 0;
 
 /// The current version of `etcdc_client_options`: 2 added the TLS and
-/// credential fields (`ca_file` to `password`). A version-1 struct, from a
-/// program built against an older header, is still accepted: only its
-/// fields are read.
+/// credential fields (`ca_file` to `password`). A program built with
+/// version 1 of the struct still works: only its fields are read.
 pub const ETCDC_CLIENT_OPTIONS_VERSION: u32 = 2;
 
 /// A connection to an etcd cluster: its endpoints, options and a pool of
@@ -31,11 +32,19 @@ pub struct etcdc_client {
     pub(crate) client: Client,
 }
 
+impl std::ops::Deref for etcdc_client {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
 /// Options of `etcdc_client_new()`.
 ///
-/// Initialise with `ETCDC_CLIENT_OPTIONS_INIT` or `etcdc_client_options_init()`,
-/// then set what you need: every field left 0 / NULL / false takes its
-/// default. Strings are copied; they need only live during the call.
+/// Initialise with `ETCDC_CLIENT_OPTIONS_INIT` or
+/// `etcdc_client_options_init(&opts, ETCDC_CLIENT_OPTIONS_VERSION)`, then set
+/// what you need: every field left 0 / NULL / false takes its default.
+/// Strings are copied; they need only live during the call.
 #[repr(C)]
 pub struct etcdc_client_options {
     /// `ETCDC_CLIENT_OPTIONS_VERSION`.
@@ -105,109 +114,99 @@ pub struct etcdc_client_options {
     pub password: *const c_char,
 }
 
-/// Sets `opts` to the defaults of the current version (all fields 0, version
-/// set), as `ETCDC_CLIENT_OPTIONS_INIT` does. Does nothing if `opts` is NULL.
+/// Sets the first `version`-sized part of `*opts` to the defaults of that
+/// version (every field 0 / NULL / false, `version` set), as
+/// `ETCDC_CLIENT_OPTIONS_INIT` does. Pass `ETCDC_CLIENT_OPTIONS_VERSION`, the
+/// version this program was compiled with: nothing past its struct is
+/// written.
+///
+/// Errors: `ETCDC_ERR_INVALID_ARGUMENT` for a NULL `opts` or a version this
+/// library does not know (nothing is written then).
 #[no_mangle]
-pub unsafe extern "C" fn etcdc_client_options_init(opts: *mut etcdc_client_options) {
-    super::init_options(opts, ETCDC_CLIENT_OPTIONS_VERSION);
+pub unsafe extern "C" fn etcdc_client_options_init(
+    opts: *mut etcdc_client_options,
+    version: u32,
+) -> etcdc_status {
+    // SAFETY: per the contract.
+    unsafe { options::init(opts, version) }
 }
 
+c_options!(etcdc_client_options, ca_file => ClientBuilder, |o| o.to_builder());
+
+impl etcdc_client_options {
+    /// The builder these options describe; 0 / NULL fields keep its
+    /// defaults.
+    fn to_builder(&self) -> Result<ClientBuilder> {
+        let o = self;
+        let mut b = Client::builder();
+        if let Some(host) = field(o.host, "host")? {
+            b = b.host(host);
+        }
+        if o.port != 0 {
+            b = b.port(o.port);
+        }
+        if let Some(protocol) = field(o.protocol, "protocol")? {
+            b = b.protocol(protocol);
+        }
+        if o.endpoint_count > 0 {
+            let (endpoints, endpoint_count) = (o.endpoints, o.endpoint_count);
+            b = b.endpoints(strings!(endpoints, endpoint_count));
+        }
+        if let Some(t) = millis(o.read_timeout_ms) {
+            b = b.read_timeout(t);
+        }
+        if let Some(t) = millis(o.connect_timeout_ms) {
+            b = b.connect_timeout(t);
+        }
+        if let Some(prefix) = field(o.version_prefix, "version_prefix")? {
+            b = b.version_prefix(prefix);
+        }
+        if o.max_response_bytes != 0 {
+            b = b.max_response_bytes(o.max_response_bytes);
+        }
+        if let Some(id) = field(o.expected_cluster_id, "expected_cluster_id")? {
+            b = b.expected_cluster_id(id);
+        }
+        if let Some(ca) = field(o.ca_file, "ca_file")? {
+            b = b.ca_file(ca);
+        }
+        match (
+            field(o.cert_file, "cert_file")?,
+            field(o.key_file, "key_file")?,
+        ) {
+            (Some(cert), Some(key)) => b = b.client_cert(cert, key),
+            (None, None) => {}
+            _ => {
+                return Err(Error::InvalidArgument(
+                    "cert_file and key_file go together".into(),
+                ))
+            }
+        }
+        match (
+            field(o.username, "username")?,
+            field(o.password, "password")?,
+        ) {
+            (Some(user), password) => b = b.basic_auth(user, password.unwrap_or("")),
+            (None, None) => {}
+            (None, Some(_)) => {
+                return Err(Error::InvalidArgument("password without username".into()))
+            }
+        }
+        Ok(b.insecure_skip_verify(o.insecure_skip_verify)
+            .discover(o.discover)
+            .allow_redirect(!o.no_redirect))
+    }
+}
+
+/// A string field of an options struct (NULL: `None`).
+fn field<'a>(p: *const c_char, name: &str) -> Result<Option<&'a str>> {
+    // SAFETY: NULL or NUL-terminated, per the contract of the struct.
+    unsafe { super::args::opt_string(p, name) }
+}
+
+/// A duration field: 0 keeps the default.
 fn millis(ms: u64) -> Option<Duration> {
     (ms != 0).then(|| Duration::from_millis(ms))
-}
-
-/// Converts C options to a builder.
-unsafe fn builder(opts: *const etcdc_client_options) -> Result<crate::ClientBuilder> {
-    let mut b = Client::builder();
-    if opts.is_null() {
-        return Ok(b);
-    }
-    // SAFETY: a readable struct per the contract, whatever its version; its
-    // first field is the version.
-    let version = unsafe { ptr::addr_of!((*opts).version).read() };
-    check_version(
-        version,
-        ETCDC_CLIENT_OPTIONS_VERSION,
-        "etcdc_client_options",
-    )?;
-    // A version-1 struct ends where `ca_file` begins: copy just that much
-    // into a zeroed (all defaults) struct of this version.
-    let size = match version {
-        1 => std::mem::offset_of!(etcdc_client_options, ca_file),
-        _ => std::mem::size_of::<etcdc_client_options>(),
-    };
-    // SAFETY: all-zero is a valid value (NULL pointers, false, 0); the
-    // caller's struct has at least `size` readable bytes for its version.
-    let o = unsafe {
-        let mut o = std::mem::zeroed::<etcdc_client_options>();
-        ptr::copy_nonoverlapping(opts.cast::<u8>(), ptr::addr_of_mut!(o).cast::<u8>(), size);
-        o
-    };
-    let o = &o;
-    // SAFETY (all below): strings are NULL or NUL-terminated per the contract.
-    if let Some(host) = unsafe { opt_str(o.host, "host") }? {
-        b = b.host(host);
-    }
-    if o.port != 0 {
-        b = b.port(o.port);
-    }
-    if let Some(protocol) = unsafe { opt_str(o.protocol, "protocol") }? {
-        b = b.protocol(protocol);
-    }
-    if o.endpoint_count > 0 {
-        if o.endpoints.is_null() {
-            return Err(Error::InvalidArgument(
-                "endpoints is NULL but endpoint_count is not 0".into(),
-            ));
-        }
-        // SAFETY: `endpoint_count` readable pointers per the contract.
-        let raw = unsafe { std::slice::from_raw_parts(o.endpoints, o.endpoint_count) };
-        let list = raw
-            .iter()
-            .enumerate()
-            .map(|(i, p)| unsafe { arg_str(*p, &format!("endpoints[{i}]")) })
-            .collect::<Result<Vec<&str>>>()?;
-        b = b.endpoints(list);
-    }
-    if let Some(t) = millis(o.read_timeout_ms) {
-        b = b.read_timeout(t);
-    }
-    if let Some(t) = millis(o.connect_timeout_ms) {
-        b = b.connect_timeout(t);
-    }
-    if let Some(prefix) = unsafe { opt_str(o.version_prefix, "version_prefix") }? {
-        b = b.version_prefix(prefix);
-    }
-    if o.max_response_bytes != 0 {
-        b = b.max_response_bytes(o.max_response_bytes);
-    }
-    if let Some(id) = unsafe { opt_str(o.expected_cluster_id, "expected_cluster_id") }? {
-        b = b.expected_cluster_id(id);
-    }
-    if let Some(ca) = unsafe { opt_str(o.ca_file, "ca_file") }? {
-        b = b.ca_file(ca);
-    }
-    let cert = unsafe { opt_str(o.cert_file, "cert_file") }?;
-    let key = unsafe { opt_str(o.key_file, "key_file") }?;
-    match (cert, key) {
-        (Some(cert), Some(key)) => b = b.client_cert(cert, key),
-        (None, None) => {}
-        _ => {
-            return Err(Error::InvalidArgument(
-                "cert_file and key_file go together".into(),
-            ))
-        }
-    }
-    let user = unsafe { opt_str(o.username, "username") }?;
-    let password = unsafe { opt_str(o.password, "password") }?;
-    match (user, password) {
-        (Some(user), password) => b = b.basic_auth(user, password.unwrap_or("")),
-        (None, None) => {}
-        (None, Some(_)) => return Err(Error::InvalidArgument("password without username".into())),
-    }
-    b = b.insecure_skip_verify(o.insecure_skip_verify);
-    b = b.discover(o.discover);
-    Ok(b.allow_redirect(!o.no_redirect))
 }
 
 /// Creates a client. Sends nothing over the network (the server need not be
@@ -225,12 +224,11 @@ unsafe fn builder(opts: *const etcdc_client_options) -> Result<crate::ClientBuil
 pub unsafe extern "C" fn etcdc_client_new(
     opts: *const etcdc_client_options,
     out: *mut *mut etcdc_client,
-) -> super::etcdc_status {
+) -> etcdc_status {
     status(|| {
-        // SAFETY: per the contract.
-        let out = unsafe { arg_out(out, "out") }?;
-        let client = unsafe { builder(opts) }?.build()?;
-        *out = Box::into_raw(Box::new(etcdc_client { client }));
+        let out = arg_mut!(out);
+        let client = options!(opts).build()?;
+        give(out, etcdc_client { client });
         Ok(())
     })
 }
@@ -239,12 +237,7 @@ pub unsafe extern "C" fn etcdc_client_new(
 /// thread may be using the client; responses obtained from it stay valid.
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_client_free(client: *mut etcdc_client) {
-    super::boundary(|| {
-        if !client.is_null() {
-            // SAFETY: a Box given out by etcdc_client_new, freed once.
-            drop(unsafe { Box::from_raw(client) });
-        }
-    })
+    free!(client)
 }
 
 /// The library's version as "MAJOR.MINOR.PATCH": a static string, never
@@ -261,10 +254,8 @@ pub extern "C" fn etcdc_version() -> *const c_char {
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_string_free(s: *mut c_char) {
     super::boundary(|| {
-        if !s.is_null() {
-            // SAFETY: from malloc_string, freed once.
-            unsafe { libc::free(s.cast()) };
-        }
+        // SAFETY: NULL or from `malloc_string`, freed once, per the contract.
+        unsafe { libc::free(s.cast()) }
     })
 }
 

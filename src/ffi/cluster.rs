@@ -1,12 +1,16 @@
-//! The cluster in C: members, leader, machines, stats, versions, health.
+//! The cluster: members (list, add, remove, update), the leader, machines,
+//! statistics, versions and health.
 
 use std::ffi::{c_char, c_int};
 use std::ptr;
 
+use super::arena::{Arena, Strings};
+use super::args::{give, give_opt, malloc_string, put_string};
 use super::client::etcdc_client;
-use super::{arg_out, arg_ref, arg_str, malloc_string, status, Arena, Strings};
+use super::list::etcdc_strings;
+use super::{etcdc_status, status};
 use crate::error::Error;
-use crate::v2::cluster::Member;
+use crate::Member;
 
 /// One member of the cluster. Borrowed from the `etcdc_member_list` it came
 /// from: valid until that list is freed.
@@ -84,11 +88,6 @@ impl etcdc_member_list {
     }
 }
 
-/// Stores a new member list in `*out`.
-fn put_members(out: &mut *mut etcdc_member_list, members: &[Member]) {
-    *out = Box::into_raw(Box::new(etcdc_member_list::new(members)));
-}
-
 /// Stores the cluster's members in `*out` (a new list, freed with
 /// `etcdc_member_list_free()`).
 ///
@@ -97,12 +96,10 @@ fn put_members(out: &mut *mut etcdc_member_list, members: &[Member]) {
 pub unsafe extern "C" fn etcdc_members(
     client: *const etcdc_client,
     out: *mut *mut etcdc_member_list,
-) -> super::etcdc_status {
+) -> etcdc_status {
     status(|| {
-        // SAFETY (all): per the header's contract.
-        let client = unsafe { arg_ref(client, "client") }?;
-        let out = unsafe { arg_out(out, "out") }?;
-        put_members(out, &client.client.members()?);
+        let out = arg_mut!(out);
+        give(out, etcdc_member_list::new(&arg!(client).members()?));
         Ok(())
     })
 }
@@ -117,12 +114,10 @@ pub unsafe extern "C" fn etcdc_members(
 pub unsafe extern "C" fn etcdc_leader(
     client: *const etcdc_client,
     out: *mut *mut etcdc_member_list,
-) -> super::etcdc_status {
+) -> etcdc_status {
     status(|| {
-        // SAFETY (all): per the header's contract.
-        let client = unsafe { arg_ref(client, "client") }?;
-        let out = unsafe { arg_out(out, "out") }?;
-        put_members(out, &[client.client.leader()?]);
+        let out = arg_mut!(out);
+        give(out, etcdc_member_list::new(&[arg!(client).leader()?]));
         Ok(())
     })
 }
@@ -139,15 +134,11 @@ pub unsafe extern "C" fn etcdc_member_add(
     peer_urls: *const *const c_char,
     count: usize,
     out: *mut *mut etcdc_member_list,
-) -> super::etcdc_status {
+) -> etcdc_status {
     status(|| {
-        // SAFETY (all): per the header's contract.
-        let client = unsafe { arg_ref(client, "client") }?;
-        let urls = unsafe { super::str_list(peer_urls, count, "peer_urls") }?;
-        let member = client.client.add_member(&urls)?;
-        if let Some(out) = unsafe { out.as_mut() } {
-            put_members(out, &[member]);
-        }
+        let member = arg!(client).add_member(&strings!(peer_urls, count))?;
+        // SAFETY: NULL or writable, per the contract.
+        unsafe { give_opt(out, etcdc_member_list::new(&[member])) };
         Ok(())
     })
 }
@@ -160,12 +151,8 @@ pub unsafe extern "C" fn etcdc_member_add(
 pub unsafe extern "C" fn etcdc_member_remove(
     client: *const etcdc_client,
     id: *const c_char,
-) -> super::etcdc_status {
-    status(|| {
-        // SAFETY (all): per the header's contract.
-        let client = unsafe { arg_ref(client, "client") }?;
-        client.client.remove_member(unsafe { arg_str(id, "id") }?)
-    })
+) -> etcdc_status {
+    status(|| arg!(client).remove_member(string!(id)))
 }
 
 /// Replaces the peer URLs of member `id` (hex) with these `count` URLs.
@@ -177,14 +164,8 @@ pub unsafe extern "C" fn etcdc_member_update(
     id: *const c_char,
     peer_urls: *const *const c_char,
     count: usize,
-) -> super::etcdc_status {
-    status(|| {
-        // SAFETY (all): per the header's contract.
-        let client = unsafe { arg_ref(client, "client") }?;
-        let id = unsafe { arg_str(id, "id") }?;
-        let urls = unsafe { super::str_list(peer_urls, count, "peer_urls") }?;
-        client.client.update_member(id, &urls)
-    })
+) -> etcdc_status {
+    status(|| arg!(client).update_member(string!(id), &strings!(peer_urls, count)))
 }
 
 /// Number of members in the list (0 for NULL).
@@ -213,29 +194,21 @@ pub unsafe extern "C" fn etcdc_member_list_get(
 /// Frees a member list and the members borrowed from it. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_member_list_free(list: *mut etcdc_member_list) {
-    super::boundary(|| {
-        if !list.is_null() {
-            // SAFETY: a Box given out by this library, freed once.
-            drop(unsafe { Box::from_raw(list) });
-        }
-    })
+    free!(list)
 }
 
 /// Stores the client URLs of the cluster's members (python-etcd's
-/// `machines`) in `*out`, comma-separated as etcd sends them: a new string,
-/// freed with `etcdc_string_free()`.
+/// `machines`) in `*out`: a new list, freed with `etcdc_strings_free()`.
 ///
 /// Errors: `ETCDC_ERR_INVALID_ARGUMENT`, request errors.
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_machines(
     client: *const etcdc_client,
-    out: *mut *mut c_char,
-) -> super::etcdc_status {
+    out: *mut *mut etcdc_strings,
+) -> etcdc_status {
     status(|| {
-        // SAFETY (all): per the header's contract.
-        let client = unsafe { arg_ref(client, "client") }?;
-        let out = unsafe { arg_out(out, "out") }?;
-        *out = malloc_string(&client.client.machines()?.join(","));
+        let out = arg_mut!(out);
+        give(out, etcdc_strings::new(&arg!(client).machines()?));
         Ok(())
     })
 }
@@ -260,12 +233,10 @@ pub unsafe extern "C" fn etcdc_stats(
     client: *const etcdc_client,
     which: c_int,
     json: *mut *mut c_char,
-) -> super::etcdc_status {
+) -> etcdc_status {
     status(|| {
-        // SAFETY (all): per the header's contract.
-        let client = unsafe { arg_ref(client, "client") }?;
-        let json = unsafe { arg_out(json, "json") }?;
-        let c = &client.client;
+        let json = arg_mut!(json);
+        let c = arg!(client);
         let stats = match which {
             ETCDC_STATS_SELF => c.stats_self()?,
             ETCDC_STATS_LEADER => c.stats_leader()?,
@@ -291,16 +262,13 @@ pub unsafe extern "C" fn etcdc_server_version(
     client: *const etcdc_client,
     server: *mut *mut c_char,
     cluster: *mut *mut c_char,
-) -> super::etcdc_status {
+) -> etcdc_status {
     status(|| {
-        // SAFETY (all): per the header's contract.
-        let client = unsafe { arg_ref(client, "client") }?;
-        let version = client.client.version()?;
-        if let Some(server) = unsafe { server.as_mut() } {
-            *server = malloc_string(&version.server);
-        }
-        if let Some(cluster) = unsafe { cluster.as_mut() } {
-            *cluster = malloc_string(&version.cluster);
+        let version = arg!(client).version()?;
+        // SAFETY: NULL or writable, per the contract.
+        unsafe {
+            put_string(server, &version.server);
+            put_string(cluster, &version.cluster);
         }
         Ok(())
     })
@@ -314,12 +282,9 @@ pub unsafe extern "C" fn etcdc_server_version(
 pub unsafe extern "C" fn etcdc_health(
     client: *const etcdc_client,
     healthy: *mut bool,
-) -> super::etcdc_status {
+) -> etcdc_status {
     status(|| {
-        // SAFETY (all): per the header's contract.
-        let client = unsafe { arg_ref(client, "client") }?;
-        let healthy = unsafe { arg_out(healthy, "healthy") }?;
-        *healthy = client.client.health()?;
+        *arg_mut!(healthy) = arg!(client).health()?;
         Ok(())
     })
 }

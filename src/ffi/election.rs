@@ -1,18 +1,66 @@
-//! Leader election in C: functions on a client, one key per election, under
-//! the prefix "/_elections".
+//! Leader election: one key per election, whose value names the leader.
+//! Functions on a client; `opts` chooses where elections live.
 
 use std::ffi::c_char;
+use std::ptr;
 
+use super::args::{malloc_string, put_opt, wait_limit};
 use super::client::etcdc_client;
-use super::{arg_out, arg_ref, arg_str, malloc_string, status, wait_limit};
+use super::options::{self, c_options};
+use super::{etcdc_status, status};
+
+use crate::Election;
+
+/// The current version of `etcdc_election_options`.
+pub const ETCDC_ELECTION_OPTIONS_VERSION: u32 = 1;
+
+/// Options of the `etcdc_election_*` functions. Initialise with
+/// `ETCDC_ELECTION_OPTIONS_INIT` or
+/// `etcdc_election_options_init(&opts, ETCDC_ELECTION_OPTIONS_VERSION)`;
+/// NULL fields take their defaults. Every call on the same election must
+/// use the same prefix.
+#[repr(C)]
+pub struct etcdc_election_options {
+    /// `ETCDC_ELECTION_OPTIONS_VERSION`.
+    pub version: u32,
+    /// Directory under which each election has its key; default
+    /// "/_elections".
+    pub prefix: *const c_char,
+}
+
+/// Sets the `version`-sized start of `*opts` to that version's defaults, as
+/// `ETCDC_ELECTION_OPTIONS_INIT` does; pass `ETCDC_ELECTION_OPTIONS_VERSION`.
+///
+/// Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL or an unknown version.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_election_options_init(
+    opts: *mut etcdc_election_options,
+    version: u32,
+) -> etcdc_status {
+    // SAFETY: per the contract.
+    unsafe { options::init(opts, version) }
+}
+
+c_options!(etcdc_election_options => Option<&'a str>, |o| {
+    // SAFETY: NULL or NUL-terminated, per the contract of the struct.
+    unsafe { super::args::opt_string(o.prefix, "prefix") }
+});
+
+/// The elections `opts` names, of `client`.
+fn elections<'a>(client: &'a etcdc_client, prefix: Option<&'a str>) -> Election<'a> {
+    match prefix {
+        Some(prefix) => client.election_under(prefix),
+        None => client.election(),
+    }
+}
 
 /// Campaigns: makes `name` the leader of election `key` (python-etcd's
-/// `election.set`), waiting at most `timeout_ms` milliseconds (0: try once;
-/// negative: as long as it takes) for the current leader to resign or expire.
-/// `ttl` seconds without `etcdc_election_renew()` end the leadership; 0 makes
-/// it last until `etcdc_election_delete()`. If `name` already leads, this
-/// renews it. On success `*index` (if not NULL) is the etcd index at which
-/// leadership was won.
+/// `election.set`), waiting at most `timeout_ms` (the waiting rule: negative
+/// for no limit, 0 to win only if nobody leads now) for the current leader
+/// to resign or expire. `ttl` seconds without `etcdc_election_renew()` end
+/// the leadership; 0 makes it last until `etcdc_election_delete()`. If
+/// `name` already leads, this renews it. On success `*index` (if not NULL)
+/// is the etcd index at which leadership was won.
 ///
 /// Errors: `ETCDC_ERR_ACQUIRE_TIMEOUT`; `ETCDC_ERR_INVALID_ARGUMENT` (NULL,
 /// invalid UTF-8, an empty name); request errors.
@@ -22,21 +70,15 @@ pub unsafe extern "C" fn etcdc_election_set(
     key: *const c_char,
     name: *const c_char,
     ttl: u64,
+    opts: *const etcdc_election_options,
     timeout_ms: i64,
     index: *mut u64,
-) -> super::etcdc_status {
+) -> etcdc_status {
     status(|| {
-        // SAFETY (all): per the header's contract.
-        let client = unsafe { arg_ref(client, "client") }?;
-        let key = unsafe { arg_str(key, "key") }?;
-        let name = unsafe { arg_str(name, "name") }?;
-        let won = client
-            .client
-            .election()
-            .set(key, name, ttl, wait_limit(timeout_ms))?;
-        if let Some(index) = unsafe { index.as_mut() } {
-            *index = won;
-        }
+        let elections = elections(arg!(client), options!(opts));
+        let won = elections.set(string!(key), string!(name), ttl, wait_limit(timeout_ms))?;
+        // SAFETY: NULL or writable, per the contract.
+        unsafe { put_opt(index, won) };
         Ok(())
     })
 }
@@ -50,15 +92,13 @@ pub unsafe extern "C" fn etcdc_election_set(
 pub unsafe extern "C" fn etcdc_election_get(
     client: *const etcdc_client,
     key: *const c_char,
+    opts: *const etcdc_election_options,
     leader: *mut *mut c_char,
-) -> super::etcdc_status {
+) -> etcdc_status {
     status(|| {
-        // SAFETY (all): per the header's contract.
-        let client = unsafe { arg_ref(client, "client") }?;
-        let key = unsafe { arg_str(key, "key") }?;
-        let leader = unsafe { arg_out(leader, "leader") }?;
-        let name = client.client.election().get(key)?;
-        *leader = name.map_or(std::ptr::null_mut(), |n| malloc_string(&n));
+        let leader = arg_mut!(leader);
+        let name = elections(arg!(client), options!(opts)).get(string!(key))?;
+        *leader = owned(name);
         Ok(())
     })
 }
@@ -73,13 +113,11 @@ pub unsafe extern "C" fn etcdc_election_delete(
     client: *const etcdc_client,
     key: *const c_char,
     name: *const c_char,
-) -> super::etcdc_status {
+    opts: *const etcdc_election_options,
+) -> etcdc_status {
     status(|| {
-        // SAFETY (all): per the header's contract.
-        let client = unsafe { arg_ref(client, "client") }?;
-        let key = unsafe { arg_str(key, "key") }?;
-        let name = unsafe { arg_str(name, "name") }?;
-        client.client.election().delete(key, name)
+        let elections = elections(arg!(client), options!(opts));
+        elections.delete(string!(key), string!(name))
     })
 }
 
@@ -94,19 +132,17 @@ pub unsafe extern "C" fn etcdc_election_renew(
     key: *const c_char,
     name: *const c_char,
     ttl: u64,
-) -> super::etcdc_status {
+    opts: *const etcdc_election_options,
+) -> etcdc_status {
     status(|| {
-        // SAFETY (all): per the header's contract.
-        let client = unsafe { arg_ref(client, "client") }?;
-        let key = unsafe { arg_str(key, "key") }?;
-        let name = unsafe { arg_str(name, "name") }?;
-        client.client.election().renew(key, name, ttl)
+        let elections = elections(arg!(client), options!(opts));
+        elections.renew(string!(key), string!(name), ttl)
     })
 }
 
 /// Waits for the next change of leader of election `key` at or after etcd
-/// index `since_index` (0: from now), at most `timeout_ms` milliseconds
-/// (negative: as long as it takes). Stores the new leader's name in `*leader`
+/// index `since_index` (0: from now), at most `timeout_ms` (the waiting
+/// rule: negative for no limit). Stores the new leader's name in `*leader`
 /// (a new string, freed with `etcdc_string_free()`), or NULL when the leader
 /// resigned or expired, and in `*next_index` (if not NULL) the index to pass
 /// as `since_index` next time, so that no change is missed between calls.
@@ -118,24 +154,24 @@ pub unsafe extern "C" fn etcdc_election_watch(
     client: *const etcdc_client,
     key: *const c_char,
     since_index: u64,
+    opts: *const etcdc_election_options,
     timeout_ms: i64,
     leader: *mut *mut c_char,
     next_index: *mut u64,
-) -> super::etcdc_status {
+) -> etcdc_status {
     status(|| {
-        // SAFETY (all): per the header's contract.
-        let client = unsafe { arg_ref(client, "client") }?;
-        let key = unsafe { arg_str(key, "key") }?;
-        let leader = unsafe { arg_out(leader, "leader") }?;
+        let leader = arg_mut!(leader);
+        let elections = elections(arg!(client), options!(opts));
         let since = (since_index != 0).then_some(since_index);
-        let (name, next) = client
-            .client
-            .election()
-            .watch(key, since, wait_limit(timeout_ms))?;
-        *leader = name.map_or(std::ptr::null_mut(), |n| malloc_string(&n));
-        if let Some(next_index) = unsafe { next_index.as_mut() } {
-            *next_index = next;
-        }
+        let (name, next) = elections.watch(string!(key), since, wait_limit(timeout_ms))?;
+        *leader = owned(name);
+        // SAFETY: NULL or writable, per the contract.
+        unsafe { put_opt(next_index, next) };
         Ok(())
     })
+}
+
+/// A leader's name as a `char *` result (NULL for none).
+fn owned(name: Option<String>) -> *mut c_char {
+    name.map_or(ptr::null_mut(), |n| malloc_string(&n))
 }

@@ -168,58 +168,78 @@ pub(crate) fn status_of(e: &Error) -> etcdc_status {
     }
 }
 
-/// The description of a status number, NUL-terminated.
+/// The one table of statuses: each with its description. The compiler
+/// checks it against the enum above: the `match` in `listed` names every
+/// status exactly once (a missing one does not compile, a repeated one is an
+/// unreachable pattern, denied), so no status can lack its own description.
+macro_rules! status_table {
+    ($($s:ident => $text:literal,)*) => {
+        /// Every status, in the enum's order, with its description.
+        pub(crate) const STATUSES: &[(etcdc_status, &str)] =
+            &[$(($s, concat!($text, "\0")),)*];
+
+        #[deny(unreachable_patterns)]
+        #[allow(dead_code)]
+        fn listed(s: etcdc_status) {
+            match s {
+                $($s => (),)*
+            }
+        }
+    };
+}
+
+status_table! {
+    ETCDC_OK => "success",
+    ETCDC_ERR_KEY_NOT_FOUND => "key not found",
+    ETCDC_ERR_COMPARE_FAILED => "compare failed",
+    ETCDC_ERR_NOT_FILE => "not a file",
+    ETCDC_ERR_NOT_DIR => "not a directory",
+    ETCDC_ERR_NODE_EXIST => "key already exists",
+    ETCDC_ERR_ROOT_READ_ONLY => "root is read only",
+    ETCDC_ERR_DIR_NOT_EMPTY => "directory not empty",
+    ETCDC_ERR_UNAUTHORIZED => "unauthorized",
+    ETCDC_ERR_VALUE_REQUIRED => "value required",
+    ETCDC_ERR_PREV_VALUE_REQUIRED => "prevValue required",
+    ETCDC_ERR_TTL_NAN => "TTL is not a number",
+    ETCDC_ERR_INDEX_NAN => "index is not a number",
+    ETCDC_ERR_INVALID_FIELD => "invalid field",
+    ETCDC_ERR_INVALID_FORM => "invalid form",
+    ETCDC_ERR_REFRESH_VALUE => "value provided on refresh",
+    ETCDC_ERR_REFRESH_TTL_REQUIRED => "refresh needs a TTL",
+    ETCDC_ERR_RAFT_INTERNAL => "raft internal error",
+    ETCDC_ERR_LEADER_ELECT => "leader election in progress",
+    ETCDC_ERR_WATCHER_CLEARED => "watcher cleared",
+    ETCDC_ERR_EVENT_INDEX_CLEARED => "event index cleared",
+    ETCDC_ERR_INVALID_ARGUMENT => "invalid argument",
+    ETCDC_ERR_CONNECTION => "connection failed",
+    ETCDC_ERR_TIMEOUT => "timed out",
+    ETCDC_ERR_PROTOCOL => "protocol error",
+    ETCDC_ERR_V2_NOT_ENABLED => "v2 API not enabled on this server",
+    ETCDC_ERR_HTTP_STATUS => "unexpected HTTP status",
+    ETCDC_ERR_REDIRECT => "redirect not followed",
+    ETCDC_ERR_RESPONSE_TOO_LARGE => "response too large",
+    ETCDC_ERR_ETCD_OTHER => "etcd error",
+    ETCDC_ERR_PANIC => "internal error (panic)",
+    ETCDC_ERR_WATCH_TIMEOUT => "watch timed out",
+    ETCDC_ERR_CANCELLED => "cancelled",
+    ETCDC_ERR_ACQUIRE_TIMEOUT => "not acquired in time",
+    ETCDC_ERR_LOCK_EXPIRED => "lock expired",
+    ETCDC_ERR_NOT_HELD => "not held",
+    ETCDC_ERR_AMBIGUOUS => "outcome unknown (the write may have been applied)",
+    ETCDC_ERR_CLUSTER_ID_MISMATCH => "member of another cluster",
+    ETCDC_ERR_TLS_UNTRUSTED => "untrusted server certificate",
+    ETCDC_ERR_TLS_HOSTNAME => "server certificate not valid for the host name",
+    ETCDC_ERR_TLS_CLIENT_CERT => "client certificate refused or missing",
+    ETCDC_ERR_TLS => "TLS failure",
+}
+
+/// The description of a status number, NUL-terminated; "unknown status"
+/// for a number that is no status.
 fn describe(status: c_int) -> &'static str {
-    macro_rules! table {
-        ($($s:ident => $text:literal,)*) => {
-            $( if status == $s as c_int { return concat!($text, "\0"); } )*
-        };
-    }
-    table! {
-        ETCDC_OK => "success",
-        ETCDC_ERR_KEY_NOT_FOUND => "key not found",
-        ETCDC_ERR_COMPARE_FAILED => "compare failed",
-        ETCDC_ERR_NOT_FILE => "not a file",
-        ETCDC_ERR_NOT_DIR => "not a directory",
-        ETCDC_ERR_NODE_EXIST => "key already exists",
-        ETCDC_ERR_ROOT_READ_ONLY => "root is read only",
-        ETCDC_ERR_DIR_NOT_EMPTY => "directory not empty",
-        ETCDC_ERR_UNAUTHORIZED => "unauthorized",
-        ETCDC_ERR_VALUE_REQUIRED => "value required",
-        ETCDC_ERR_PREV_VALUE_REQUIRED => "prevValue required",
-        ETCDC_ERR_TTL_NAN => "TTL is not a number",
-        ETCDC_ERR_INDEX_NAN => "index is not a number",
-        ETCDC_ERR_INVALID_FIELD => "invalid field",
-        ETCDC_ERR_INVALID_FORM => "invalid form",
-        ETCDC_ERR_REFRESH_VALUE => "value provided on refresh",
-        ETCDC_ERR_REFRESH_TTL_REQUIRED => "refresh needs a TTL",
-        ETCDC_ERR_RAFT_INTERNAL => "raft internal error",
-        ETCDC_ERR_LEADER_ELECT => "leader election in progress",
-        ETCDC_ERR_WATCHER_CLEARED => "watcher cleared",
-        ETCDC_ERR_EVENT_INDEX_CLEARED => "event index cleared",
-        ETCDC_ERR_INVALID_ARGUMENT => "invalid argument",
-        ETCDC_ERR_CONNECTION => "connection failed",
-        ETCDC_ERR_TIMEOUT => "timed out",
-        ETCDC_ERR_PROTOCOL => "protocol error",
-        ETCDC_ERR_V2_NOT_ENABLED => "v2 API not enabled on this server",
-        ETCDC_ERR_HTTP_STATUS => "unexpected HTTP status",
-        ETCDC_ERR_REDIRECT => "redirect not followed",
-        ETCDC_ERR_RESPONSE_TOO_LARGE => "response too large",
-        ETCDC_ERR_ETCD_OTHER => "etcd error",
-        ETCDC_ERR_PANIC => "internal error (panic)",
-        ETCDC_ERR_WATCH_TIMEOUT => "watch timed out",
-        ETCDC_ERR_CANCELLED => "cancelled",
-        ETCDC_ERR_ACQUIRE_TIMEOUT => "not acquired in time",
-        ETCDC_ERR_LOCK_EXPIRED => "lock expired",
-        ETCDC_ERR_NOT_HELD => "not held",
-        ETCDC_ERR_AMBIGUOUS => "outcome unknown (the write may have been applied)",
-        ETCDC_ERR_CLUSTER_ID_MISMATCH => "member of another cluster",
-        ETCDC_ERR_TLS_UNTRUSTED => "untrusted server certificate",
-        ETCDC_ERR_TLS_HOSTNAME => "server certificate not valid for the host name",
-        ETCDC_ERR_TLS_CLIENT_CERT => "client certificate refused or missing",
-        ETCDC_ERR_TLS => "TLS failure",
-    }
-    "unknown status\0"
+    STATUSES
+        .iter()
+        .find(|(s, _)| *s as c_int == status)
+        .map_or("unknown status\0", |(_, text)| text)
 }
 
 /// Describes a status: a static string, never NULL ("unknown status" for a
@@ -250,11 +270,17 @@ pub struct etcdc_error {
     /// (`ETCDC_ERR_HTTP_STATUS`: e.g. 404 no such user or member, 409
     /// already exists, 403 the root role), else 0.
     pub http_status: u16,
+    /// What the server said, in its own words, or "" when no answer of the
+    /// server is involved; never NULL. etcd's `message` for its errors
+    /// ("Key not found"), the `message` of other error bodies ("No such
+    /// member"), or the start of an unexpected answer's body.
+    pub server_message: *const c_char,
 }
 
 struct LastError {
     message: CString,
     cause: CString,
+    server_message: CString,
     view: etcdc_error,
 }
 
@@ -266,27 +292,34 @@ fn c_string(s: &str) -> CString {
     CString::new(s.replace('\0', "\\0")).unwrap_or_default()
 }
 
-/// Records the detail of a failure as this thread's last error.
-pub(crate) fn set_last(
+/// What a failure's detail consists of.
+struct Detail<'a> {
     status: etcdc_status,
-    message: &str,
-    etcd: Option<&EtcdError>,
+    message: &'a str,
+    etcd: Option<&'a EtcdError>,
     http_status: u16,
-) {
+    server_message: &'a str,
+}
+
+/// Records the detail of a failure as this thread's last error.
+fn set_last(d: Detail<'_>) {
     let mut last = Box::new(LastError {
-        message: c_string(message),
-        cause: c_string(etcd.map_or("", |e| e.cause.as_str())),
+        message: c_string(d.message),
+        cause: c_string(d.etcd.map_or("", |e| e.cause.as_str())),
+        server_message: c_string(d.server_message),
         view: etcdc_error {
-            status,
-            etcd_code: etcd.map_or(0, |e| e.code),
+            status: d.status,
+            etcd_code: d.etcd.map_or(0, |e| e.code),
             message: std::ptr::null(),
             cause: std::ptr::null(),
-            index: etcd.map_or(0, |e| e.index),
-            http_status,
+            index: d.etcd.map_or(0, |e| e.index),
+            http_status: d.http_status,
+            server_message: std::ptr::null(),
         },
     });
     last.view.message = last.message.as_ptr();
     last.view.cause = last.cause.as_ptr();
+    last.view.server_message = last.server_message.as_ptr();
     // `try_with`: during thread teardown (an etcdc call from a pthread key
     // destructor) the slot is gone; the detail is dropped then, no panic.
     let _ = LAST.try_with(|l| {
@@ -296,14 +329,31 @@ pub(crate) fn set_last(
     });
 }
 
+/// Records a caught panic as this thread's last error.
+pub(crate) fn set_panic(message: &str) {
+    set_last(Detail {
+        status: ETCDC_ERR_PANIC,
+        message,
+        etcd: None,
+        http_status: 0,
+        server_message: "",
+    });
+}
+
 /// Records `e` as this thread's last error and returns its status.
 pub(crate) fn record(e: &Error) -> etcdc_status {
     let status = status_of(e);
-    let http_status = match e {
-        Error::HttpStatus { status, .. } => *status,
-        _ => 0,
+    let (http_status, server_message) = match e {
+        Error::HttpStatus { status, body } => (*status, body.as_str()),
+        _ => (0, e.etcd().map_or("", |etcd| etcd.message.as_str())),
     };
-    set_last(status, &e.to_string(), e.etcd(), http_status);
+    set_last(Detail {
+        status,
+        message: &e.to_string(),
+        etcd: e.etcd(),
+        http_status,
+        server_message,
+    });
     status
 }
 
@@ -322,4 +372,46 @@ pub extern "C" fn etcdc_error_last() -> *const etcdc_error {
         .flatten()
         .unwrap_or(std::ptr::null())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    #[test]
+    fn every_status_has_its_own_description() {
+        let mut seen = std::collections::HashSet::new();
+        for (status, _) in STATUSES {
+            // SAFETY: a static NUL-terminated string.
+            let text = unsafe { CStr::from_ptr(etcdc_status_str(*status as c_int)) };
+            let text = text.to_str().unwrap();
+            assert_ne!(text, "unknown status", "{status:?}");
+            assert!(seen.insert(text), "{status:?} shares its description");
+        }
+        // SAFETY: as above.
+        let unknown = unsafe { CStr::from_ptr(etcdc_status_str(999)) };
+        assert_eq!(unknown.to_str().unwrap(), "unknown status");
+    }
+
+    /// The header's enum lists exactly the statuses of the table, with
+    /// the same numbers.
+    #[test]
+    fn the_header_has_every_status() {
+        let header = include_str!("../../include/etcdc.h");
+        let start = header
+            .find("enum etcdc_status {")
+            .expect("enum in the header");
+        let body = &header[start..start + header[start..].find('}').unwrap()];
+        let in_header: Vec<(String, i64)> = body
+            .lines()
+            .filter_map(|l| l.trim().trim_end_matches(',').split_once(" = "))
+            .map(|(name, n)| (name.to_owned(), n.parse().unwrap()))
+            .collect();
+        let in_table: Vec<(String, i64)> = STATUSES
+            .iter()
+            .map(|(s, _)| (format!("{s:?}"), *s as i64))
+            .collect();
+        assert_eq!(in_header, in_table);
+    }
 }

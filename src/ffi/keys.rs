@@ -8,12 +8,13 @@
 
 use std::ffi::{c_char, c_int};
 
+use super::args::give_opt;
 use super::client::etcdc_client;
-use super::node::{etcdc_node, etcdc_response, put_response};
-use super::{arg_ref, arg_str, check_version, opt_str, status};
+use super::node::{etcdc_node, etcdc_response};
+use super::options::{self, c_options};
+use super::{etcdc_status, status};
 use crate::error::{Error, Result};
-use crate::v2::keys::{DeleteOptions, ReadOptions, WriteOptions};
-use crate::Response;
+use crate::{DeleteOptions, ReadOptions, Response, WriteOptions};
 
 /// The current version of `etcdc_write_options`.
 pub const ETCDC_WRITE_OPTIONS_VERSION: u32 = 1;
@@ -36,7 +37,7 @@ pub const ETCDC_PREV_EXIST_TRUE: c_int = 1;
 pub const ETCDC_PREV_EXIST_FALSE: c_int = 2;
 
 /// Options of `etcdc_write()`. Initialise with `ETCDC_WRITE_OPTIONS_INIT` or
-/// `etcdc_write_options_init()`; fields left 0 / NULL / false mean "not set".
+/// `etcdc_write_options_init(&opts, ETCDC_WRITE_OPTIONS_VERSION)`; fields left 0 / NULL / false mean "not set".
 /// Strings need only live during the call.
 #[repr(C)]
 pub struct etcdc_write_options {
@@ -61,7 +62,7 @@ pub struct etcdc_write_options {
 }
 
 /// Options of `etcdc_read()`. Initialise with `ETCDC_READ_OPTIONS_INIT` or
-/// `etcdc_read_options_init()`; all false means a plain read of one node.
+/// `etcdc_read_options_init(&opts, ETCDC_READ_OPTIONS_VERSION)`; all false means a plain read of one node.
 #[repr(C)]
 pub struct etcdc_read_options {
     /// `ETCDC_READ_OPTIONS_VERSION`.
@@ -75,7 +76,7 @@ pub struct etcdc_read_options {
 }
 
 /// Options of `etcdc_delete()`. Initialise with `ETCDC_DELETE_OPTIONS_INIT`
-/// or `etcdc_delete_options_init()`; all 0 / NULL deletes a value.
+/// or `etcdc_delete_options_init(&opts, ETCDC_DELETE_OPTIONS_VERSION)`; all 0 / NULL deletes a value.
 #[repr(C)]
 pub struct etcdc_delete_options {
     /// `ETCDC_DELETE_OPTIONS_VERSION`.
@@ -90,48 +91,56 @@ pub struct etcdc_delete_options {
     pub prev_index: u64,
 }
 
-/// Sets `opts` to the defaults of the current version (all fields 0, version
-/// set), as `ETCDC_WRITE_OPTIONS_INIT` does. Does nothing if `opts` is NULL.
+/// Sets the `version`-sized start of `*opts` to that version's defaults, as
+/// `ETCDC_WRITE_OPTIONS_INIT` does; pass `ETCDC_WRITE_OPTIONS_VERSION`.
+///
+/// Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL or an unknown version.
 #[no_mangle]
-pub unsafe extern "C" fn etcdc_write_options_init(opts: *mut etcdc_write_options) {
-    super::init_options(opts, ETCDC_WRITE_OPTIONS_VERSION);
-}
-
-/// Sets `opts` to the defaults of the current version (all fields 0, version
-/// set), as `ETCDC_READ_OPTIONS_INIT` does. Does nothing if `opts` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn etcdc_read_options_init(opts: *mut etcdc_read_options) {
-    super::init_options(opts, ETCDC_READ_OPTIONS_VERSION);
-}
-
-/// Sets `opts` to the defaults of the current version (all fields 0, version
-/// set), as `ETCDC_DELETE_OPTIONS_INIT` does. Does nothing if `opts` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn etcdc_delete_options_init(opts: *mut etcdc_delete_options) {
-    super::init_options(opts, ETCDC_DELETE_OPTIONS_VERSION);
-}
-
-/// Reads the options struct at `p` (NULL: `None`) after checking its version.
-unsafe fn options<'a, T>(p: *const T, supported: u32, name: &str) -> Result<Option<&'a T>> {
+pub unsafe extern "C" fn etcdc_write_options_init(
+    opts: *mut etcdc_write_options,
+    version: u32,
+) -> etcdc_status {
     // SAFETY: per the contract.
-    let Some(o) = (unsafe { p.as_ref() }) else {
-        return Ok(None);
-    };
-    // SAFETY: every options struct is repr(C) and starts with `version: u32`.
-    let version = unsafe { *(p as *const u32) };
-    check_version(version, supported, name)?;
-    Ok(Some(o))
+    unsafe { options::init(opts, version) }
+}
+
+/// Sets the `version`-sized start of `*opts` to that version's defaults, as
+/// `ETCDC_READ_OPTIONS_INIT` does; pass `ETCDC_READ_OPTIONS_VERSION`.
+///
+/// Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL or an unknown version.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_read_options_init(
+    opts: *mut etcdc_read_options,
+    version: u32,
+) -> etcdc_status {
+    // SAFETY: per the contract.
+    unsafe { options::init(opts, version) }
+}
+
+/// Sets the `version`-sized start of `*opts` to that version's defaults, as
+/// `ETCDC_DELETE_OPTIONS_INIT` does; pass `ETCDC_DELETE_OPTIONS_VERSION`.
+///
+/// Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL or an unknown version.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_delete_options_init(
+    opts: *mut etcdc_delete_options,
+    version: u32,
+) -> etcdc_status {
+    // SAFETY: per the contract.
+    unsafe { options::init(opts, version) }
 }
 
 fn nonzero(n: u64) -> Option<u64> {
     (n != 0).then_some(n)
 }
-unsafe fn write_options<'a>(p: *const etcdc_write_options) -> Result<WriteOptions<'a>> {
-    // SAFETY (all): per the contract of etcdc_write().
-    let found = unsafe { options(p, ETCDC_WRITE_OPTIONS_VERSION, "etcdc_write_options") }?;
-    let Some(o) = found else {
-        return Ok(WriteOptions::default());
-    };
+
+/// A string field of an options struct (NULL: `None`).
+fn field<'a>(p: *const c_char, name: &str) -> Result<Option<&'a str>> {
+    // SAFETY: NULL or NUL-terminated, per the contract of the struct.
+    unsafe { super::args::opt_string(p, name) }
+}
+
+c_options!(etcdc_write_options => WriteOptions<'a>, |o| {
     let prev_exist = match o.prev_exist {
         ETCDC_PREV_EXIST_ANY => None,
         ETCDC_PREV_EXIST_TRUE => Some(true),
@@ -146,25 +155,33 @@ unsafe fn write_options<'a>(p: *const etcdc_write_options) -> Result<WriteOption
         ttl: nonzero(o.ttl),
         dir: o.dir,
         append: o.append,
-        prev_value: unsafe { opt_str(o.prev_value, "prev_value") }?,
+        prev_value: field(o.prev_value, "prev_value")?,
         prev_index: nonzero(o.prev_index),
         prev_exist,
         refresh: o.refresh,
     })
-}
+});
 
-/// Runs a keys call with a checked client and stores its response in `out`.
-unsafe fn call(
-    client: *const etcdc_client,
-    out: *mut *mut etcdc_response,
-    f: impl FnOnce(&crate::Client) -> Result<Response>,
-) -> super::etcdc_status {
+c_options!(etcdc_read_options => ReadOptions, |o| Ok(ReadOptions {
+    recursive: o.recursive,
+    sorted: o.sorted,
+    quorum: o.quorum,
+}));
+
+c_options!(etcdc_delete_options => DeleteOptions<'a>, |o| Ok(DeleteOptions {
+    recursive: o.recursive,
+    dir: o.dir,
+    prev_value: field(o.prev_value, "prev_value")?,
+    prev_index: nonzero(o.prev_index),
+}));
+
+/// Runs a keys call and gives its response to C through `out` (NULL: not
+/// wanted; else writable, per the contract).
+fn respond(out: *mut *mut etcdc_response, call: impl FnOnce() -> Result<Response>) -> etcdc_status {
     status(|| {
-        // SAFETY: per the contract.
-        let client = unsafe { arg_ref(client, "client") }?;
-        let response = f(&client.client)?;
-        // SAFETY: per the contract.
-        unsafe { put_response(out, response) };
+        let response = call()?;
+        // SAFETY: NULL or writable, per the contract.
+        unsafe { give_opt(out, etcdc_response::new(response)) };
         Ok(())
     })
 }
@@ -187,20 +204,16 @@ pub unsafe extern "C" fn etcdc_write(
     value: *const c_char,
     opts: *const etcdc_write_options,
     out: *mut *mut etcdc_response,
-) -> super::etcdc_status {
-    // SAFETY (all): per the contract.
-    unsafe {
-        call(client, out, |c| {
-            let key = arg_str(key, "key")?;
-            let opts = write_options(opts)?;
-            let value = match opt_str(value, "value")? {
-                Some(v) => v,
-                None if opts.dir || opts.refresh => "",
-                None => return Err(Error::InvalidArgument("value is NULL".into())),
-            };
-            c.write(key, value, &opts)
-        })
-    }
+) -> etcdc_status {
+    respond(out, || {
+        let opts = options!(opts);
+        let value = match opt_string!(value) {
+            Some(v) => v,
+            None if opts.dir || opts.refresh => "",
+            None => return Err(Error::InvalidArgument("value is NULL".into())),
+        };
+        arg!(client).write(string!(key), value, &opts)
+    })
 }
 
 /// Reads `key`: a value, or a directory with its children (one level, or the
@@ -217,22 +230,8 @@ pub unsafe extern "C" fn etcdc_read(
     key: *const c_char,
     opts: *const etcdc_read_options,
     out: *mut *mut etcdc_response,
-) -> super::etcdc_status {
-    // SAFETY (all): per the contract.
-    unsafe {
-        call(client, out, |c| {
-            let key = arg_str(key, "key")?;
-            let opts = match options(opts, ETCDC_READ_OPTIONS_VERSION, "etcdc_read_options")? {
-                None => ReadOptions::default(),
-                Some(o) => ReadOptions {
-                    recursive: o.recursive,
-                    sorted: o.sorted,
-                    quorum: o.quorum,
-                },
-            };
-            c.read(key, &opts)
-        })
-    }
+) -> etcdc_status {
+    respond(out, || arg!(client).read(string!(key), &options!(opts)))
 }
 
 /// Deletes `key`; the response's prev node is what was removed. `opts` NULL
@@ -250,23 +249,8 @@ pub unsafe extern "C" fn etcdc_delete(
     key: *const c_char,
     opts: *const etcdc_delete_options,
     out: *mut *mut etcdc_response,
-) -> super::etcdc_status {
-    // SAFETY (all): per the contract.
-    unsafe {
-        call(client, out, |c| {
-            let key = arg_str(key, "key")?;
-            let opts = match options(opts, ETCDC_DELETE_OPTIONS_VERSION, "etcdc_delete_options")? {
-                None => DeleteOptions::default(),
-                Some(o) => DeleteOptions {
-                    recursive: o.recursive,
-                    dir: o.dir,
-                    prev_value: opt_str(o.prev_value, "prev_value")?,
-                    prev_index: nonzero(o.prev_index),
-                },
-            };
-            c.delete(key, &opts)
-        })
-    }
+) -> etcdc_status {
+    respond(out, || arg!(client).delete(string!(key), &options!(opts)))
 }
 
 /// Sets `key` to `value` only if its current value is `prev_value`
@@ -285,18 +269,11 @@ pub unsafe extern "C" fn etcdc_test_and_set(
     prev_value: *const c_char,
     ttl: u64,
     out: *mut *mut etcdc_response,
-) -> super::etcdc_status {
-    // SAFETY (all): per the contract.
-    unsafe {
-        call(client, out, |c| {
-            c.test_and_set(
-                arg_str(key, "key")?,
-                arg_str(value, "value")?,
-                arg_str(prev_value, "prev_value")?,
-                nonzero(ttl),
-            )
-        })
-    }
+) -> etcdc_status {
+    respond(out, || {
+        let (key, value, prev_value) = (string!(key), string!(value), string!(prev_value));
+        arg!(client).test_and_set(key, value, prev_value, nonzero(ttl))
+    })
 }
 
 /// Writes `value` over a node that was read, only if nobody modified it since
@@ -319,17 +296,14 @@ pub unsafe extern "C" fn etcdc_update(
     node: *const etcdc_node,
     value: *const c_char,
     out: *mut *mut etcdc_response,
-) -> super::etcdc_status {
-    // SAFETY (all): per the contract.
-    unsafe {
-        call(client, out, |c| {
-            let node = arg_ref(node, "node")?.node();
-            match opt_str(value, "value")? {
-                None => c.update(node),
-                Some(v) => c.update_value(node, v),
-            }
-        })
-    }
+) -> etcdc_status {
+    respond(out, || {
+        let node = arg!(node).node();
+        match opt_string!(value) {
+            None => arg!(client).update(node),
+            Some(v) => arg!(client).update_value(node, v),
+        }
+    })
 }
 
 /// Creates the directory `key` (with a TTL unless `ttl` is 0), as `etcdctl
@@ -346,9 +320,8 @@ pub unsafe extern "C" fn etcdc_mkdir(
     key: *const c_char,
     ttl: u64,
     out: *mut *mut etcdc_response,
-) -> super::etcdc_status {
-    // SAFETY (all): per the contract.
-    unsafe { call(client, out, |c| c.mkdir(arg_str(key, "key")?, nonzero(ttl))) }
+) -> etcdc_status {
+    respond(out, || arg!(client).mkdir(string!(key), nonzero(ttl)))
 }
 
 /// Resets the TTL of an existing key or directory to `ttl` seconds (not 0)
@@ -365,9 +338,8 @@ pub unsafe extern "C" fn etcdc_refresh(
     key: *const c_char,
     ttl: u64,
     out: *mut *mut etcdc_response,
-) -> super::etcdc_status {
-    // SAFETY (all): per the contract.
-    unsafe { call(client, out, |c| c.refresh(arg_str(key, "key")?, ttl)) }
+) -> etcdc_status {
+    respond(out, || arg!(client).refresh(string!(key), ttl))
 }
 
 /// Deletes a value and hands it back: the response's node
@@ -383,9 +355,8 @@ pub unsafe extern "C" fn etcdc_pop(
     client: *const etcdc_client,
     key: *const c_char,
     out: *mut *mut etcdc_response,
-) -> super::etcdc_status {
-    // SAFETY (all): per the contract.
-    unsafe { call(client, out, |c| c.pop(arg_str(key, "key")?)) }
+) -> etcdc_status {
+    respond(out, || arg!(client).pop(string!(key)))
 }
 
 #[cfg(test)]

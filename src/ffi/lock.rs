@@ -1,19 +1,20 @@
-//! The distributed lock in C.
+//! The distributed lock: a fair queue of contenders on the keys API.
 
 use std::ffi::c_char;
 use std::ptr::{addr_of, addr_of_mut};
 
+use super::args::{give, wait_limit};
 use super::client::etcdc_client;
-use super::{arg_out, arg_ref, arg_str, check_version, opt_str, status, wait_limit};
+use super::options::{self, c_options};
+use super::{etcdc_status, status};
 use crate::error::{Error, Result};
-use crate::recipes::lock::{Lock, LockOptions};
-use crate::Canceller;
+use crate::{Canceller, Lock, LockOptions};
 
 /// The current version of `etcdc_lock_options`.
 pub const ETCDC_LOCK_OPTIONS_VERSION: u32 = 1;
 
 /// Options of `etcdc_lock_new()`. Initialise with `ETCDC_LOCK_OPTIONS_INIT`
-/// or `etcdc_lock_options_init()`; 0 / NULL fields take their defaults.
+/// or `etcdc_lock_options_init(&opts, ETCDC_LOCK_OPTIONS_VERSION)`; 0 / NULL fields take their defaults.
 #[repr(C)]
 pub struct etcdc_lock_options {
     /// `ETCDC_LOCK_OPTIONS_VERSION`.
@@ -39,12 +40,30 @@ pub struct etcdc_lock {
     canceller: Canceller,
 }
 
-/// Sets `opts` to the defaults of the current version (all fields 0, version
-/// set), as `ETCDC_LOCK_OPTIONS_INIT` does. Does nothing if `opts` is NULL.
+/// Sets the `version`-sized start of `*opts` to that version's defaults, as
+/// `ETCDC_LOCK_OPTIONS_INIT` does; pass `ETCDC_LOCK_OPTIONS_VERSION`.
+///
+/// Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL or an unknown version.
 #[no_mangle]
-pub unsafe extern "C" fn etcdc_lock_options_init(opts: *mut etcdc_lock_options) {
-    super::init_options(opts, ETCDC_LOCK_OPTIONS_VERSION);
+pub unsafe extern "C" fn etcdc_lock_options_init(
+    opts: *mut etcdc_lock_options,
+    version: u32,
+) -> etcdc_status {
+    // SAFETY: per the contract.
+    unsafe { options::init(opts, version) }
 }
+
+c_options!(etcdc_lock_options => LockOptions, |o| {
+    let mut options = LockOptions::default();
+    if o.ttl != 0 {
+        options.ttl = o.ttl;
+    }
+    // SAFETY: NULL or NUL-terminated, per the contract of the struct.
+    if let Some(prefix) = unsafe { super::args::opt_string(o.prefix, "prefix") }? {
+        options.prefix = prefix.into();
+    }
+    Ok(options)
+});
 
 /// Creates a handle on the lock `name` (python-etcd's `get_lock`). Sends
 /// nothing: `etcdc_lock_acquire()` takes the lock. On success `*out` is a new
@@ -59,25 +78,11 @@ pub unsafe extern "C" fn etcdc_lock_new(
     name: *const c_char,
     opts: *const etcdc_lock_options,
     out: *mut *mut etcdc_lock,
-) -> super::etcdc_status {
+) -> etcdc_status {
     status(|| {
-        // SAFETY (all): per the header's contract.
-        let client = unsafe { arg_ref(client, "client") }?;
-        let name = unsafe { arg_str(name, "name") }?;
-        let out = unsafe { arg_out(out, "out") }?;
-        let mut options = LockOptions::default();
-        if let Some(o) = unsafe { opts.as_ref() } {
-            check_version(o.version, ETCDC_LOCK_OPTIONS_VERSION, "etcdc_lock_options")?;
-            if o.ttl != 0 {
-                options.ttl = o.ttl;
-            }
-            if let Some(prefix) = unsafe { opt_str(o.prefix, "prefix") }? {
-                options.prefix = prefix.into();
-            }
-        }
-        let lock = client.client.lock(name, &options)?;
+        let lock = arg!(client).lock(string!(name), &options!(opts))?;
         let canceller = lock.canceller();
-        *out = Box::into_raw(Box::new(etcdc_lock { lock, canceller }));
+        give(arg_mut!(out), etcdc_lock { lock, canceller });
         Ok(())
     })
 }
@@ -88,12 +93,12 @@ unsafe fn lock_mut<'a>(lock: *mut etcdc_lock) -> Result<&'a mut Lock> {
     if lock.is_null() {
         return Err(Error::InvalidArgument("lock is NULL".into()));
     }
-    // SAFETY: live per the header's contract; only this field is borrowed.
+    // SAFETY: live per the contract; only this field is borrowed.
     Ok(unsafe { &mut *addr_of_mut!((*lock).lock) })
 }
 
-/// Takes the lock, waiting at most `timeout_ms` milliseconds (0: try once;
-/// negative: as long as it takes). Returns `ETCDC_OK` at once if it is
+/// Takes the lock, waiting at most `timeout_ms` (the waiting rule: negative
+/// for no limit, 0 to take it only if it is free now). Returns `ETCDC_OK` at once if it is
 /// already held by this handle.
 ///
 /// Errors: `ETCDC_ERR_ACQUIRE_TIMEOUT` or `ETCDC_ERR_CANCELLED` when it gives
@@ -103,8 +108,8 @@ unsafe fn lock_mut<'a>(lock: *mut etcdc_lock) -> Result<&'a mut Lock> {
 pub unsafe extern "C" fn etcdc_lock_acquire(
     lock: *mut etcdc_lock,
     timeout_ms: i64,
-) -> super::etcdc_status {
-    // SAFETY: per the header's contract.
+) -> etcdc_status {
+    // SAFETY: per the contract.
     status(|| unsafe { lock_mut(lock) }?.acquire(wait_limit(timeout_ms)))
 }
 
@@ -116,12 +121,11 @@ pub unsafe extern "C" fn etcdc_lock_acquire(
 pub unsafe extern "C" fn etcdc_lock_is_locked(
     lock: *mut etcdc_lock,
     locked: *mut bool,
-) -> super::etcdc_status {
+) -> etcdc_status {
     status(|| {
-        // SAFETY (all): per the header's contract.
+        // SAFETY: per the contract.
         let lock = unsafe { lock_mut(lock) }?;
-        let locked = unsafe { arg_out(locked, "locked") }?;
-        *locked = lock.is_locked()?;
+        *arg_mut!(locked) = lock.is_locked()?;
         Ok(())
     })
 }
@@ -133,8 +137,8 @@ pub unsafe extern "C" fn etcdc_lock_is_locked(
 /// its key is gone (the lock was lost); `ETCDC_ERR_INVALID_ARGUMENT` for NULL
 /// or a `ttl` of 0; request errors.
 #[no_mangle]
-pub unsafe extern "C" fn etcdc_lock_renew(lock: *mut etcdc_lock, ttl: u64) -> super::etcdc_status {
-    // SAFETY: per the header's contract.
+pub unsafe extern "C" fn etcdc_lock_renew(lock: *mut etcdc_lock, ttl: u64) -> etcdc_status {
+    // SAFETY: per the contract.
     status(|| unsafe { lock_mut(lock) }?.renew(ttl))
 }
 
@@ -144,8 +148,8 @@ pub unsafe extern "C" fn etcdc_lock_renew(lock: *mut etcdc_lock, ttl: u64) -> su
 /// its key was already gone (someone else may have held the lock meanwhile);
 /// request errors.
 #[no_mangle]
-pub unsafe extern "C" fn etcdc_lock_release(lock: *mut etcdc_lock) -> super::etcdc_status {
-    // SAFETY: per the header's contract.
+pub unsafe extern "C" fn etcdc_lock_release(lock: *mut etcdc_lock) -> etcdc_status {
+    // SAFETY: per the contract.
     status(|| unsafe { lock_mut(lock) }?.release())
 }
 
@@ -157,7 +161,7 @@ pub unsafe extern "C" fn etcdc_lock_release(lock: *mut etcdc_lock) -> super::etc
 pub unsafe extern "C" fn etcdc_lock_cancel(lock: *const etcdc_lock) {
     super::boundary(|| {
         if !lock.is_null() {
-            // SAFETY: live per the header's contract; only this field is read.
+            // SAFETY: live per the contract; only this field is read.
             unsafe { &*addr_of!((*lock).canceller) }.cancel();
         }
     })
@@ -169,10 +173,5 @@ pub unsafe extern "C" fn etcdc_lock_cancel(lock: *const etcdc_lock) {
 /// free).
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_lock_free(lock: *mut etcdc_lock) {
-    super::boundary(|| {
-        if !lock.is_null() {
-            // SAFETY: a Box given out by etcdc_lock_new, freed once.
-            drop(unsafe { Box::from_raw(lock) });
-        }
-    })
+    free!(lock)
 }

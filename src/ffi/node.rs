@@ -1,4 +1,4 @@
-//! Responses and nodes as C sees them.
+//! Responses and their nodes: what the keys and watch calls return.
 //!
 //! An `etcdc_response` owns the Rust [`Response`] and a C view of it, built
 //! once: every string (NUL-terminated) in one arena, and one flat array of
@@ -10,7 +10,8 @@ use std::ffi::c_char;
 use std::ptr::{self, NonNull};
 use std::sync::OnceLock;
 
-use super::{arg_out, arg_ref, put_box, status, Arena, Strings};
+use super::arena::{Arena, Strings};
+use super::{etcdc_status, status};
 use crate::v2::node::{Node, Response};
 
 /// One key or directory, borrowed from the `etcdc_response` it came from:
@@ -211,14 +212,6 @@ impl etcdc_node {
     }
 }
 
-/// Gives a response to C through `out` (dropped if `out` is NULL).
-pub(crate) unsafe fn put_response(out: *mut *mut etcdc_response, response: Response) {
-    if !out.is_null() {
-        // SAFETY: per the contract.
-        unsafe { put_box(out, etcdc_response::new(response)) };
-    }
-}
-
 /// Reads a field of a handle, or returns `default` when the handle is NULL.
 fn read<T: super::OnPanic, H>(handle: *const H, default: T, f: impl FnOnce(&H) -> T) -> T {
     super::boundary(|| {
@@ -233,12 +226,7 @@ fn read<T: super::OnPanic, H>(handle: *const H, default: T, f: impl FnOnce(&H) -
 /// Frees a response and every node borrowed from it. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_response_free(response: *mut etcdc_response) {
-    super::boundary(|| {
-        if !response.is_null() {
-            // SAFETY: a Box given out by this library, freed once.
-            drop(unsafe { Box::from_raw(response) });
-        }
-    })
+    free!(response)
 }
 
 /// etcd's action: "get", "set", "create", "update", "delete",
@@ -413,15 +401,13 @@ pub unsafe extern "C" fn etcdc_node_child(node: *const etcdc_node, i: usize) -> 
 pub unsafe extern "C" fn etcdc_node_to_json(
     node: *const etcdc_node,
     out: *mut *mut c_char,
-) -> super::etcdc_status {
+) -> etcdc_status {
     status(|| {
-        // SAFETY: per the contract.
-        let node = unsafe { arg_ref(node, "node") }?;
-        let out = unsafe { arg_out(out, "out") }?;
-        let json = serde_json::to_string(node.node())
+        let out = arg_mut!(out);
+        let json = serde_json::to_string(arg!(node).node())
             .map_err(|e| crate::Error::Protocol(format!("cannot serialise node: {e}")))?;
         // serde_json escapes NUL as \u0000, so the JSON has no NUL byte.
-        *out = super::malloc_string(&json);
+        *out = super::args::malloc_string(&json);
         Ok(())
     })
 }

@@ -1,22 +1,24 @@
-//! Watches in C: one-shot `etcdc_watch()` and the endless `etcdc_watcher`.
+//! Watches: the one-shot `etcdc_watch()` and the endless `etcdc_watcher`,
+//! which delivers every change in order, exactly once.
 
 use std::ffi::{c_char, c_int, c_void};
-use std::ptr::addr_of_mut;
-use std::time::Duration;
+use std::ptr::{addr_of, addr_of_mut};
 
+use super::args::{give, give_opt, wait_limit};
 use super::client::etcdc_client;
-use super::node::{etcdc_response, put_response};
-use super::{arg_out, arg_ref, arg_str, check_version, status};
+use super::node::etcdc_response;
+use super::options::{self, c_options};
+use super::{etcdc_status, status};
 use crate::error::{Error, Result};
-use crate::v2::watch::{WatchOptions, Watcher};
-use crate::Canceller;
+use crate::{Canceller, WatchOptions, Watcher};
 
 /// The current version of `etcdc_watch_options`.
 pub const ETCDC_WATCH_OPTIONS_VERSION: u32 = 1;
 
 /// Options of `etcdc_watch()` and `etcdc_watcher_new()`. Initialise with
-/// `ETCDC_WATCH_OPTIONS_INIT` or `etcdc_watch_options_init()`; all 0 watches
-/// the key itself for its next change, without timeout.
+/// `ETCDC_WATCH_OPTIONS_INIT` or
+/// `etcdc_watch_options_init(&opts, ETCDC_WATCH_OPTIONS_VERSION)`; all 0
+/// watches the key itself from now.
 #[repr(C)]
 pub struct etcdc_watch_options {
     /// `ETCDC_WATCH_OPTIONS_VERSION`.
@@ -27,11 +29,6 @@ pub struct etcdc_watch_options {
     /// be in the past, within etcd's history of about 1,000 events); 0: the
     /// next change from now.
     pub wait_index: u64,
-    /// For `etcdc_watch()`: give up with `ETCDC_ERR_WATCH_TIMEOUT` after this
-    /// many milliseconds without a change; 0: wait as long as it takes (the
-    /// client's read timeout does not apply to watches). Ignored by
-    /// `etcdc_watcher_new()`: `etcdc_watcher_next()` takes a timeout per call.
-    pub timeout_ms: u64,
 }
 
 /// An endless watch of a key or a subtree: delivers every change, in order,
@@ -47,40 +44,32 @@ pub struct etcdc_watcher {
     canceller: Canceller,
 }
 
-/// Sets `opts` to the defaults of the current version (all fields 0, version
-/// set), as `ETCDC_WATCH_OPTIONS_INIT` does. Does nothing if `opts` is NULL.
+/// Sets the `version`-sized start of `*opts` to that version's defaults, as
+/// `ETCDC_WATCH_OPTIONS_INIT` does; pass `ETCDC_WATCH_OPTIONS_VERSION`.
+///
+/// Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL or an unknown version.
 #[no_mangle]
-pub unsafe extern "C" fn etcdc_watch_options_init(opts: *mut etcdc_watch_options) {
-    super::init_options(opts, ETCDC_WATCH_OPTIONS_VERSION);
+pub unsafe extern "C" fn etcdc_watch_options_init(
+    opts: *mut etcdc_watch_options,
+    version: u32,
+) -> etcdc_status {
+    // SAFETY: per the contract.
+    unsafe { options::init(opts, version) }
 }
 
-unsafe fn watch_options(p: *const etcdc_watch_options) -> Result<WatchOptions> {
-    // SAFETY: NULL or valid per the header's contract.
-    let Some(o) = (unsafe { p.as_ref() }) else {
-        return Ok(WatchOptions::default());
-    };
-    check_version(
-        o.version,
-        ETCDC_WATCH_OPTIONS_VERSION,
-        "etcdc_watch_options",
-    )?;
-    Ok(WatchOptions {
-        recursive: o.recursive,
-        wait_index: (o.wait_index != 0).then_some(o.wait_index),
-        timeout: millis(o.timeout_ms),
-    })
-}
+c_options!(etcdc_watch_options => WatchOptions, |o| Ok(WatchOptions {
+    recursive: o.recursive,
+    wait_index: (o.wait_index != 0).then_some(o.wait_index),
+    timeout: None,
+}));
 
-fn millis(ms: u64) -> Option<Duration> {
-    (ms != 0).then(|| Duration::from_millis(ms))
-}
-
-/// Waits for the next change of `key` (of its subtree with `recursive`) and
-/// stores it in `*out` (owned by the caller, freed with
-/// `etcdc_response_free()`; `out` may be NULL). The response is etcd's event:
-/// action ("set", "delete", "expire", "compareAndSwap"…), the node after the
-/// change, the node before it. A dropped connection is re-established and
-/// the poll resumed. Not cancellable: use an `etcdc_watcher` for that.
+/// Waits for the next change of `key` (of its subtree with `recursive`), at
+/// most `timeout_ms` (the waiting rule: negative for no limit), and stores
+/// it in `*out` (owned by the caller, freed with `etcdc_response_free()`;
+/// `out` may be NULL). The response is etcd's event: action ("set",
+/// "delete", "expire", "compareAndSwap"…), the node after the change, the
+/// node before it. A dropped connection is re-established and the poll
+/// resumed. Not cancellable: use an `etcdc_watcher` for that.
 ///
 /// Errors: `ETCDC_ERR_WATCH_TIMEOUT`; `ETCDC_ERR_EVENT_INDEX_CLEARED` when
 /// `wait_index` is older than etcd's history (`etcdc_error_last()->index` is
@@ -91,15 +80,17 @@ pub unsafe extern "C" fn etcdc_watch(
     client: *const etcdc_client,
     key: *const c_char,
     opts: *const etcdc_watch_options,
+    timeout_ms: i64,
     out: *mut *mut etcdc_response,
-) -> super::etcdc_status {
+) -> etcdc_status {
     status(|| {
-        // SAFETY (all): per the header's contract.
-        let client = unsafe { arg_ref(client, "client") }?;
-        let key = unsafe { arg_str(key, "key") }?;
-        let opts = unsafe { watch_options(opts) }?;
-        let event = client.client.watch(key, &opts)?;
-        unsafe { put_response(out, event) };
+        let opts = WatchOptions {
+            timeout: wait_limit(timeout_ms),
+            ..options!(opts)
+        };
+        let event = arg!(client).watch(string!(key), &opts)?;
+        // SAFETY: NULL or writable, per the contract.
+        unsafe { give_opt(out, etcdc_response::new(event)) };
         Ok(())
     })
 }
@@ -116,32 +107,28 @@ pub unsafe extern "C" fn etcdc_watcher_new(
     key: *const c_char,
     opts: *const etcdc_watch_options,
     out: *mut *mut etcdc_watcher,
-) -> super::etcdc_status {
+) -> etcdc_status {
     status(|| {
-        // SAFETY (all): per the header's contract.
-        let client = unsafe { arg_ref(client, "client") }?;
-        let key = unsafe { arg_str(key, "key") }?;
-        let opts = unsafe { watch_options(opts) }?;
-        let out = unsafe { arg_out(out, "out") }?;
-        let watcher = client.client.watcher(key, &opts)?;
+        let watcher = arg!(client).watcher(string!(key), &options!(opts))?;
         let canceller = watcher.canceller();
-        *out = Box::into_raw(Box::new(etcdc_watcher { watcher, canceller }));
+        give(arg_mut!(out), etcdc_watcher { watcher, canceller });
         Ok(())
     })
 }
 
 /// The watcher's `Watcher`, reached without forming a reference to the whole
 /// handle, so that `etcdc_watcher_cancel()` may read `canceller` meanwhile.
-unsafe fn watcher_mut<'a>(w: *mut etcdc_watcher) -> Result<&'a mut Watcher> {
-    if w.is_null() {
+unsafe fn watcher_mut<'a>(watcher: *mut etcdc_watcher) -> Result<&'a mut Watcher> {
+    if watcher.is_null() {
         return Err(Error::InvalidArgument("watcher is NULL".into()));
     }
-    // SAFETY: live per the header's contract; only this field is borrowed.
-    Ok(unsafe { &mut *addr_of_mut!((*w).watcher) })
+    // SAFETY: live per the contract; only this field is borrowed.
+    Ok(unsafe { &mut *addr_of_mut!((*watcher).watcher) })
 }
 
-/// Waits for the next event, at most `timeout_ms` milliseconds (0: as long as
-/// it takes), and stores it in `*out` (owned by the caller, freed with
+/// Waits for the next event, at most `timeout_ms` (the waiting rule:
+/// negative for no limit, 0 to take only an event already received), and
+/// stores it in `*out` (owned by the caller, freed with
 /// `etcdc_response_free()`; `out` may be NULL).
 ///
 /// Errors: `ETCDC_ERR_WATCH_TIMEOUT` (the watcher stays usable: call again);
@@ -154,14 +141,15 @@ unsafe fn watcher_mut<'a>(w: *mut etcdc_watcher) -> Result<&'a mut Watcher> {
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_watcher_next(
     watcher: *mut etcdc_watcher,
-    timeout_ms: u64,
+    timeout_ms: i64,
     out: *mut *mut etcdc_response,
-) -> super::etcdc_status {
+) -> etcdc_status {
     status(|| {
-        // SAFETY: per the header's contract.
+        // SAFETY: per the contract.
         let watcher = unsafe { watcher_mut(watcher) }?;
-        let event = watcher.next_event(millis(timeout_ms))?;
-        unsafe { put_response(out, event) };
+        let event = watcher.next_event(wait_limit(timeout_ms))?;
+        // SAFETY: NULL or writable, per the contract.
+        unsafe { give_opt(out, etcdc_response::new(event)) };
         Ok(())
     })
 }
@@ -174,8 +162,8 @@ pub unsafe extern "C" fn etcdc_watcher_next(
 pub unsafe extern "C" fn etcdc_watcher_cancel(watcher: *const etcdc_watcher) {
     super::boundary(|| {
         if !watcher.is_null() {
-            // SAFETY: live per the header's contract; only this field is read.
-            unsafe { &*std::ptr::addr_of!((*watcher).canceller) }.cancel();
+            // SAFETY: live per the contract; only this field is read.
+            unsafe { &*addr_of!((*watcher).canceller) }.cancel();
         }
     })
 }
@@ -189,8 +177,8 @@ pub unsafe extern "C" fn etcdc_watcher_next_index(watcher: *const etcdc_watcher)
         if watcher.is_null() {
             return 0;
         }
-        // SAFETY: live per the header's contract; only this field is read.
-        let w = unsafe { &*std::ptr::addr_of!((*watcher).watcher) };
+        // SAFETY: live per the contract; only this field is read.
+        let w = unsafe { &*addr_of!((*watcher).watcher) };
         w.next_index().unwrap_or(0)
     })
 }
@@ -204,12 +192,12 @@ pub unsafe extern "C" fn etcdc_watcher_next_index(watcher: *const etcdc_watcher)
 pub unsafe extern "C" fn etcdc_watcher_resume_from(
     watcher: *mut etcdc_watcher,
     index: u64,
-) -> super::etcdc_status {
+) -> etcdc_status {
     status(|| {
-        // SAFETY: per the header's contract.
+        // SAFETY: per the contract.
         let watcher = unsafe { watcher_mut(watcher) }?;
         if index == 0 {
-            return Err(Error::InvalidArgument("resume index 0".into()));
+            return Err(Error::InvalidArgument("index is 0".into()));
         }
         watcher.resume_from(index);
         Ok(())
@@ -226,21 +214,21 @@ pub type etcdc_watch_callback =
 /// `callback(event, userdata)` for each event, in order, until the callback
 /// returns non-zero (then returns `ETCDC_OK`), the watcher is cancelled from
 /// another thread (`ETCDC_ERR_CANCELLED`), or an error as
-/// `etcdc_watcher_next()` reports it with no timeout. The watcher stays
+/// `etcdc_watcher_next()` reports it with no time limit. The watcher stays
 /// usable after an error (e.g. resume after `ETCDC_ERR_EVENT_INDEX_CLEARED`).
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_watcher_run(
     watcher: *mut etcdc_watcher,
     callback: etcdc_watch_callback,
     userdata: *mut c_void,
-) -> super::etcdc_status {
+) -> etcdc_status {
     status(|| {
         let Some(callback) = callback else {
             return Err(Error::InvalidArgument("callback is NULL".into()));
         };
         loop {
-            // SAFETY: per the header's contract; re-borrowed each round so
-            // no reference lives across the callback.
+            // SAFETY: per the contract; re-borrowed each round so no
+            // reference lives across the callback.
             let event = unsafe { watcher_mut(watcher) }?.next_event(None)?;
             let event = etcdc_response::new(event);
             // SAFETY: the callback's contract; `event` lives across the call.
@@ -256,10 +244,5 @@ pub unsafe extern "C" fn etcdc_watcher_run(
 /// cancel, let that thread return, then free.
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_watcher_free(watcher: *mut etcdc_watcher) {
-    super::boundary(|| {
-        if !watcher.is_null() {
-            // SAFETY: a Box given out by etcdc_watcher_new, freed once.
-            drop(unsafe { Box::from_raw(watcher) });
-        }
-    })
+    free!(watcher)
 }
