@@ -2,6 +2,8 @@
 #   make demo   build, start a throwaway etcd, run the C quick start, stop etcd
 #   make test   every check: fmt, clippy, header, Rust tests, C tests under valgrind
 #
+# After changing src/ffi/, `make header` rewrites include/etcdc.h (commit it).
+#
 # Both install etcd (Debian's etcd-server) when it is missing and they can;
 # otherwise they say what to do. ETCD_BIN=/path/to/etcd uses another binary.
 
@@ -10,14 +12,18 @@ ifdef ETCD_BIN
 export ETCD_BIN
 endif
 
-.PHONY: all build release demo test ensure-etcd ensure-tools fmt clippy check-header rust-test \
-        c-test asan check-exports link-test python-test bench bench-smoke fuzz fuzz-replay \
+.PHONY: all build release demo test ensure-etcd ensure-tools fmt clippy header check-header \
+        rust-test c-test asan check-exports link-test python-test bench bench-smoke fuzz fuzz-replay \
         install uninstall clean
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
-MAJOR   := $(firstword $(subst ., ,$(VERSION)))
+# The C ABI number, the soname's: libetcdc.so.$(ABI) ([package.metadata.etcdc] in Cargo.toml).
+ABI     := $(shell sed -n '/^\[package\.metadata\.etcdc\]/,/^\[/s/^abi *= *\([0-9][0-9]*\).*/\1/p' Cargo.toml)
+ifeq ($(ABI),)
+$(error Cargo.toml has no ABI number: add `abi = 1` under [package.metadata.etcdc])
+endif
 LIBDIR   = $(DESTDIR)$(PREFIX)/lib
 INCDIR   = $(DESTDIR)$(PREFIX)/include
 
@@ -50,10 +56,23 @@ fmt:
 clippy:
 	$(CARGO) clippy --all-targets --features fuzzing -- -D warnings
 
-# build.rs regenerates include/etcdc.h; it must equal the committed one.
-check-header: build
-	@git diff --exit-code --stat -- include/etcdc.h || \
-	  { echo "include/etcdc.h differs from what build.rs generates: commit the regenerated header"; exit 1; }
+# include/etcdc.h is generated from src/ffi/ by tools/gen-header (cbindgen, then
+# ordered as a manual) and committed: `make header` rewrites it, `make
+# check-header` fails when the committed one is not what it would write. The
+# tool is its own crate, built into target/tools/: building etcdc itself never
+# compiles cbindgen.
+GEN_HEADER = CARGO_TARGET_DIR=$(CURDIR)/target/tools $(CARGO) run --quiet --locked \
+             --manifest-path tools/gen-header/Cargo.toml -- --crate $(CURDIR)
+
+header:
+	$(GEN_HEADER) include/etcdc.h
+
+check-header:
+	@tmp=$$(mktemp "$${TMPDIR:-/tmp}/etcdc.h.XXXXXX") && trap 'rm -f "$$tmp"' EXIT && \
+	  $(GEN_HEADER) "$$tmp" && \
+	  { cmp -s "$$tmp" include/etcdc.h || \
+	    { diff -u include/etcdc.h "$$tmp" | head -n 40; \
+	      echo "include/etcdc.h is out of date: run make header and commit it"; exit 1; }; }
 	$(MAKE) -C examples-c header readme
 
 rust-test:
@@ -84,8 +103,8 @@ check-exports: release
 	@bad=$$(nm -D --defined-only target/release/libetcdc.so | awk '{print $$3}' | grep -v '^etcdc_' || true); \
 	  if [ -n "$$bad" ]; then echo "libetcdc.so exports more than etcdc_*:"; echo "$$bad"; exit 1; fi; \
 	  echo "libetcdc.so exports $$(nm -D --defined-only target/release/libetcdc.so | wc -l) symbols, all etcdc_*"
-	@readelf -d target/release/libetcdc.so | grep -q 'SONAME.*\[libetcdc.so.$(MAJOR)\]' || \
-	  { echo "libetcdc.so has no soname libetcdc.so.$(MAJOR)"; exit 1; }
+	@readelf -d target/release/libetcdc.so | grep -q 'SONAME.*\[libetcdc.so.$(ABI)\]' || \
+	  { echo "libetcdc.so has no soname libetcdc.so.$(ABI)"; exit 1; }
 
 # Install into a temporary prefix, build C and C++ with pkg-config (shared
 # and static), run them against etcd, uninstall.
@@ -105,20 +124,21 @@ bench:
 bench-smoke:
 	SMOKE=1 benches/run.sh
 
-# make install [PREFIX=/usr/local] [DESTDIR=]: the shared library with its
-# soname links, the static library, the header and etcdc.pc.
+# make install [PREFIX=/usr/local] [DESTDIR=]: the shared library
+# (libetcdc.so.$(VERSION)) with its soname link (libetcdc.so.$(ABI)) and the
+# link-time name (libetcdc.so), the static library, the header and etcdc.pc.
 install: release
 	install -d $(LIBDIR)/pkgconfig $(INCDIR)
 	install -m 0755 target/release/libetcdc.so $(LIBDIR)/libetcdc.so.$(VERSION)
-	ln -sf libetcdc.so.$(VERSION) $(LIBDIR)/libetcdc.so.$(MAJOR)
-	ln -sf libetcdc.so.$(MAJOR) $(LIBDIR)/libetcdc.so
+	ln -sf libetcdc.so.$(VERSION) $(LIBDIR)/libetcdc.so.$(ABI)
+	ln -sf libetcdc.so.$(ABI) $(LIBDIR)/libetcdc.so
 	install -m 0644 target/release/libetcdc.a $(LIBDIR)/libetcdc.a
 	install -m 0644 include/etcdc.h $(INCDIR)/etcdc.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' etcdc.pc.in > $(LIBDIR)/pkgconfig/etcdc.pc
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 uninstall:
-	rm -f $(LIBDIR)/libetcdc.so.$(VERSION) $(LIBDIR)/libetcdc.so.$(MAJOR) $(LIBDIR)/libetcdc.so \
+	rm -f $(LIBDIR)/libetcdc.so.$(VERSION) $(LIBDIR)/libetcdc.so.$(ABI) $(LIBDIR)/libetcdc.so \
 	      $(LIBDIR)/libetcdc.a $(INCDIR)/etcdc.h $(LIBDIR)/pkgconfig/etcdc.pc
 
 clean:

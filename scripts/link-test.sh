@@ -8,6 +8,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/etcdc-link.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 prefix="$work/prefix"
+# The soname's number: [package.metadata.etcdc] abi in Cargo.toml (as the Makefile reads it).
+abi=$(sed -n '/^\[package\.metadata\.etcdc\]/,/^\[/s/^abi *= *\([0-9][0-9]*\).*/\1/p' "$top/Cargo.toml")
+[ -n "$abi" ] || { echo "Cargo.toml has no [package.metadata.etcdc] abi"; exit 1; }
+soname="libetcdc.so.$abi"
 
 make -s -C "$top" install PREFIX="$prefix" >/dev/null
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
@@ -22,8 +26,8 @@ cc -std=c99 $strict "$top/examples-c/quickstart.c" $(pc --cflags) $static_libs -
 c++ -std=c++11 $strict "$top/examples-c/quickstart.cpp" $(pc --cflags) $static_libs -o "$work/cxx-static"
 
 for p in c-shared cxx-shared; do
-  LD_LIBRARY_PATH="$prefix/lib" ldd "$work/$p" | grep -q "libetcdc.so.0 => $prefix/lib/" ||
-    { echo "$p does not load libetcdc.so.0 from the prefix"; exit 1; }
+  LD_LIBRARY_PATH="$prefix/lib" ldd "$work/$p" | grep -q "$soname => $prefix/lib/" ||
+    { echo "$p does not load $soname from the prefix"; exit 1; }
 done
 for p in c-static cxx-static; do
   if ldd "$work/$p" | grep -q libetcdc; then echo "$p is linked to libetcdc.so"; exit 1; fi

@@ -1,4 +1,4 @@
-//! Status codes and the thread-local detail of the last failure.
+//! Statuses, and the detail of the last failure on each thread.
 
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CString};

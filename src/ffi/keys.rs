@@ -1,4 +1,4 @@
-//! The keys API in C: write, read, delete and their conveniences.
+//! Keys: write, read, delete, and the conveniences built on them.
 //!
 //! Every function here takes a client (which any number of threads may share),
 //! returns an `etcdc_status`, and on success stores a new response in `*out`

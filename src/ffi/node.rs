@@ -1,10 +1,11 @@
-//! Responses and their nodes: what the keys and watch calls return.
-//!
-//! An `etcdc_response` owns the Rust [`Response`] and a C view of it, built
-//! once: every string (NUL-terminated) in one arena, and one flat array of
-//! `etcdc_node`s in which each node's children are contiguous. Accessors only
-//! read that view, so a response of any size costs two extra allocations, and
-//! node pointers stay valid until the response is freed.
+//! Responses and their nodes: what the keys and watch calls return. A
+//! response owns its nodes and strings: every pointer read from it stays
+//! valid until `etcdc_response_free()`, and reading allocates nothing.
+
+// An `etcdc_response` owns the Rust [`Response`] and a C view of it, built
+// once: every string (NUL-terminated) in one arena, and one flat array of
+// `etcdc_node`s in which each node's children are contiguous. Accessors only
+// read that view, so a response of any size costs two extra allocations.
 
 use std::ffi::c_char;
 use std::ptr::{self, NonNull};
