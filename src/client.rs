@@ -275,6 +275,7 @@ impl ClientBuilder {
                 max_response_bytes: self.max_response_bytes,
                 expected_cluster_id: self.expected_cluster_id,
                 discover: self.discover,
+                discovery: crate::v2::cluster::DISCOVERY,
                 tls,
                 authorization,
             }),

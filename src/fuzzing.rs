@@ -7,11 +7,13 @@ use std::ffi::CStr;
 use crate::ffi::cluster::etcdc_member_list;
 use crate::ffi::node::{etcdc_node, etcdc_response};
 use crate::ffi::{self, client::etcdc_string_free, etcdc_status};
+use crate::transport::health::parse_health;
 use crate::transport::http1::{self as http, Fields};
-use crate::transport::{self, Reply};
+use crate::transport::Reply;
 use crate::v2::cluster;
 use crate::v2::cluster::Member;
 use crate::v2::node::Response;
+use crate::v2::reply::{etcd_index, into_success};
 use ureq::unversioned::transport::{Buffers, LazyBuffers, NextTimeout, Transport};
 
 /// One target's input: a reply as raw HTTP/1.1 bytes (status line, header
@@ -158,14 +160,14 @@ pub fn request_target_bytes(data: &[u8]) -> bool {
 /// mapping with its C status and message, and the cluster parsers
 /// (members, machines, stats, version, health). Panics only on a bug.
 fn reply(status: u16, fields: Fields, body: &[u8]) {
-    let _ = transport::etcd_index(&fields);
+    let _ = etcd_index(&fields);
     let reply = Reply {
         status,
         headers: fields,
         body: body.to_vec(),
         endpoint: "http://127.0.0.1:2379".into(),
     };
-    match reply.into_success() {
+    match into_success(reply) {
         Ok(success) => {
             if let Ok(response) = Response::parse(&success.body, success.headers) {
                 walk_c_view(response);
@@ -188,7 +190,7 @@ fn reply(status: u16, fields: Fields, body: &[u8]) {
     let _ = cluster::parse_leader_id(body);
     let _ = cluster::parse_version(body);
     let _ = cluster::json(body);
-    let _ = transport::parse_health(body);
+    let _ = parse_health(body);
     let _ = crate::v2::auth::parse_user(body);
     let _ = crate::v2::auth::parse_role(body);
     let _ = crate::v2::auth::parse_user_names(body);

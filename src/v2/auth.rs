@@ -13,6 +13,7 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::transport::{Limit, Payload};
 use crate::v2::keys::key_path_segment;
+use crate::v2::reply::into_success;
 
 /// A user: its name and the names of its roles.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -187,7 +188,7 @@ impl Client {
             Limit::Default,
             &mut |_| {},
         )?;
-        Ok(reply.into_success()?.body)
+        Ok(into_success(reply)?.body)
     }
 
     /// Whether auth is enabled (anyone may ask).

@@ -6,7 +6,9 @@ use ureq::http::Method;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::transport::{Limit, Payload};
+use crate::transport::health::parse_health;
+use crate::transport::{Discovery, Limit, Payload, Reply};
+use crate::v2::reply::into_success;
 
 /// One member of the cluster, as `/v2/members` lists it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +36,20 @@ pub(crate) fn parse_members(body: &[u8]) -> Result<Vec<Member>> {
     serde_json::from_slice::<MemberList>(body)
         .map(|l| l.members)
         .map_err(|e| Error::Protocol(format!("bad member list: {e}")))
+}
+
+/// How the transport learns the members over v2 (discovery, and the
+/// cluster-id check before a member's first write): `GET /v2/members`.
+pub(crate) const DISCOVERY: Discovery = Discovery {
+    path: "/members",
+    client_urls: members_client_urls,
+};
+
+/// The members' client URLs in a `/v2/members` answer, in its order; for
+/// any other answer, the error it describes.
+fn members_client_urls(reply: Reply) -> Result<Vec<String>> {
+    let members = parse_members(&into_success(reply)?.body)?;
+    Ok(members.into_iter().flat_map(|m| m.client_urls).collect())
 }
 
 /// The server and cluster versions (`/version`).
@@ -78,7 +94,7 @@ impl Client {
         let reply =
             self.transport
                 .request_with(method, target, payload, Limit::Default, &mut |_| {})?;
-        Ok(reply.into_success()?.body)
+        Ok(into_success(reply)?.body)
     }
 
     /// The client URLs of the cluster's members (python-etcd's `machines`).
@@ -173,7 +189,7 @@ impl Client {
 
     /// Whether the answering member is healthy (has a leader).
     pub fn health(&self) -> Result<bool> {
-        crate::transport::parse_health(&self.cluster_request(Method::GET, "/health", None)?)
+        parse_health(&self.cluster_request(Method::GET, "/health", None)?)
     }
 }
 

@@ -8,6 +8,7 @@ use ureq::http::Method;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::v2::node::{Node, Response};
+use crate::v2::reply::into_success;
 
 /// Everything but RFC 3986's unreserved characters is escaped, in paths and in
 /// form values alike, so a key or value can never end a segment, start a
@@ -262,7 +263,7 @@ impl Client {
     }
 
     fn keys_request(&self, method: Method, path: &str, form: Option<&str>) -> Result<Response> {
-        let reply = self.transport.request(method, path, form)?.into_success()?;
+        let reply = into_success(self.transport.request(method, path, form)?)?;
         Response::parse(&reply.body, reply.headers)
     }
 }

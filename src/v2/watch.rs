@@ -9,9 +9,10 @@ use crate::cancel::Canceller;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::transport::http1::Head;
-use crate::transport::{etcd_index, Limit, Payload, Reply, Transport};
+use crate::transport::{Limit, Payload, Transport};
 use crate::v2::keys::{key_path, Query};
 use crate::v2::node::Response;
+use crate::v2::reply::{etcd_index, into_success};
 
 /// Consecutive failed polls (connection refused or dropped) a watch retries
 /// before it reports the failure.
@@ -222,7 +223,7 @@ fn poll(
         };
         let outcome = transport
             .request_with(Method::GET, &target, Payload::Empty, limit, &mut on_head)
-            .and_then(Reply::into_success);
+            .and_then(into_success);
         match outcome {
             Ok(answer) if answer.body.iter().all(u8::is_ascii_whitespace) => {
                 // The poll ended without an event: poll again, after a pause
