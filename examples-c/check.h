@@ -46,9 +46,12 @@ static inline int check_status_impl(etcdc_status got, etcdc_status want, const c
     }
     failed++;
     const etcdc_error *e = etcdc_error_last();
-    printf("FAIL %s:%d: %s\n     returned %d (%s), expected %d (%s)%s%s\n", file, line, expr,
-           (int)got, etcdc_status_str(got), (int)want, etcdc_status_str(want),
-           got != ETCDC_OK && e ? "; last error: " : "", got != ETCDC_OK && e ? e->message : "");
+    int detail = got != ETCDC_OK && e != NULL;
+    int said = detail && e->server_message != NULL && e->server_message[0] != '\0';
+    printf("FAIL %s:%d: %s\n     returned %d (%s), expected %d (%s)%s%s%s%s%s\n", file, line,
+           expr, (int)got, etcdc_status_str(got), (int)want, etcdc_status_str(want),
+           detail ? "; last error: " : "", detail ? e->message : "",
+           said ? " (the server said \"" : "", said ? e->server_message : "", said ? "\")" : "");
     return 0;
 }
 
@@ -87,11 +90,20 @@ static inline int check_u64_impl(uint64_t got, uint64_t want, const char *expr, 
 /* CHECK_U64(got, want): equal indexes, both printed on failure. */
 #define CHECK_U64(got, want) check_u64_impl((got), (want), #got " == " #want, __FILE__, __LINE__)
 
-/* The last error is `status` and its message contains `needle`. */
+/* The last error is `status` and its message contains `needle` (and none
+ * of its strings is NULL). */
 static inline int last_error_is(etcdc_status status, const char *needle) {
     const etcdc_error *e = etcdc_error_last();
     return e != NULL && e->status == status && e->message != NULL && e->cause != NULL &&
-           strstr(e->message, needle) != NULL;
+           e->server_message != NULL && strstr(e->message, needle) != NULL;
+}
+
+/* The last error is `status` and the server said exactly `words` in it
+ * (etcdc_error.server_message; "" when no server answer is involved). */
+static inline int last_error_said(etcdc_status status, const char *words) {
+    const etcdc_error *e = etcdc_error_last();
+    return e != NULL && e->status == status && e->server_message != NULL &&
+           strcmp(e->server_message, words) == 0;
 }
 
 static inline int check_int_impl(long got, long want, const char *expr, const char *file, int line) {
@@ -107,8 +119,6 @@ static inline int check_int_impl(long got, long want, const char *expr, const ch
 /* CHECK_INT(got, want): equal numbers, both printed on failure. */
 #define CHECK_INT(got, want) check_int_impl((long)(got), (long)(want), #got " == " #want, \
                                             __FILE__, __LINE__)
-
-/* The last error is `status` and its message contains `needle`. */
 
 /* Prints the closing line and returns the exit status. */
 static inline int check_report(void) {

@@ -93,11 +93,15 @@ int main(int argc, char **argv) {
         etcdc_member_list_free(leader);
     }
 
-    /* client.machines */
-    char *machines = NULL;
+    /* client.machines: a list of URLs (borrowed from it until it is freed) */
+    etcdc_strings *machines = NULL;
     if ((ok &= check("etcdc_machines", etcdc_machines(client, &machines)))) {
-        printf("machines:     %s\n", machines);
-        etcdc_string_free(machines);
+        printf("machines:    ");
+        for (size_t i = 0; i < etcdc_strings_count(machines); i++) {
+            printf(" %s", etcdc_strings_get(machines, i));
+        }
+        printf("\n");
+        etcdc_strings_free(machines);
     }
 
     /* GET /version */

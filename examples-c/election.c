@@ -18,7 +18,9 @@
  *   thread follows the election; foo resigns, bar takes over.
  *
  * The election's key includes this process's id, so that several runs
- * against one etcd do not meet. etcd keeps it at /_elections/<key>.
+ * against one etcd do not meet. etcd keeps it at /_elections/<key>: the
+ * default prefix of etcdc_election_options, which every call on one
+ * election shares (NULL options would mean the same defaults).
  *
  * Build: cc -pthread election.c $(pkg-config --cflags --libs etcdc)
  */
@@ -39,6 +41,10 @@
 
 static char key[64];   /* the election: /mysql-<pid> */
 static double started; /* for the timestamps printed */
+
+/* Where the elections live: the same for every call on one election.
+ * prefix NULL: the default, "/_elections". */
+static etcdc_election_options eopts = ETCDC_ELECTION_OPTIONS_INIT;
 
 static double now_s(void) {
     struct timespec ts;
@@ -73,7 +79,7 @@ static void say(const char *who, const char *what) {
 /* Prints the current leader; returns 1 if it is `want` (NULL: none). */
 static int show_leader(const etcdc_client *client, const char *want) {
     char *leader = NULL; /* owned by us: etcdc_string_free() */
-    if (!check("etcdc_election_get", etcdc_election_get(client, key, &leader))) {
+    if (!check("etcdc_election_get", etcdc_election_get(client, key, &eopts, &leader))) {
         return 0;
     }
     char line[128];
@@ -97,7 +103,7 @@ struct candidate {
 static void *candidate_main(void *arg) {
     struct candidate *k = arg;
     say(BAR, "campaigns, no timeout: waits for the leader to go");
-    k->status = etcdc_election_set(k->client, key, BAR, 120, -1, &k->index);
+    k->status = etcdc_election_set(k->client, key, BAR, 120, &eopts, -1 /* no limit */, &k->index);
     char line[96];
     snprintf(line, sizeof line, "-> %s: leader at index %" PRIu64, etcdc_status_str(k->status),
              k->index);
@@ -124,7 +130,8 @@ static void *watcher_main(void *arg) {
     uint64_t since = w->since;
     while (now_s() < give_up) {
         char *leader = NULL;
-        etcdc_status st = etcdc_election_watch(w->client, key, since, 1000, &leader, &since);
+        etcdc_status st =
+            etcdc_election_watch(w->client, key, since, &eopts, 1000, &leader, &since);
         if (st == ETCDC_ERR_WATCH_TIMEOUT) {
             continue;
         }
@@ -169,7 +176,8 @@ int main(int argc, char **argv) {
 
     /* client.election.set('/mysql', name='foo.example.com', ttl=120, timeout=30) */
     uint64_t index = 0;
-    int ok = check("etcdc_election_set", etcdc_election_set(client, key, FOO, 120, 30000, &index));
+    int ok = check("etcdc_election_set",
+                   etcdc_election_set(client, key, FOO, 120, &eopts, 30000, &index));
     snprintf(line, sizeof line,
              "etcdc_election_set(\"%s\", ttl 120 s, timeout 30 s) -> index %" PRIu64, FOO, index);
     say(FOO, line);
@@ -178,21 +186,21 @@ int main(int argc, char **argv) {
     ok = show_leader(client, FOO) && ok;
 
     /* A second candidate, willing to wait 0.5 s: foo stays, bar gives up. */
-    etcdc_status st = etcdc_election_set(client, key, BAR, 120, 500, NULL);
+    etcdc_status st = etcdc_election_set(client, key, BAR, 120, &eopts, 500, NULL);
     snprintf(line, sizeof line, "etcdc_election_set(\"%s\", timeout 0.5 s) -> %s", BAR,
              etcdc_status_str(st));
     say(BAR, line);
     ok = ok && st == ETCDC_ERR_ACQUIRE_TIMEOUT;
 
     /* Only the leader can resign: a compare-and-delete on its name. */
-    st = etcdc_election_delete(client, key, BAR);
+    st = etcdc_election_delete(client, key, BAR, &eopts);
     snprintf(line, sizeof line, "etcdc_election_delete(\"%s\") -> %s", BAR, etcdc_status_str(st));
     say(BAR, line);
     ok = ok && st == ETCDC_ERR_NOT_HELD;
     ok = show_leader(client, FOO) && ok;
 
     /* The leader renews: 120 s more from now. */
-    st = etcdc_election_renew(client, key, FOO, 120);
+    st = etcdc_election_renew(client, key, FOO, 120, &eopts);
     snprintf(line, sizeof line, "etcdc_election_renew(\"%s\", 120) -> %s", FOO,
              etcdc_status_str(st));
     say(FOO, line);
@@ -210,7 +218,7 @@ int main(int argc, char **argv) {
 
     /* client.election.delete('/mysql', name='foo.example.com'): foo resigns. */
     say(FOO, "etcdc_election_delete(\"" FOO "\"): resigns");
-    ok = check("etcdc_election_delete", etcdc_election_delete(client, key, FOO)) && ok;
+    ok = check("etcdc_election_delete", etcdc_election_delete(client, key, FOO, &eopts)) && ok;
 
     if (have_bar) {
         pthread_join(bar_th, NULL);
@@ -223,7 +231,7 @@ int main(int argc, char **argv) {
     ok = show_leader(client, BAR) && ok;
 
     /* bar resigns in turn: no leader is left. */
-    ok = check("etcdc_election_delete", etcdc_election_delete(client, key, BAR)) && ok;
+    ok = check("etcdc_election_delete", etcdc_election_delete(client, key, BAR, &eopts)) && ok;
     say(BAR, "resigned");
     ok = show_leader(client, NULL) && ok;
 

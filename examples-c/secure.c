@@ -135,6 +135,13 @@ int main(int argc, char **argv) {
                (unsigned)etcdc_error_last()->http_status);
         failures++;
     }
+    /* ...and with what etcd said, in its own words. */
+    const char *said = etcdc_error_last()->server_message;
+    printf("%-46s    etcd said \"%s\"\n", "", said);
+    if (strstr(said, "app-reader") == NULL) {
+        printf("    FAILED: expected etcd's message naming the role\n");
+        failures++;
+    }
 
     etcdc_client_free(wrong);
     etcdc_client_free(reader);

@@ -301,15 +301,21 @@ static void test_leader(const etcdc_client *c, const char *endpoint) {
 /* -------------------------------------------- machines, stats, version */
 
 static void test_machines(const etcdc_client *c, const char *endpoint) {
-    char *machines = NULL;
+    etcdc_strings *machines = NULL;
     if (!CHECK_ST(etcdc_machines(c, &machines), ETCDC_OK)) {
         return;
     }
-    CHECK(machines != NULL && strstr(machines, endpoint) != NULL);
-    /* One member, one client URL: no separator. */
-    CHECK(machines != NULL && strchr(machines, ',') == NULL);
-    CHECK_STR(machines, endpoint);
-    etcdc_string_free(machines);
+    /* One member, one client URL, as a list of one. */
+    CHECK(machines != NULL);
+    CHECK_INT(etcdc_strings_count(machines), 1);
+    CHECK_STR(etcdc_strings_get(machines, 0), endpoint);
+    CHECK(etcdc_strings_get(machines, 1) == NULL); /* out of range */
+    CHECK(etcdc_strings_get(machines, (size_t)-1) == NULL);
+    etcdc_strings_free(machines);
+    /* NULL lists: count 0, no string, free is a no-op. */
+    CHECK_INT(etcdc_strings_count(NULL), 0);
+    CHECK(etcdc_strings_get(NULL, 0) == NULL);
+    etcdc_strings_free(NULL);
 }
 
 static void test_stats(const etcdc_client *c) {
@@ -437,6 +443,8 @@ static void test_member_changes(const etcdc_client *c) {
     CHECK_ST(st, ETCDC_ERR_HTTP_STATUS);
     CHECK(last_error_is(ETCDC_ERR_HTTP_STATUS, "peerURL exists"));
     CHECK(last_error_is(ETCDC_ERR_HTTP_STATUS, "409"));
+    /* etcd's own words, without the client's framing. */
+    CHECK_STR(etcdc_error_last()->server_message, "membership: peerURL exists");
     CHECK(out == sentinel);
     CHECK_ST(etcdc_member_add(c, own, 1, NULL), ETCDC_ERR_HTTP_STATUS);
     /* A peer URL that is not a URL: etcd's 400. */
@@ -450,6 +458,7 @@ static void test_member_changes(const etcdc_client *c) {
     CHECK_ST(etcdc_member_remove(c, "1234abcd"), ETCDC_ERR_HTTP_STATUS);
     CHECK(last_error_is(ETCDC_ERR_HTTP_STATUS, "No such member"));
     CHECK(etcdc_error_last()->http_status == 404 && etcdc_error_last()->etcd_code == 0);
+    CHECK(strncmp(etcdc_error_last()->server_message, "No such member", 14) == 0);
     const char *elsewhere[] = {"http://127.0.0.1:3"};
     CHECK_ST(etcdc_member_update(c, "1234abcd", elsewhere, 1), ETCDC_ERR_HTTP_STATUS);
     CHECK(last_error_is(ETCDC_ERR_HTTP_STATUS, "No such member"));
@@ -546,9 +555,12 @@ static void test_null_arguments(const etcdc_client *c) {
     CHECK_ST(etcdc_leader(c, NULL), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "out is NULL"));
 
-    CHECK_ST(etcdc_machines(NULL, &s), ETCDC_ERR_INVALID_ARGUMENT);
+    static int strings_sentinel_storage;
+    etcdc_strings *const strings_sentinel = (etcdc_strings *)(void *)&strings_sentinel_storage;
+    etcdc_strings *strings = strings_sentinel;
+    CHECK_ST(etcdc_machines(NULL, &strings), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "client is NULL"));
-    CHECK(s == str_sentinel);
+    CHECK(strings == strings_sentinel);
     CHECK_ST(etcdc_machines(c, NULL), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "out is NULL"));
 
@@ -574,6 +586,9 @@ static void test_null_arguments(const etcdc_client *c) {
     const etcdc_error *e = etcdc_error_last();
     CHECK(e != NULL && e->status == ETCDC_ERR_INVALID_ARGUMENT && e->etcd_code == 0 &&
           e->cause != NULL && e->cause[0] == '\0' && e->index == 0);
+    /* Refused before anything was sent: the server said nothing. */
+    CHECK(e != NULL && e->server_message != NULL && e->server_message[0] == '\0' &&
+          e->http_status == 0);
 }
 
 /* ------------------------------------------------------- client options */
@@ -731,9 +746,9 @@ static void test_expected_cluster_id(const char *endpoint, const etcdc_client *l
          * none, so nothing can be checked there and they are answered. */
         bool healthy = false;
         CHECK_ST(etcdc_health(c, &healthy), ETCDC_OK);
-        char *machines = NULL;
+        etcdc_strings *machines = NULL;
         CHECK_ST(etcdc_machines(c, &machines), ETCDC_OK);
-        etcdc_string_free(machines);
+        etcdc_strings_free(machines);
         /* A write is refused before it is sent: the member must prove its
          * id first, so a member of another cluster never receives a write. */
         CHECK_ST(etcdc_write(c, K("cid"), "v2", NULL, NULL), ETCDC_ERR_CLUSTER_ID_MISMATCH);

@@ -87,21 +87,27 @@ static void test_version_and_status_str(void) {
 }
 
 static void test_options_init(void) {
+    /* Each _init() takes the version the program was compiled with and says
+     * whether it knew it (test_abi.c checks the bytes written, version by
+     * version). */
     etcdc_client_options co_macro = ETCDC_CLIENT_OPTIONS_INIT, co_fn;
     memset(&co_fn, 0xab, sizeof co_fn);
-    etcdc_client_options_init(&co_fn);
+    CHECK_ST(etcdc_client_options_init(&co_fn, ETCDC_CLIENT_OPTIONS_VERSION), ETCDC_OK);
     CHECK(co_macro.version == ETCDC_CLIENT_OPTIONS_VERSION);
     CHECK(co_fn.version == ETCDC_CLIENT_OPTIONS_VERSION);
     CHECK(co_fn.host == NULL && co_fn.port == 0 && co_fn.protocol == NULL &&
           co_fn.endpoints == NULL && co_fn.endpoint_count == 0 && co_fn.read_timeout_ms == 0 &&
           co_fn.connect_timeout_ms == 0 && co_fn.version_prefix == NULL && !co_fn.no_redirect &&
-          co_fn.max_response_bytes == 0);
+          co_fn.max_response_bytes == 0 && !co_fn.discover && co_fn.expected_cluster_id == NULL &&
+          co_fn.ca_file == NULL && co_fn.cert_file == NULL && co_fn.key_file == NULL &&
+          !co_fn.insecure_skip_verify && co_fn.username == NULL && co_fn.password == NULL);
     CHECK(co_macro.host == NULL && co_macro.port == 0 && co_macro.endpoints == NULL &&
-          co_macro.endpoint_count == 0 && !co_macro.no_redirect);
+          co_macro.endpoint_count == 0 && !co_macro.no_redirect && co_macro.ca_file == NULL &&
+          co_macro.password == NULL);
 
     etcdc_write_options wo_macro = ETCDC_WRITE_OPTIONS_INIT, wo_fn;
     memset(&wo_fn, 0xab, sizeof wo_fn);
-    etcdc_write_options_init(&wo_fn);
+    CHECK_ST(etcdc_write_options_init(&wo_fn, ETCDC_WRITE_OPTIONS_VERSION), ETCDC_OK);
     CHECK(wo_macro.version == ETCDC_WRITE_OPTIONS_VERSION);
     CHECK(wo_fn.version == ETCDC_WRITE_OPTIONS_VERSION && wo_fn.ttl == 0 && !wo_fn.dir &&
           !wo_fn.append && wo_fn.prev_value == NULL && wo_fn.prev_index == 0 &&
@@ -110,24 +116,38 @@ static void test_options_init(void) {
 
     etcdc_read_options ro_macro = ETCDC_READ_OPTIONS_INIT, ro_fn;
     memset(&ro_fn, 0xab, sizeof ro_fn);
-    etcdc_read_options_init(&ro_fn);
+    CHECK_ST(etcdc_read_options_init(&ro_fn, ETCDC_READ_OPTIONS_VERSION), ETCDC_OK);
     CHECK(ro_macro.version == ETCDC_READ_OPTIONS_VERSION);
     CHECK(ro_fn.version == ETCDC_READ_OPTIONS_VERSION && !ro_fn.recursive && !ro_fn.sorted &&
           !ro_fn.quorum);
 
     etcdc_delete_options do_macro = ETCDC_DELETE_OPTIONS_INIT, do_fn;
     memset(&do_fn, 0xab, sizeof do_fn);
-    etcdc_delete_options_init(&do_fn);
+    CHECK_ST(etcdc_delete_options_init(&do_fn, ETCDC_DELETE_OPTIONS_VERSION), ETCDC_OK);
     CHECK(do_macro.version == ETCDC_DELETE_OPTIONS_VERSION);
     CHECK(do_fn.version == ETCDC_DELETE_OPTIONS_VERSION && !do_fn.recursive && !do_fn.dir &&
           do_fn.prev_value == NULL && do_fn.prev_index == 0);
 
-    /* NULL is a no-op, not a crash. */
-    etcdc_client_options_init(NULL);
-    etcdc_write_options_init(NULL);
-    etcdc_read_options_init(NULL);
-    etcdc_delete_options_init(NULL);
-    CHECK(1);
+    /* NULL is refused, not a crash; the message names the argument, and no
+     * server answer is involved. */
+    CHECK_ST(etcdc_client_options_init(NULL, ETCDC_CLIENT_OPTIONS_VERSION),
+             ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "opts"));
+    CHECK_STR(etcdc_error_last()->server_message, "");
+    CHECK_ST(etcdc_write_options_init(NULL, ETCDC_WRITE_OPTIONS_VERSION),
+             ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_read_options_init(NULL, ETCDC_READ_OPTIONS_VERSION), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_delete_options_init(NULL, ETCDC_DELETE_OPTIONS_VERSION),
+             ETCDC_ERR_INVALID_ARGUMENT);
+
+    /* A version this library does not know: refused, nothing written. */
+    memset(&wo_fn, 0xab, sizeof wo_fn);
+    CHECK_ST(etcdc_write_options_init(&wo_fn, ETCDC_WRITE_OPTIONS_VERSION + 1),
+             ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "etcdc_write_options"));
+    CHECK(wo_fn.version == 0xabababab);
+    CHECK_ST(etcdc_client_options_init(&co_fn, 0), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "etcdc_client_options"));
 }
 
 static void test_client_construction(const char *endpoint) {
@@ -161,7 +181,7 @@ static void test_client_construction(const char *endpoint) {
     const char *bad[] = {"ftp://127.0.0.1:2379", "127.0.0.1:2379", "http://", "http://a/b",
                          "http://a b:1", "not a url", ""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        etcdc_client_options_init(&o);
+        etcdc_client_options_init(&o, ETCDC_CLIENT_OPTIONS_VERSION);
         o.endpoints = &bad[i];
         o.endpoint_count = 1;
         c = sentinel;
@@ -177,11 +197,14 @@ static void test_client_construction(const char *endpoint) {
         CHECK(e != NULL && e->status == ETCDC_ERR_INVALID_ARGUMENT && e->etcd_code == 0 &&
               e->index == 0 && e->message != NULL && strlen(e->message) > 0 && e->cause != NULL &&
               e->cause[0] == '\0');
+        /* Refused before anything was sent: no server words. */
+        CHECK(e != NULL && e->server_message != NULL && e->server_message[0] == '\0' &&
+              e->http_status == 0);
         CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "endpoint"));
     }
 
     /* endpoint_count without endpoints. */
-    etcdc_client_options_init(&o);
+    etcdc_client_options_init(&o, ETCDC_CLIENT_OPTIONS_VERSION);
     o.endpoint_count = 2;
     CHECK_ST(etcdc_client_new(&o, &c), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "endpoints"));
@@ -199,35 +222,35 @@ static void test_client_construction(const char *endpoint) {
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "UTF-8"));
 
     /* Invalid UTF-8 host; a bad version prefix. */
-    etcdc_client_options_init(&o);
+    etcdc_client_options_init(&o, ETCDC_CLIENT_OPTIONS_VERSION);
     o.host = "\xff\xfe";
     CHECK_ST(etcdc_client_new(&o, &c), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "host"));
-    etcdc_client_options_init(&o);
+    etcdc_client_options_init(&o, ETCDC_CLIENT_OPTIONS_VERSION);
     o.version_prefix = "v2?x";
     CHECK_ST(etcdc_client_new(&o, &c), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(c == sentinel);
 
     /* TLS and credential options that cannot work are refused up front,
      * the message naming what is wrong. */
-    etcdc_client_options_init(&o);
+    etcdc_client_options_init(&o, ETCDC_CLIENT_OPTIONS_VERSION);
     o.ca_file = "/nonexistent/ca.pem";
     CHECK_ST(etcdc_client_new(&o, &c), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "/nonexistent/ca.pem"));
-    etcdc_client_options_init(&o);
+    etcdc_client_options_init(&o, ETCDC_CLIENT_OPTIONS_VERSION);
     o.ca_file = "/etc/hostname"; /* a readable file that holds no certificate */
     CHECK_ST(etcdc_client_new(&o, &c), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "/etc/hostname"));
-    etcdc_client_options_init(&o);
+    etcdc_client_options_init(&o, ETCDC_CLIENT_OPTIONS_VERSION);
     o.cert_file = "/nonexistent/client.pem";
     CHECK_ST(etcdc_client_new(&o, &c), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "key_file"));
-    etcdc_client_options_init(&o);
+    etcdc_client_options_init(&o, ETCDC_CLIENT_OPTIONS_VERSION);
     o.password = "s3cret-pw";
     CHECK_ST(etcdc_client_new(&o, &c), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "username"));
     CHECK(strstr(etcdc_error_last()->message, "s3cret-pw") == NULL);
-    etcdc_client_options_init(&o);
+    etcdc_client_options_init(&o, ETCDC_CLIENT_OPTIONS_VERSION);
     o.username = "a:b";
     o.password = "s3cret-pw";
     CHECK_ST(etcdc_client_new(&o, &c), ETCDC_ERR_INVALID_ARGUMENT);
@@ -256,7 +279,7 @@ static void test_client_construction(const char *endpoint) {
         }
     }
     /* https endpoints are accepted (nothing is sent yet). */
-    etcdc_client_options_init(&o);
+    etcdc_client_options_init(&o, ETCDC_CLIENT_OPTIONS_VERSION);
     o.protocol = "https";
     CHECK_ST(etcdc_client_new(&o, &c), ETCDC_OK);
     etcdc_client_free(c);
@@ -274,7 +297,7 @@ static void test_client_variants(const char *endpoint, const etcdc_client *main_
 
     /* host + port + protocol + timeouts, from the _init function. */
     etcdc_client_options o;
-    etcdc_client_options_init(&o);
+    etcdc_client_options_init(&o, ETCDC_CLIENT_OPTIONS_VERSION);
     o.host = host;
     o.port = port;
     o.protocol = "http";
@@ -322,12 +345,13 @@ static void test_client_variants(const char *endpoint, const etcdc_client *main_
         const etcdc_error *e = etcdc_error_last();
         CHECK(e != NULL && e->status == ETCDC_ERR_CONNECTION && e->etcd_code == 0 &&
               e->message != NULL && strstr(e->message, dead) != NULL);
+        CHECK(e != NULL && strcmp(e->server_message, "") == 0); /* nobody answered */
         CHECK_ST(etcdc_write(c, K("variants/k"), "x", NULL, NULL), ETCDC_ERR_CONNECTION);
         etcdc_client_free(c);
     }
 
     /* Same through host/port. */
-    etcdc_client_options_init(&o);
+    etcdc_client_options_init(&o, ETCDC_CLIENT_OPTIONS_VERSION);
     o.host = "127.0.0.1";
     o.port = (uint16_t)dead_port();
     o.connect_timeout_ms = 1000;
@@ -339,7 +363,7 @@ static void test_client_variants(const char *endpoint, const etcdc_client *main_
 
     /* A wrong version prefix: etcd answers a bare 404, which is not
      * "key not found". */
-    etcdc_client_options_init(&o);
+    etcdc_client_options_init(&o, ETCDC_CLIENT_OPTIONS_VERSION);
     o.host = host;
     o.port = port;
     o.version_prefix = "/v9";
@@ -460,7 +484,7 @@ static void test_write_ttl_dir_append(const etcdc_client *c) {
     r = NULL;
 
     /* dir: value NULL, then reading it */
-    etcdc_write_options_init(&o);
+    etcdc_write_options_init(&o, ETCDC_WRITE_OPTIONS_VERSION);
     o.dir = true;
     if (CHECK_ST(etcdc_write(c, K("w/dir"), NULL, &o, &r), ETCDC_OK)) {
         const etcdc_node *n = etcdc_response_node(r);
@@ -481,7 +505,7 @@ static void test_write_ttl_dir_append(const etcdc_client *c) {
     CHECK_ST(etcdc_write(c, K("w/empty/sub"), "v", NULL, NULL), ETCDC_ERR_NOT_DIR);
 
     /* append: in-order keys under a directory, in creation order */
-    etcdc_write_options_init(&o);
+    etcdc_write_options_init(&o, ETCDC_WRITE_OPTIONS_VERSION);
     o.append = true;
     const char *vals[] = {"first", "second", "third", "fourth"};
     char names[4][512];
@@ -563,6 +587,7 @@ static void test_write_conditions(const etcdc_client *c) {
         CHECK(e->cause != NULL && strstr(e->cause, "nope") != NULL &&
               strstr(e->cause, "a") != NULL && strchr(e->cause, '[') != NULL);
         CHECK(e->index >= modified);
+        CHECK_STR(e->server_message, "Compare failed");
     }
     o.prev_value = "a";
     if (CHECK_ST(etcdc_write(c, key, "b", &o, &r), ETCDC_OK)) {
@@ -575,7 +600,7 @@ static void test_write_conditions(const etcdc_client *c) {
     r = NULL;
 
     /* prev_index: mismatch, then match */
-    etcdc_write_options_init(&o);
+    etcdc_write_options_init(&o, ETCDC_WRITE_OPTIONS_VERSION);
     o.prev_index = modified + 1000;
     CHECK_ST(etcdc_write(c, key, "c", &o, NULL), ETCDC_ERR_COMPARE_FAILED);
     CHECK(etcdc_error_last() != NULL && etcdc_error_last()->etcd_code == 101);
@@ -588,7 +613,7 @@ static void test_write_conditions(const etcdc_client *c) {
     r = NULL;
 
     /* prev_exist TRUE: missing key fails, existing key is an update */
-    etcdc_write_options_init(&o);
+    etcdc_write_options_init(&o, ETCDC_WRITE_OPTIONS_VERSION);
     o.prev_exist = ETCDC_PREV_EXIST_TRUE;
     CHECK_ST(etcdc_write(c, K("cond/missing"), "x", &o, NULL), ETCDC_ERR_KEY_NOT_FOUND);
     CHECK(etcdc_error_last() != NULL && etcdc_error_last()->etcd_code == 100);
@@ -623,10 +648,10 @@ static void test_write_conditions(const etcdc_client *c) {
     CHECK_ST(etcdc_write(c, key, "x", &o, NULL), ETCDC_ERR_INVALID_ARGUMENT);
 
     /* refresh through the write options */
-    etcdc_write_options_init(&o);
+    etcdc_write_options_init(&o, ETCDC_WRITE_OPTIONS_VERSION);
     o.ttl = 100;
     CHECK_ST(etcdc_write(c, K("cond/refresh"), "keep", &o, NULL), ETCDC_OK);
-    etcdc_write_options_init(&o);
+    etcdc_write_options_init(&o, ETCDC_WRITE_OPTIONS_VERSION);
     o.refresh = true;
     o.ttl = 50;
     if (CHECK_ST(etcdc_write(c, K("cond/refresh"), NULL, &o, &r), ETCDC_OK)) {
@@ -645,7 +670,7 @@ static void test_write_conditions(const etcdc_client *c) {
     r = NULL;
 
     /* options of an unknown version */
-    etcdc_write_options_init(&o);
+    etcdc_write_options_init(&o, ETCDC_WRITE_OPTIONS_VERSION);
     o.version = 0;
     CHECK_ST(etcdc_write(c, key, "x", &o, NULL), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "etcdc_write_options"));
@@ -738,7 +763,7 @@ static void test_read_tree(const etcdc_client *c) {
     r = NULL;
 
     /* Not recursive: one level; sub-directories are listed without children. */
-    etcdc_read_options_init(&o);
+    etcdc_read_options_init(&o, ETCDC_READ_OPTIONS_VERSION);
     o.sorted = true;
     if (CHECK_ST(etcdc_read(c, K("tree"), &o, &r), ETCDC_OK)) {
         const etcdc_node *root = etcdc_response_node(r);
@@ -753,7 +778,7 @@ static void test_read_tree(const etcdc_client *c) {
     r = NULL;
 
     /* Quorum read of a value; plain read with NULL options. */
-    etcdc_read_options_init(&o);
+    etcdc_read_options_init(&o, ETCDC_READ_OPTIONS_VERSION);
     o.quorum = true;
     if (CHECK_ST(etcdc_read(c, K("tree/b/c"), &o, &r), ETCDC_OK)) {
         CHECK_STR(etcdc_node_value(etcdc_response_node(r)), "2");
@@ -789,10 +814,12 @@ static void test_read_tree(const etcdc_client *c) {
         CHECK(e->message != NULL && strstr(e->message, "100") != NULL);
         CHECK(e->cause != NULL && strstr(e->cause, "tree/nope") != NULL);
         CHECK(e->index > 0);
+        /* etcd's own words for it. */
+        CHECK_STR(e->server_message, "Key not found");
     }
 
     /* Options of an unknown version. */
-    etcdc_read_options_init(&o);
+    etcdc_read_options_init(&o, ETCDC_READ_OPTIONS_VERSION);
     o.version = 0;
     CHECK_ST(etcdc_read(c, K("tree"), &o, NULL), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "etcdc_read_options"));
@@ -832,14 +859,14 @@ static void test_delete(const etcdc_client *c) {
     r = NULL;
     CHECK_ST(etcdc_delete(c, K("del/full"), &o, NULL), ETCDC_ERR_DIR_NOT_EMPTY);
     CHECK(etcdc_error_last() != NULL && etcdc_error_last()->etcd_code == 108);
-    etcdc_delete_options_init(&o);
+    etcdc_delete_options_init(&o, ETCDC_DELETE_OPTIONS_VERSION);
     o.recursive = true;
     CHECK_ST(etcdc_delete(c, K("del/full"), &o, NULL), ETCDC_OK);
     CHECK_ST(etcdc_read(c, K("del/full/sub/y"), NULL, NULL), ETCDC_ERR_KEY_NOT_FOUND);
 
     /* prev_value: mismatch, then match (compareAndDelete) */
     CHECK_ST(etcdc_write(c, K("del/cas"), "v1", NULL, NULL), ETCDC_OK);
-    etcdc_delete_options_init(&o);
+    etcdc_delete_options_init(&o, ETCDC_DELETE_OPTIONS_VERSION);
     o.prev_value = "other";
     CHECK_ST(etcdc_delete(c, K("del/cas"), &o, NULL), ETCDC_ERR_COMPARE_FAILED);
     o.prev_value = "v1";
@@ -857,7 +884,7 @@ static void test_delete(const etcdc_client *c) {
     }
     etcdc_response_free(r);
     r = NULL;
-    etcdc_delete_options_init(&o);
+    etcdc_delete_options_init(&o, ETCDC_DELETE_OPTIONS_VERSION);
     o.prev_index = modified + 1000;
     CHECK_ST(etcdc_delete(c, K("del/idx"), &o, NULL), ETCDC_ERR_COMPARE_FAILED);
     o.prev_index = modified;
@@ -869,7 +896,7 @@ static void test_delete(const etcdc_client *c) {
     CHECK_ST(etcdc_read(c, K("del/idx"), NULL, NULL), ETCDC_ERR_KEY_NOT_FOUND);
 
     /* options of an unknown version */
-    etcdc_delete_options_init(&o);
+    etcdc_delete_options_init(&o, ETCDC_DELETE_OPTIONS_VERSION);
     o.version = 0;
     CHECK_ST(etcdc_delete(c, K("del/none"), &o, NULL), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "etcdc_delete_options"));
@@ -990,6 +1017,7 @@ static void test_mkdir_refresh_pop(const etcdc_client *c) {
     const etcdc_error *e = etcdc_error_last();
     CHECK(e != NULL && e->status == ETCDC_ERR_NODE_EXIST && e->etcd_code == 105 &&
           strstr(e->cause, "mk/d") != NULL);
+    CHECK(e != NULL && strcmp(e->server_message, "Key already exists") == 0);
     CHECK_ST(etcdc_write(c, K("mk/v"), "x", NULL, NULL), ETCDC_OK);
     CHECK_ST(etcdc_mkdir(c, K("mk/v"), 0, NULL), ETCDC_ERR_NODE_EXIST);
     if (CHECK_ST(etcdc_mkdir(c, K("mk/t"), 100, &r), ETCDC_OK)) {

@@ -1,15 +1,16 @@
 /*
  * etcdc C tests of the recipes against a real etcd: the distributed lock
  * (etcdc_lock_options_init, etcdc_lock_new/acquire/is_locked/renew/release/
- * cancel/free) and leader election (etcdc_election_set/get/delete/renew/
- * watch).
+ * cancel/free) and leader election (etcdc_election_options_init,
+ * etcdc_election_set/get/delete/renew/watch).
  *
  *   test_recipes               (endpoint: $ETCDC_ENDPOINT, an etcd 3.4 with v2)
  *
  * Locks are named c-recipes-<pid>/<test> (their contenders' keys live under
  * /_locks/c-recipes-<pid>/<test>), elections are /c-recipes-<pid>/<test>
- * (keys under /_elections), other keys under /c-recipes-<pid>; all are
- * removed at the end. Each CHECK records a failure with file:line and goes
+ * (keys under /_elections, or under /c-recipes-<pid>/... for the ones with
+ * their own prefix), other keys under /c-recipes-<pid>; all are removed at
+ * the end. Each CHECK records a failure with file:line and goes
  * on; the last line printed is "N passed, M failed", and the exit status is
  * non-zero if M > 0. Built with -std=c99 -Wall -Wextra -Werror -pedantic and
  * run under valgrind: every handle and string is freed.
@@ -142,7 +143,7 @@ static int lock_sentinel_storage, string_sentinel_storage;
 /* The current leader of election `t`, compared with `want` (NULL: none). */
 static int leader_is(const etcdc_client *c, const char *t, const char *want) {
     char *leader = STRING_SENTINEL;
-    if (!CHECK_ST(etcdc_election_get(c, ELECTION(t), &leader), ETCDC_OK) ||
+    if (!CHECK_ST(etcdc_election_get(c, ELECTION(t), NULL, &leader), ETCDC_OK) ||
         !CHECK(leader != STRING_SENTINEL)) {
         return 0;
     }
@@ -206,13 +207,22 @@ static int has_returned(struct acquirer *a) {
 static void test_lock_options(const etcdc_client *c) {
     etcdc_lock_options macro = ETCDC_LOCK_OPTIONS_INIT, fn;
     memset(&fn, 0xab, sizeof fn);
-    etcdc_lock_options_init(&fn);
+    CHECK_ST(etcdc_lock_options_init(&fn, ETCDC_LOCK_OPTIONS_VERSION), ETCDC_OK);
     CHECK(macro.version == ETCDC_LOCK_OPTIONS_VERSION);
     CHECK(macro.ttl == 0 && macro.prefix == NULL);
     CHECK(fn.version == ETCDC_LOCK_OPTIONS_VERSION);
     CHECK(fn.ttl == 0 && fn.prefix == NULL);
-    etcdc_lock_options_init(NULL); /* a no-op, not a crash */
-    CHECK(1);
+    /* NULL and unknown versions: refused, nothing written. */
+    CHECK_ST(etcdc_lock_options_init(NULL, ETCDC_LOCK_OPTIONS_VERSION),
+             ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "opts"));
+    etcdc_lock_options untouched;
+    memset(&untouched, 0xab, sizeof untouched);
+    CHECK_ST(etcdc_lock_options_init(&untouched, 0), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_lock_options_init(&untouched, ETCDC_LOCK_OPTIONS_VERSION + 1),
+             ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "etcdc_lock_options"));
+    CHECK(untouched.version == 0xabababab);
 
     /* NULL options and initialised options: TTL 60 s, under /_locks. */
     const etcdc_lock_options *variants[3] = {NULL, &macro, &fn};
@@ -274,6 +284,7 @@ static void test_lock_bad_arguments(const etcdc_client *c) {
     o.version = 0;
     CHECK_ST(etcdc_lock_new(c, LOCK("bad"), &o, &l), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "version"));
+    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "etcdc_lock_options"));
     o.version = 99;
     CHECK_ST(etcdc_lock_new(c, LOCK("bad"), &o, &l), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "99"));
@@ -831,7 +842,8 @@ struct candidate {
 
 static void *candidate_main(void *arg) {
     struct candidate *k = arg;
-    k->status = etcdc_election_set(k->client, k->key, k->name, k->ttl, k->timeout_ms, &k->index);
+    k->status =
+        etcdc_election_set(k->client, k->key, k->name, k->ttl, NULL, k->timeout_ms, &k->index);
     k->returned_at = now_s();
     return NULL;
 }
@@ -862,13 +874,13 @@ static void *delayed_change_main(void *arg) {
     sleep_s(d->delay);
     switch (d->op) {
     case 'd':
-        d->status = etcdc_election_delete(d->client, d->key, d->name);
+        d->status = etcdc_election_delete(d->client, d->key, d->name, NULL);
         break;
     case 's':
-        d->status = etcdc_election_set(d->client, d->key, d->name, 30, 0, NULL);
+        d->status = etcdc_election_set(d->client, d->key, d->name, 30, NULL, 0, NULL);
         break;
     default:
-        d->status = etcdc_election_renew(d->client, d->key, d->name, 30);
+        d->status = etcdc_election_renew(d->client, d->key, d->name, 30, NULL);
         break;
     }
     struct timespec deadline;
@@ -925,46 +937,73 @@ static void test_election_bad_arguments(const etcdc_client *c) {
     char e[128]; /* a copy: ELECTION() reuses its buffers */
     snprintf(e, sizeof e, "%s", ELECTION("bad"));
     uint64_t index = 7;
-    CHECK_ST(etcdc_election_set(NULL, e, "foo", 10, 0, &index), ETCDC_ERR_INVALID_ARGUMENT);
+    const etcdc_status INVALID = ETCDC_ERR_INVALID_ARGUMENT;
+    CHECK_ST(etcdc_election_set(NULL, e, "foo", 10, NULL, 0, &index), INVALID);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "client"));
-    CHECK_ST(etcdc_election_set(c, NULL, "foo", 10, 0, &index), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK(last_error_said(ETCDC_ERR_INVALID_ARGUMENT, "")); /* nothing was sent */
+    CHECK_ST(etcdc_election_set(c, NULL, "foo", 10, NULL, 0, &index), INVALID);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "key"));
-    CHECK_ST(etcdc_election_set(c, e, NULL, 10, 0, &index), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_election_set(c, e, NULL, 10, NULL, 0, &index), INVALID);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "name"));
-    CHECK_ST(etcdc_election_set(c, e, "", 10, 0, &index), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_election_set(c, e, "", 10, NULL, 0, &index), INVALID);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "name"));
-    CHECK_ST(etcdc_election_set(c, e, "foo\xff", 10, 0, &index), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_election_set(c, e, "foo\xff", 10, NULL, 0, &index), INVALID);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "UTF-8"));
-    CHECK_ST(etcdc_election_set(c, "/x/../y", "foo", 10, 0, &index), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_election_set(c, "/x/../y", "foo", 10, NULL, 0, &index), INVALID);
     CHECK(index == 7); /* untouched */
 
+    /* Options of an unknown version, or with a prefix that is not UTF-8,
+     * refused by every election function, the message naming the struct. */
+    etcdc_election_options bad = ETCDC_ELECTION_OPTIONS_INIT;
+    const uint32_t bad_versions[] = {0, ETCDC_ELECTION_OPTIONS_VERSION + 1};
     char *leader = STRING_SENTINEL;
-    CHECK_ST(etcdc_election_get(NULL, e, &leader), ETCDC_ERR_INVALID_ARGUMENT);
+    for (size_t i = 0; i < 2; i++) {
+        bad.version = bad_versions[i];
+        CHECK_ST(etcdc_election_set(c, e, "foo", 10, &bad, 0, &index), INVALID);
+        CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "etcdc_election_options"));
+        CHECK_ST(etcdc_election_get(c, e, &bad, &leader), INVALID);
+        CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "etcdc_election_options"));
+        CHECK_ST(etcdc_election_delete(c, e, "foo", &bad), INVALID);
+        CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "etcdc_election_options"));
+        CHECK_ST(etcdc_election_renew(c, e, "foo", 10, &bad), INVALID);
+        CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "etcdc_election_options"));
+        CHECK_ST(etcdc_election_watch(c, e, 0, &bad, 100, &leader, NULL), INVALID);
+        CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "etcdc_election_options"));
+    }
+    bad.version = ETCDC_ELECTION_OPTIONS_VERSION;
+    bad.prefix = "/bad\xff";
+    CHECK_ST(etcdc_election_set(c, e, "foo", 10, &bad, 0, &index), INVALID);
+    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "prefix"));
+    CHECK_ST(etcdc_election_get(c, e, &bad, &leader), INVALID);
+    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "prefix"));
+    CHECK(index == 7);
+
+    CHECK_ST(etcdc_election_get(NULL, e, NULL, &leader), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "client"));
-    CHECK_ST(etcdc_election_get(c, NULL, &leader), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_election_get(c, NULL, NULL, &leader), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "key"));
-    CHECK_ST(etcdc_election_get(c, e, NULL), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_election_get(c, e, NULL, NULL), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "leader"));
 
-    CHECK_ST(etcdc_election_delete(NULL, e, "foo"), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_election_delete(NULL, e, "foo", NULL), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "client"));
-    CHECK_ST(etcdc_election_delete(c, NULL, "foo"), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_election_delete(c, NULL, "foo", NULL), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "key"));
-    CHECK_ST(etcdc_election_delete(c, e, NULL), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_election_delete(c, e, NULL, NULL), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "name"));
 
-    CHECK_ST(etcdc_election_renew(NULL, e, "foo", 10), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_election_renew(NULL, e, "foo", 10, NULL), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "client"));
-    CHECK_ST(etcdc_election_renew(c, NULL, "foo", 10), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_election_renew(c, NULL, "foo", 10, NULL), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "key"));
-    CHECK_ST(etcdc_election_renew(c, e, NULL, 10), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_election_renew(c, e, NULL, 10, NULL), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "name"));
 
-    CHECK_ST(etcdc_election_watch(NULL, e, 0, 100, &leader, NULL), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_election_watch(NULL, e, 0, NULL, 100, &leader, NULL), INVALID);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "client"));
-    CHECK_ST(etcdc_election_watch(c, NULL, 0, 100, &leader, NULL), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_election_watch(c, NULL, 0, NULL, 100, &leader, NULL), INVALID);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "key"));
-    CHECK_ST(etcdc_election_watch(c, e, 0, 100, NULL, NULL), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_election_watch(c, e, 0, NULL, 100, NULL, NULL), INVALID);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "leader"));
     CHECK(leader == STRING_SENTINEL);
     etcdc_string_free(NULL); /* a no-op */
@@ -982,7 +1021,7 @@ static void test_election_basics(const etcdc_client *c) {
 
     /* foo wins; the index is the one of etcd's key. */
     uint64_t index = 0;
-    CHECK_ST(etcdc_election_set(c, e, "foo.example.com", 30, 1000, &index), ETCDC_OK);
+    CHECK_ST(etcdc_election_set(c, e, "foo.example.com", 30, NULL, 1000, &index), ETCDC_OK);
     CHECK(index > 0);
     etcdc_response *r = NULL;
     if (CHECK_ST(etcdc_read(c, ELECTION_KEY("basic"), NULL, &r), ETCDC_OK)) {
@@ -994,12 +1033,12 @@ static void test_election_basics(const etcdc_client *c) {
     }
     leader_is(c, "basic", "foo.example.com");
     /* The leader campaigning again: OK (a renew), index not NULL needed. */
-    CHECK_ST(etcdc_election_set(c, e, "foo.example.com", 30, 0, NULL), ETCDC_OK);
+    CHECK_ST(etcdc_election_set(c, e, "foo.example.com", 30, NULL, 0, NULL), ETCDC_OK);
 
     /* bar, try once: gives up at once. */
     uint64_t bar_index = 12345;
     double t0 = now_s();
-    CHECK_ST(etcdc_election_set(c, e, "bar.example.com", 30, 0, &bar_index),
+    CHECK_ST(etcdc_election_set(c, e, "bar.example.com", 30, NULL, 0, &bar_index),
              ETCDC_ERR_ACQUIRE_TIMEOUT);
     double took = now_s() - t0;
     CHECK(last_error_is(ETCDC_ERR_ACQUIRE_TIMEOUT, ""));
@@ -1009,7 +1048,7 @@ static void test_election_basics(const etcdc_client *c) {
     CHECK(bar_index == 12345); /* untouched */
     /* bar, 500 ms: gives up after 500 ms. */
     t0 = now_s();
-    CHECK_ST(etcdc_election_set(c, e, "bar.example.com", 30, 500, &bar_index),
+    CHECK_ST(etcdc_election_set(c, e, "bar.example.com", 30, NULL, 500, &bar_index),
              ETCDC_ERR_ACQUIRE_TIMEOUT);
     took = now_s() - t0;
     if (!CHECK(took >= 0.499 && took < 0.5 + few_requests())) {
@@ -1018,12 +1057,12 @@ static void test_election_basics(const etcdc_client *c) {
     leader_is(c, "basic", "foo.example.com");
 
     /* Only the leader resigns or renews. */
-    CHECK_ST(etcdc_election_delete(c, e, "bar.example.com"), ETCDC_ERR_NOT_HELD);
+    CHECK_ST(etcdc_election_delete(c, e, "bar.example.com", NULL), ETCDC_ERR_NOT_HELD);
     CHECK(last_error_is(ETCDC_ERR_NOT_HELD, "bar.example.com"));
     leader_is(c, "basic", "foo.example.com");
-    CHECK_ST(etcdc_election_renew(c, e, "bar.example.com", 30), ETCDC_ERR_NOT_HELD);
+    CHECK_ST(etcdc_election_renew(c, e, "bar.example.com", 30, NULL), ETCDC_ERR_NOT_HELD);
     CHECK(last_error_is(ETCDC_ERR_NOT_HELD, "not the leader"));
-    CHECK_ST(etcdc_election_renew(c, e, "foo.example.com", 120), ETCDC_OK);
+    CHECK_ST(etcdc_election_renew(c, e, "foo.example.com", 120, NULL), ETCDC_OK);
     r = NULL;
     if (CHECK_ST(etcdc_read(c, ELECTION_KEY("basic"), NULL, &r), ETCDC_OK)) {
         const etcdc_node *n = etcdc_response_node(r);
@@ -1034,14 +1073,14 @@ static void test_election_basics(const etcdc_client *c) {
     leader_is(c, "basic", "foo.example.com");
 
     /* foo resigns: no leader; resigning or renewing again is NOT_HELD. */
-    CHECK_ST(etcdc_election_delete(c, e, "foo.example.com"), ETCDC_OK);
+    CHECK_ST(etcdc_election_delete(c, e, "foo.example.com", NULL), ETCDC_OK);
     leader_is(c, "basic", NULL);
-    CHECK_ST(etcdc_election_delete(c, e, "foo.example.com"), ETCDC_ERR_NOT_HELD);
-    CHECK_ST(etcdc_election_renew(c, e, "foo.example.com", 30), ETCDC_ERR_NOT_HELD);
+    CHECK_ST(etcdc_election_delete(c, e, "foo.example.com", NULL), ETCDC_ERR_NOT_HELD);
+    CHECK_ST(etcdc_election_renew(c, e, "foo.example.com", 30, NULL), ETCDC_ERR_NOT_HELD);
 
     /* Now bar wins at once, with a later index; no TTL: until it resigns. */
     t0 = now_s();
-    CHECK_ST(etcdc_election_set(c, e, "bar.example.com", 0, 0, &bar_index), ETCDC_OK);
+    CHECK_ST(etcdc_election_set(c, e, "bar.example.com", 0, NULL, 0, &bar_index), ETCDC_OK);
     CHECK(now_s() - t0 < few_requests());
     CHECK(bar_index > index);
     r = NULL;
@@ -1050,7 +1089,7 @@ static void test_election_basics(const etcdc_client *c) {
         etcdc_response_free(r);
     }
     leader_is(c, "basic", "bar.example.com");
-    CHECK_ST(etcdc_election_delete(c, e, "bar.example.com"), ETCDC_OK);
+    CHECK_ST(etcdc_election_delete(c, e, "bar.example.com", NULL), ETCDC_OK);
     leader_is(c, "basic", NULL);
 }
 
@@ -1061,11 +1100,11 @@ static void test_election_expiry(const etcdc_client *c) {
     char e[128]; /* a copy: ELECTION() reuses its buffers */
     snprintf(e, sizeof e, "%s", ELECTION("expiry"));
     uint64_t foo_index = 0;
-    if (!CHECK_ST(etcdc_election_set(c, e, "foo", 1, 0, &foo_index), ETCDC_OK)) {
+    if (!CHECK_ST(etcdc_election_set(c, e, "foo", 1, NULL, 0, &foo_index), ETCDC_OK)) {
         return;
     }
     double set_at = now_s();
-    CHECK_ST(etcdc_election_set(c, ELECTION("kept"), "keeper", 2, 0, NULL), ETCDC_OK);
+    CHECK_ST(etcdc_election_set(c, ELECTION("kept"), "keeper", 2, NULL, 0, NULL), ETCDC_OK);
 
     struct candidate k;
     memset(&k, 0, sizeof k);
@@ -1083,12 +1122,13 @@ static void test_election_expiry(const etcdc_client *c) {
     int renew_failures = 0;
     while (now_s() - set_at < 3.0) {
         sleep_s(0.5);
-        renew_failures += etcdc_election_renew(c, ELECTION("kept"), "keeper", 2) != ETCDC_OK;
+        renew_failures +=
+            etcdc_election_renew(c, ELECTION("kept"), "keeper", 2, NULL) != ETCDC_OK;
     }
     CHECK(pthread_join(th, NULL) == 0);
     CHECK_INT(renew_failures, 0);
     leader_is(c, "kept", "keeper");
-    CHECK_ST(etcdc_election_delete(c, ELECTION("kept"), "keeper"), ETCDC_OK);
+    CHECK_ST(etcdc_election_delete(c, ELECTION("kept"), "keeper", NULL), ETCDC_OK);
 
     CHECK_ST(k.status, ETCDC_OK);
     CHECK(k.index > foo_index);
@@ -1098,10 +1138,10 @@ static void test_election_expiry(const etcdc_client *c) {
     }
     printf("(a 1 s leadership passed on after %.1f s)\n", after);
     leader_is(c, "expiry", "bar");
-    CHECK_ST(etcdc_election_renew(c, e, "foo", 1), ETCDC_ERR_NOT_HELD);
-    CHECK_ST(etcdc_election_delete(c, e, "foo"), ETCDC_ERR_NOT_HELD);
+    CHECK_ST(etcdc_election_renew(c, e, "foo", 1, NULL), ETCDC_ERR_NOT_HELD);
+    CHECK_ST(etcdc_election_delete(c, e, "foo", NULL), ETCDC_ERR_NOT_HELD);
     leader_is(c, "expiry", "bar");
-    CHECK_ST(etcdc_election_delete(c, e, "bar"), ETCDC_OK);
+    CHECK_ST(etcdc_election_delete(c, e, "bar", NULL), ETCDC_OK);
 }
 
 static void test_election_watch(const etcdc_client *c) {
@@ -1111,7 +1151,8 @@ static void test_election_watch(const etcdc_client *c) {
     /* Nothing changes: WATCH_TIMEOUT on time, leader untouched. */
     char *leader = STRING_SENTINEL;
     double t0 = now_s();
-    CHECK_ST(etcdc_election_watch(c, e, 0, 300, &leader, NULL), ETCDC_ERR_WATCH_TIMEOUT);
+    CHECK_ST(etcdc_election_watch(c, e, 0, NULL, 300, &leader, NULL),
+             ETCDC_ERR_WATCH_TIMEOUT);
     double took = now_s() - t0;
     CHECK(last_error_is(ETCDC_ERR_WATCH_TIMEOUT, ""));
     CHECK(leader == STRING_SENTINEL);
@@ -1124,7 +1165,7 @@ static void test_election_watch(const etcdc_client *c) {
     pthread_t th;
     if (start_delayed_change(&th, &d, c, "watch", "bar", 's')) {
         leader = STRING_SENTINEL;
-        CHECK_ST(etcdc_election_watch(c, e, 0, -1, &leader, NULL), ETCDC_OK);
+        CHECK_ST(etcdc_election_watch(c, e, 0, NULL, -1, &leader, NULL), ETCDC_OK);
         finish_delayed_change(th, &d);
         if (leader != STRING_SENTINEL) {
             CHECK_STR(leader, "bar");
@@ -1136,7 +1177,7 @@ static void test_election_watch(const etcdc_client *c) {
     if (start_delayed_change(&th, &d, c, "watch", "bar", 'r')) {
         leader = STRING_SENTINEL;
         double wait_s = d.delay + (under_valgrind() ? 1.0 : 0.5);
-        CHECK_ST(etcdc_election_watch(c, e, 0, (int64_t)(wait_s * 1000), &leader, NULL),
+        CHECK_ST(etcdc_election_watch(c, e, 0, NULL, (int64_t)(wait_s * 1000), &leader, NULL),
                  ETCDC_ERR_WATCH_TIMEOUT);
         finish_delayed_change(th, &d);
         CHECK(leader == STRING_SENTINEL);
@@ -1145,7 +1186,7 @@ static void test_election_watch(const etcdc_client *c) {
     /* bar resigns: the watch returns NULL (no leader). */
     if (start_delayed_change(&th, &d, c, "watch", "bar", 'd')) {
         leader = STRING_SENTINEL;
-        CHECK_ST(etcdc_election_watch(c, e, 0, -1, &leader, NULL), ETCDC_OK);
+        CHECK_ST(etcdc_election_watch(c, e, 0, NULL, -1, &leader, NULL), ETCDC_OK);
         finish_delayed_change(th, &d);
         CHECK(leader == NULL);
         if (leader != NULL && leader != STRING_SENTINEL) {
@@ -1154,15 +1195,147 @@ static void test_election_watch(const etcdc_client *c) {
     }
 
     /* A leadership that expires: NULL too. */
-    if (CHECK_ST(etcdc_election_set(c, e, "short", 1, 0, NULL), ETCDC_OK)) {
+    if (CHECK_ST(etcdc_election_set(c, e, "short", 1, NULL, 0, NULL), ETCDC_OK)) {
         leader = STRING_SENTINEL;
-        CHECK_ST(etcdc_election_watch(c, e, 0, 5000, &leader, NULL), ETCDC_OK);
+        CHECK_ST(etcdc_election_watch(c, e, 0, NULL, 5000, &leader, NULL), ETCDC_OK);
         CHECK(leader == NULL);
         if (leader != NULL && leader != STRING_SENTINEL) {
             etcdc_string_free(leader);
         }
         leader_is(c, "watch", NULL);
     }
+}
+
+/* The value of `key` as etcd has it (a new string, freed by the caller), or
+ * NULL if it is not there (any other failure is recorded). */
+static char *raw_value(const etcdc_client *c, const char *key) {
+    etcdc_response *r = NULL;
+    etcdc_status st = etcdc_read(c, key, NULL, &r);
+    if (st == ETCDC_ERR_KEY_NOT_FOUND) {
+        return NULL;
+    }
+    if (!CHECK_ST(st, ETCDC_OK)) {
+        return NULL;
+    }
+    const char *v = etcdc_node_value(etcdc_response_node(r));
+    char *copy = v != NULL ? malloc(strlen(v) + 1) : NULL;
+    if (copy != NULL) {
+        strcpy(copy, v);
+    }
+    etcdc_response_free(r);
+    return copy;
+}
+
+/* etcdc_election_options: initialisers, the default prefix, and elections
+ * under a prefix of their own, where each prefix is an election of its own. */
+static void test_election_options(const etcdc_client *c) {
+    etcdc_election_options macro = ETCDC_ELECTION_OPTIONS_INIT, fn;
+    memset(&fn, 0xab, sizeof fn);
+    CHECK_ST(etcdc_election_options_init(&fn, ETCDC_ELECTION_OPTIONS_VERSION), ETCDC_OK);
+    CHECK(macro.version == ETCDC_ELECTION_OPTIONS_VERSION && macro.prefix == NULL);
+    CHECK(fn.version == ETCDC_ELECTION_OPTIONS_VERSION && fn.prefix == NULL);
+    CHECK_ST(etcdc_election_options_init(NULL, ETCDC_ELECTION_OPTIONS_VERSION),
+             ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "opts"));
+    etcdc_election_options untouched;
+    memset(&untouched, 0xab, sizeof untouched);
+    CHECK_ST(etcdc_election_options_init(&untouched, 0), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_election_options_init(&untouched, ETCDC_ELECTION_OPTIONS_VERSION + 1),
+             ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "etcdc_election_options"));
+    CHECK(untouched.version == 0xabababab);
+
+    char e[128]; /* a copy: ELECTION() reuses its buffers */
+    snprintf(e, sizeof e, "%s", ELECTION("prefixed"));
+    char default_key[160];
+    snprintf(default_key, sizeof default_key, "%s", ELECTION_KEY("prefixed"));
+
+    /* Initialised options without a prefix are the defaults: /_elections. */
+    CHECK_ST(etcdc_election_set(c, e, "fn", 30, &fn, 0, NULL), ETCDC_OK);
+    char *v = raw_value(c, default_key);
+    CHECK_STR(v, "fn");
+    free(v);
+    leader_is(c, "prefixed", "fn"); /* NULL options: the same election */
+    CHECK_ST(etcdc_election_delete(c, e, "fn", &macro), ETCDC_OK);
+    leader_is(c, "prefixed", NULL);
+
+    /* Two prefixes of this run's own (one with a trailing slash). */
+    char prefix_a[96], prefix_b[96], key_a[256], key_b[256];
+    snprintf(prefix_a, sizeof prefix_a, "%s/elections-a", prefix);
+    snprintf(prefix_b, sizeof prefix_b, "%s/elections-b/", prefix);
+    snprintf(key_a, sizeof key_a, "%s%s", prefix_a, e);
+    snprintf(key_b, sizeof key_b, "%s/elections-b%s", prefix, e);
+    etcdc_election_options a = ETCDC_ELECTION_OPTIONS_INIT, b;
+    a.prefix = prefix_a;
+    CHECK_ST(etcdc_election_options_init(&b, ETCDC_ELECTION_OPTIONS_VERSION), ETCDC_OK);
+    b.prefix = prefix_b;
+
+    /* foo leads under a: its key is under a's prefix, not under the
+     * default one nor under b's. */
+    uint64_t index_a = 0;
+    CHECK_ST(etcdc_election_set(c, e, "foo", 30, &a, 0, &index_a), ETCDC_OK);
+    etcdc_response *r = NULL;
+    if (CHECK_ST(etcdc_read(c, key_a, NULL, &r), ETCDC_OK)) {
+        CHECK_STR(etcdc_node_value(etcdc_response_node(r)), "foo");
+        CHECK_U64(etcdc_node_modified_index(etcdc_response_node(r)), index_a);
+        CHECK(etcdc_node_ttl(etcdc_response_node(r)) > 25);
+        etcdc_response_free(r);
+    }
+    CHECK_ST(etcdc_read(c, default_key, NULL, NULL), ETCDC_ERR_KEY_NOT_FOUND);
+    CHECK_ST(etcdc_read(c, key_b, NULL, NULL), ETCDC_ERR_KEY_NOT_FOUND);
+
+    /* Another election: bar wins under b at once, though foo leads a. */
+    uint64_t index_b = 0;
+    CHECK_ST(etcdc_election_set(c, e, "bar", 30, &b, 0, &index_b), ETCDC_OK);
+    CHECK(index_b > index_a);
+    v = raw_value(c, key_b);
+    CHECK_STR(v, "bar");
+    free(v);
+    v = raw_value(c, key_a);
+    CHECK_STR(v, "foo");
+    free(v);
+
+    /* Each election knows its own leader; the default one has none. */
+    char *leader = STRING_SENTINEL;
+    if (CHECK_ST(etcdc_election_get(c, e, &a, &leader), ETCDC_OK)) {
+        CHECK_STR(leader, "foo");
+        etcdc_string_free(leader);
+    }
+    leader = STRING_SENTINEL;
+    if (CHECK_ST(etcdc_election_get(c, e, &b, &leader), ETCDC_OK)) {
+        CHECK_STR(leader, "bar");
+        etcdc_string_free(leader);
+    }
+    leader_is(c, "prefixed", NULL);
+
+    /* foo does not lead b, bar does not lead a: nothing changes. */
+    CHECK_ST(etcdc_election_set(c, e, "foo", 30, &b, 0, NULL), ETCDC_ERR_ACQUIRE_TIMEOUT);
+    CHECK_ST(etcdc_election_delete(c, e, "foo", &b), ETCDC_ERR_NOT_HELD);
+    CHECK_ST(etcdc_election_renew(c, e, "bar", 30, &a), ETCDC_ERR_NOT_HELD);
+    CHECK_ST(etcdc_election_delete(c, e, "bar", NULL), ETCDC_ERR_NOT_HELD);
+    CHECK_ST(etcdc_election_renew(c, e, "foo", 60, &a), ETCDC_OK);
+    r = NULL;
+    if (CHECK_ST(etcdc_read(c, key_a, NULL, &r), ETCDC_OK)) {
+        CHECK(etcdc_node_ttl(etcdc_response_node(r)) > 55);
+        etcdc_response_free(r);
+    }
+
+    /* A watch of a sees a's change only: bar resigning b is not one. */
+    leader = STRING_SENTINEL;
+    uint64_t next = 0;
+    CHECK_ST(etcdc_election_delete(c, e, "bar", &b), ETCDC_OK);
+    CHECK_ST(etcdc_read(c, key_b, NULL, NULL), ETCDC_ERR_KEY_NOT_FOUND);
+    CHECK_ST(etcdc_election_watch(c, e, index_b, &a, 300, &leader, &next),
+             ETCDC_ERR_WATCH_TIMEOUT);
+    CHECK(leader == STRING_SENTINEL);
+    CHECK_ST(etcdc_election_delete(c, e, "foo", &a), ETCDC_OK);
+    CHECK_ST(etcdc_election_watch(c, e, index_b, &a, 5000, &leader, &next), ETCDC_OK);
+    CHECK(leader == NULL); /* foo resigned */
+    if (leader != NULL && leader != STRING_SENTINEL) {
+        etcdc_string_free(leader);
+    }
+    CHECK(next > index_b);
+    CHECK_ST(etcdc_read(c, key_a, NULL, NULL), ETCDC_ERR_KEY_NOT_FOUND);
 }
 
 /* ---------------------------------------------------------------- main */
@@ -1212,6 +1385,7 @@ int main(void) {
     TIMED(test_election_basics(c));
     TIMED(test_election_expiry(c));
     TIMED(test_election_watch(c));
+    TIMED(test_election_options(c));
 
     /* Clean up: this run's locks, elections and keys. */
     etcdc_delete_options wipe = ETCDC_DELETE_OPTIONS_INIT;

@@ -14,7 +14,7 @@
  *     is that write, or EVENT_INDEX_CLEARED once history moved on),
  *   - writes of one key that every thread writes;
  * while 2 watcher threads follow the directory of the workers' keys with
- * etcdc_watcher_next() (no timeout). The main thread cancels watcher 0 in
+ * etcdc_watcher_next() (no time limit: -1). The main thread cancels watcher 0 in
  * the middle of the run and watcher 1 once it has drained every event and
  * is blocked: both must return ETCDC_ERR_CANCELLED promptly.
  *
@@ -271,8 +271,7 @@ static void op_watch(struct worker *w, int s) {
     etcdc_watch_options o = ETCDC_WATCH_OPTIONS_INIT;
     etcdc_response *r = NULL;
     o.wait_index = w->mod[s];
-    o.timeout_ms = 10000;
-    etcdc_status st = etcdc_watch(client, w->key[s], &o, &r);
+    etcdc_status st = etcdc_watch(client, w->key[s], &o, 10000, &r);
     w->watches++;
     if (st == ETCDC_ERR_EVENT_INDEX_CLEARED) {
         w->watch_cleared++; /* more than 1,000 events since: allowed */
@@ -374,7 +373,7 @@ static void *watcher_main(void *arg) {
         pthread_mutex_lock(&x->mu);
         x->in_next = 1;
         pthread_mutex_unlock(&x->mu);
-        etcdc_status st = etcdc_watcher_next(x->w, 0, &ev);
+        etcdc_status st = etcdc_watcher_next(x->w, -1, &ev);
         double t = now_s();
         pthread_mutex_lock(&x->mu);
         x->in_next = 0;
@@ -441,7 +440,7 @@ static double cancel_and_join(struct watcher *x, const char *when) {
     CHECK_ST(x->final, ETCDC_ERR_CANCELLED);
     /* Every later call returns CANCELLED at once too. */
     etcdc_response *ev = NULL;
-    CHECK_ST(etcdc_watcher_next(x->w, 0, &ev), ETCDC_ERR_CANCELLED);
+    CHECK_ST(etcdc_watcher_next(x->w, -1, &ev), ETCDC_ERR_CANCELLED);
     CHECK(ev == NULL);
     return took;
 }

@@ -145,13 +145,21 @@ static int start_delayed_write(pthread_t *th, struct delayed_write *d, const etc
 static void test_options_init(void) {
     etcdc_watch_options macro = ETCDC_WATCH_OPTIONS_INIT, fn;
     memset(&fn, 0xab, sizeof fn);
-    etcdc_watch_options_init(&fn);
+    CHECK_ST(etcdc_watch_options_init(&fn, ETCDC_WATCH_OPTIONS_VERSION), ETCDC_OK);
     CHECK(macro.version == ETCDC_WATCH_OPTIONS_VERSION);
-    CHECK(!macro.recursive && macro.wait_index == 0 && macro.timeout_ms == 0);
+    CHECK(!macro.recursive && macro.wait_index == 0);
     CHECK(fn.version == ETCDC_WATCH_OPTIONS_VERSION);
-    CHECK(!fn.recursive && fn.wait_index == 0 && fn.timeout_ms == 0);
-    etcdc_watch_options_init(NULL); /* a no-op, not a crash */
-    CHECK(1);
+    CHECK(!fn.recursive && fn.wait_index == 0);
+    /* NULL and unknown versions: refused, nothing written. */
+    CHECK_ST(etcdc_watch_options_init(NULL, ETCDC_WATCH_OPTIONS_VERSION),
+             ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "opts"));
+    memset(&fn, 0xab, sizeof fn);
+    CHECK_ST(etcdc_watch_options_init(&fn, 0), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_watch_options_init(&fn, ETCDC_WATCH_OPTIONS_VERSION + 1),
+             ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "etcdc_watch_options"));
+    CHECK(fn.version == 0xabababab);
 }
 
 /* --------------------------------------------------- NULL and bad input */
@@ -167,25 +175,27 @@ static int never_called(const etcdc_response *event, void *userdata) {
 static void test_bad_arguments(const etcdc_client *c) {
     etcdc_watch_options o = ETCDC_WATCH_OPTIONS_INIT;
     /* Should a bad call be sent anyway, it ends instead of hanging. */
-    o.timeout_ms = 2000;
+    const int64_t limit = 2000;
     etcdc_response *r = RESPONSE_SENTINEL;
 
     /* etcdc_watch */
-    CHECK_ST(etcdc_watch(NULL, K("bad"), &o, &r), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_watch(NULL, K("bad"), &o, limit, &r), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "client"));
-    CHECK_ST(etcdc_watch(c, NULL, &o, &r), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK(last_error_said(ETCDC_ERR_INVALID_ARGUMENT, "")); /* nothing was sent */
+    CHECK_ST(etcdc_watch(c, NULL, &o, limit, &r), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "key"));
-    CHECK_ST(etcdc_watch(c, "/c-watch/../x", &o, &r), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_watch(c, "/c-watch/../x", &o, limit, &r), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, ".."));
-    CHECK_ST(etcdc_watch(c, "/c-watch//x", &o, &r), ETCDC_ERR_INVALID_ARGUMENT);
-    CHECK_ST(etcdc_watch(c, "/c-watch/\xff", &o, &r), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_watch(c, "/c-watch//x", &o, limit, &r), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_watch(c, "/c-watch/\xff", &o, limit, &r), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "UTF-8"));
     etcdc_watch_options bad = o;
     bad.version = 0;
-    CHECK_ST(etcdc_watch(c, K("bad"), &bad, &r), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_watch(c, K("bad"), &bad, limit, &r), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "version"));
+    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "etcdc_watch_options"));
     bad.version = 99;
-    CHECK_ST(etcdc_watch(c, K("bad"), &bad, &r), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_watch(c, K("bad"), &bad, limit, &r), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "99"));
     CHECK(r == RESPONSE_SENTINEL); /* never written on failure */
 
@@ -206,7 +216,7 @@ static void test_bad_arguments(const etcdc_client *c) {
     /* The watcher functions given a NULL watcher. */
     CHECK_ST(etcdc_watcher_next(NULL, 100, &r), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "watcher"));
-    CHECK_ST(etcdc_watcher_next(NULL, 0, NULL), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK_ST(etcdc_watcher_next(NULL, -1, NULL), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(r == RESPONSE_SENTINEL);
     CHECK_U64(etcdc_watcher_next_index(NULL), 0);
     etcdc_watcher_cancel(NULL); /* no-op */
@@ -227,7 +237,7 @@ static void test_bad_arguments(const etcdc_client *c) {
         return;
     }
     CHECK_ST(etcdc_watcher_resume_from(w, 0), ETCDC_ERR_INVALID_ARGUMENT);
-    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "0"));
+    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "index is 0"));
     CHECK_U64(etcdc_watcher_next_index(w), i1); /* unchanged */
     CHECK_ST(etcdc_watcher_run(w, NULL, NULL), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "callback"));
@@ -253,9 +263,9 @@ static void test_watch_next_change(const etcdc_client *c) {
         return;
     }
     etcdc_watch_options o = ETCDC_WATCH_OPTIONS_INIT;
-    o.timeout_ms = 10000; /* a bound, should the write be missed */
     etcdc_response *ev = NULL;
-    etcdc_status st = etcdc_watch(c, K("one/next"), &o, &ev);
+    /* 10 s: a bound, should the write be missed */
+    etcdc_status st = etcdc_watch(c, K("one/next"), &o, 10000, &ev);
     CHECK(pthread_join(th, NULL) == 0);
     CHECK_ST(d.status, ETCDC_OK);
     if (CHECK_ST(st, ETCDC_OK) && CHECK(ev != NULL)) {
@@ -277,10 +287,9 @@ static void test_watch_past_index(const etcdc_client *c) {
     uint64_t i2 = put(c, K("one/past"), "b", NULL);
     CHECK(i2 > i1);
     etcdc_watch_options o = ETCDC_WATCH_OPTIONS_INIT;
-    o.timeout_ms = 5000;
     o.wait_index = i1;
     etcdc_response *ev = NULL;
-    if (CHECK_ST(etcdc_watch(c, K("one/past"), &o, &ev), ETCDC_OK)) {
+    if (CHECK_ST(etcdc_watch(c, K("one/past"), &o, 5000, &ev), ETCDC_OK)) {
         CHECK_STR(etcdc_response_action(ev), "set");
         CHECK_STR(ev_value(ev), "a");
         CHECK_U64(ev_index(ev), i1);
@@ -289,7 +298,7 @@ static void test_watch_past_index(const etcdc_client *c) {
         ev = NULL;
     }
     o.wait_index = i1 + 1; /* the first change at or after it */
-    if (CHECK_ST(etcdc_watch(c, K("one/past"), &o, &ev), ETCDC_OK)) {
+    if (CHECK_ST(etcdc_watch(c, K("one/past"), &o, 5000, &ev), ETCDC_OK)) {
         CHECK_STR(ev_value(ev), "b");
         CHECK_U64(ev_index(ev), i2);
         CHECK_STR(ev_prev_value(ev), "a");
@@ -298,14 +307,15 @@ static void test_watch_past_index(const etcdc_client *c) {
     }
     /* out NULL: the event is dropped, the call still succeeds. */
     o.wait_index = i1;
-    CHECK_ST(etcdc_watch(c, K("one/past"), &o, NULL), ETCDC_OK);
+    CHECK_ST(etcdc_watch(c, K("one/past"), &o, 5000, NULL), ETCDC_OK);
 
-    /* NULL options: the defaults (next change from now, no timeout); shown
-     * with a delayed write so that it does not wait forever. */
+    /* NULL options (the defaults: the next change from now) and no time
+     * limit (negative); shown with a delayed write so that it does not
+     * wait forever. */
     struct delayed_write d;
     pthread_t th;
     if (start_delayed_write(&th, &d, c, K("one/past"), "c")) {
-        etcdc_status st = etcdc_watch(c, K("one/past"), NULL, &ev);
+        etcdc_status st = etcdc_watch(c, K("one/past"), NULL, -1, &ev);
         CHECK(pthread_join(th, NULL) == 0);
         if (CHECK_ST(st, ETCDC_OK)) {
             CHECK_STR(ev_value(ev), "c");
@@ -318,14 +328,12 @@ static void test_watch_past_index(const etcdc_client *c) {
     /* A change below a directory: seen by a recursive watch only. */
     uint64_t i3 = put(c, K("one/dir/x"), "x", NULL);
     o.wait_index = i3;
-    o.timeout_ms = 300;
     ev = RESPONSE_SENTINEL;
-    CHECK_ST(etcdc_watch(c, K("one/dir"), &o, &ev), ETCDC_ERR_WATCH_TIMEOUT);
+    CHECK_ST(etcdc_watch(c, K("one/dir"), &o, 300, &ev), ETCDC_ERR_WATCH_TIMEOUT);
     CHECK(ev == RESPONSE_SENTINEL);
     o.recursive = true;
-    o.timeout_ms = 5000;
     ev = NULL;
-    if (CHECK_ST(etcdc_watch(c, K("one/dir"), &o, &ev), ETCDC_OK)) {
+    if (CHECK_ST(etcdc_watch(c, K("one/dir"), &o, 5000, &ev), ETCDC_OK)) {
         CHECK_STR(etcdc_node_key(etcdc_response_node(ev)), K("one/dir/x"));
         CHECK_STR(ev_value(ev), "x");
         CHECK_U64(ev_index(ev), i3);
@@ -336,15 +344,15 @@ static void test_watch_past_index(const etcdc_client *c) {
 /* timeout_ms: ETCDC_ERR_WATCH_TIMEOUT on time, *out untouched. */
 static void test_watch_timeout(const etcdc_client *c) {
     etcdc_watch_options o = ETCDC_WATCH_OPTIONS_INIT;
-    o.timeout_ms = 300;
     etcdc_response *r = RESPONSE_SENTINEL;
     double t0 = now_s();
-    etcdc_status st = etcdc_watch(c, K("one/quiet"), &o, &r);
+    etcdc_status st = etcdc_watch(c, K("one/quiet"), &o, 300, &r);
     double took = now_s() - t0;
     CHECK_ST(st, ETCDC_ERR_WATCH_TIMEOUT);
     CHECK(r == RESPONSE_SENTINEL);
     const etcdc_error *e = etcdc_error_last();
     CHECK(e != NULL && e->status == ETCDC_ERR_WATCH_TIMEOUT && e->etcd_code == 0);
+    CHECK(last_error_said(ETCDC_ERR_WATCH_TIMEOUT, "")); /* the client's own time limit */
     CHECK(took >= 0.299);
     if (!CHECK(took < 0.3 + prompt_limit())) {
         printf("     the 300 ms watch took %.0f ms\n", took * 1000);
@@ -354,9 +362,20 @@ static void test_watch_timeout(const etcdc_client *c) {
     o.wait_index = now + 1;
     o.recursive = true;
     t0 = now_s();
-    CHECK_ST(etcdc_watch(c, K("one/quiet"), &o, NULL), ETCDC_ERR_WATCH_TIMEOUT);
+    CHECK_ST(etcdc_watch(c, K("one/quiet"), &o, 300, NULL), ETCDC_ERR_WATCH_TIMEOUT);
     took = now_s() - t0;
     CHECK(took >= 0.299 && took < 0.3 + prompt_limit());
+
+    /* 0: do not wait. Nothing has changed, so WATCH_TIMEOUT at once. */
+    etcdc_watch_options_init(&o, ETCDC_WATCH_OPTIONS_VERSION);
+    r = RESPONSE_SENTINEL;
+    t0 = now_s();
+    CHECK_ST(etcdc_watch(c, K("one/quiet"), &o, 0, &r), ETCDC_ERR_WATCH_TIMEOUT);
+    took = now_s() - t0;
+    CHECK(r == RESPONSE_SENTINEL);
+    if (!CHECK(took < prompt_limit())) {
+        printf("     the watch that was not to wait took %.0f ms\n", took * 1000);
+    }
 }
 
 /* --------------------------------------------------------- the watcher */
@@ -376,7 +395,6 @@ static void test_watcher_basics(const etcdc_client *c, const etcdc_client_option
 
     etcdc_watch_options o = ETCDC_WATCH_OPTIONS_INIT;
     o.wait_index = i1;
-    o.timeout_ms = 1; /* ignored by watchers: next() takes its own timeout */
     w = NULL;
     if (!CHECK_ST(etcdc_watcher_new(c, key, &o, &w), ETCDC_OK)) {
         return;
@@ -432,6 +450,34 @@ static void test_watcher_basics(const etcdc_client *c, const etcdc_client_option
             ev = NULL;
         }
     }
+
+    /* 0: do not wait. No event has come, so WATCH_TIMEOUT at once; nothing
+     * is consumed and the watcher goes on as before. */
+    uint64_t before = etcdc_watcher_next_index(w);
+    ev = RESPONSE_SENTINEL;
+    t0 = now_s();
+    CHECK_ST(etcdc_watcher_next(w, 0, &ev), ETCDC_ERR_WATCH_TIMEOUT);
+    took = now_s() - t0;
+    CHECK(ev == RESPONSE_SENTINEL);
+    if (!CHECK(took < prompt_limit())) {
+        printf("     next() that was not to wait took %.0f ms\n", took * 1000);
+    }
+    CHECK_U64(etcdc_watcher_next_index(w), before);
+
+    /* Negative: no time limit, whatever the number (-1 is the usual one). */
+    const int64_t forever[] = {-1, INT64_MIN};
+    for (size_t i = 0; i < sizeof forever / sizeof forever[0]; i++) {
+        if (start_delayed_write(&th, &d, c, key, i == 0 ? "5" : "6")) {
+            ev = NULL;
+            etcdc_status st = etcdc_watcher_next(w, forever[i], &ev);
+            CHECK(pthread_join(th, NULL) == 0);
+            if (CHECK_ST(st, ETCDC_OK)) {
+                CHECK_STR(ev_value(ev), i == 0 ? "5" : "6");
+                CHECK_U64(ev_index(ev), d.index);
+                etcdc_response_free(ev);
+            }
+        }
+    }
     etcdc_watcher_free(w);
 
     /* A watcher may outlive its client. */
@@ -477,7 +523,7 @@ static void test_watcher_actions(const etcdc_client *c) {
 
     want[n] = (struct expected){"set", k, "1", NULL, put(c, k, "1", NULL), 0};
     n++;
-    etcdc_write_options_init(&wo);
+    etcdc_write_options_init(&wo, ETCDC_WRITE_OPTIONS_VERSION);
     wo.prev_exist = ETCDC_PREV_EXIST_TRUE;
     want[n] = (struct expected){"update", k, "2", "1", put(c, k, "2", &wo), 0};
     n++;
@@ -486,11 +532,11 @@ static void test_watcher_actions(const etcdc_client *c) {
                                       etcdc_node_modified_index(etcdc_response_node(r)), 0};
         etcdc_response_free(r);
     }
-    etcdc_write_options_init(&wo);
+    etcdc_write_options_init(&wo, ETCDC_WRITE_OPTIONS_VERSION);
     wo.prev_exist = ETCDC_PREV_EXIST_FALSE;
     want[n] = (struct expected){"create", fresh, "n", NULL, put(c, fresh, "n", &wo), 0};
     n++;
-    etcdc_write_options_init(&wo);
+    etcdc_write_options_init(&wo, ETCDC_WRITE_OPTIONS_VERSION);
     wo.append = true;
     r = NULL;
     if (CHECK_ST(etcdc_write(c, K("act/queue"), "job", &wo, &r), ETCDC_OK)) {
@@ -687,8 +733,8 @@ static void test_watcher_short_timeouts(const etcdc_client *c) {
     }
     uint64_t got[CUT_WRITES];
     /* Mostly too short for a round trip; the longest ones let it progress. */
-    const uint64_t ladder[] = {1, 2, 3, 5, 8, 30};
-    uint64_t scale = under_valgrind() ? 5 : 1;
+    const int64_t ladder[] = {1, 2, 3, 5, 8, 30};
+    int64_t scale = under_valgrind() ? 5 : 1;
     int received = 0, timeouts = 0, errors = 0, wrong_value = 0;
     unsigned attempt = 0;
     double give_up = now_s() + 30;
@@ -834,7 +880,7 @@ static void *blocked_main(void *arg) {
     if (b->use_run) {
         st = etcdc_watcher_run(b->watcher, record_event, &b->run);
     } else {
-        st = etcdc_watcher_next(b->watcher, 0, &b->event);
+        st = etcdc_watcher_next(b->watcher, -1, &b->event); /* no time limit */
     }
     double t = now_s();
     pthread_mutex_lock(&b->lock);
@@ -894,9 +940,10 @@ static void cancel_blocked(const etcdc_client *c, const char *key, int use_run,
     /* Final: every later call returns CANCELLED at once. */
     etcdc_response *r = RESPONSE_SENTINEL;
     double t0 = now_s();
-    CHECK_ST(etcdc_watcher_next(w, 0, &r), ETCDC_ERR_CANCELLED);
+    CHECK_ST(etcdc_watcher_next(w, -1, &r), ETCDC_ERR_CANCELLED);
     CHECK(last_error_is(ETCDC_ERR_CANCELLED, ""));
     CHECK_ST(etcdc_watcher_next(w, 5000, &r), ETCDC_ERR_CANCELLED);
+    CHECK_ST(etcdc_watcher_next(w, 0, &r), ETCDC_ERR_CANCELLED);
     struct run_state s;
     memset(&s, 0, sizeof s);
     s.stop_at = 1;
@@ -905,11 +952,11 @@ static void cancel_blocked(const etcdc_client *c, const char *key, int use_run,
     /* Cancelling again is harmless; resuming does not undo it. */
     etcdc_watcher_cancel(w);
     CHECK_ST(etcdc_watcher_resume_from(w, 1), ETCDC_OK);
-    CHECK_ST(etcdc_watcher_next(w, 0, &r), ETCDC_ERR_CANCELLED);
+    CHECK_ST(etcdc_watcher_next(w, -1, &r), ETCDC_ERR_CANCELLED);
     took = now_s() - t0;
     CHECK(r == RESPONSE_SENTINEL);
     if (!CHECK(took < prompt_limit())) {
-        printf("     five calls on a cancelled watcher took %.0f ms\n", took * 1000);
+        printf("     six calls on a cancelled watcher took %.0f ms\n", took * 1000);
     }
     /* A cancelled watcher is freed like any other (valgrind: no leak). */
     etcdc_watcher_free(w);
@@ -930,7 +977,7 @@ static void test_watcher_cancel(const etcdc_client *c) {
         etcdc_watcher_cancel(w);
         etcdc_response *r = RESPONSE_SENTINEL;
         double t0 = now_s();
-        CHECK_ST(etcdc_watcher_next(w, 0, &r), ETCDC_ERR_CANCELLED);
+        CHECK_ST(etcdc_watcher_next(w, -1, &r), ETCDC_ERR_CANCELLED);
         CHECK(now_s() - t0 < prompt_limit());
         CHECK(r == RESPONSE_SENTINEL);
         CHECK_U64(etcdc_watcher_next_index(w), i1); /* nothing consumed */
@@ -966,12 +1013,13 @@ static void test_dead_endpoint(void) {
     }
     /* A few retries, then the connection error: bounded, not endless. */
     double t0 = now_s();
-    CHECK_ST(etcdc_watch(c, "/c-watch/dead", NULL, NULL), ETCDC_ERR_CONNECTION);
+    CHECK_ST(etcdc_watch(c, "/c-watch/dead", NULL, -1, NULL), ETCDC_ERR_CONNECTION);
     CHECK(now_s() - t0 < 10);
+    CHECK(last_error_said(ETCDC_ERR_CONNECTION, "")); /* no server answered */
     etcdc_watcher *w = NULL;
     if (CHECK_ST(etcdc_watcher_new(c, "/c-watch/dead", NULL, &w), ETCDC_OK)) {
         t0 = now_s();
-        CHECK_ST(etcdc_watcher_next(w, 0, NULL), ETCDC_ERR_CONNECTION);
+        CHECK_ST(etcdc_watcher_next(w, -1, NULL), ETCDC_ERR_CONNECTION);
         CHECK(now_s() - t0 < 10);
         /* Calling again retries; cancelling while it waits between two
          * retries is prompt, too. */
@@ -1004,9 +1052,8 @@ static void test_dead_endpoint(void) {
 static void test_expire_event(const etcdc_client *c, uint64_t ttl_index, double written_at) {
     etcdc_watch_options o = ETCDC_WATCH_OPTIONS_INIT;
     o.wait_index = ttl_index + 1;
-    o.timeout_ms = 5000;
     etcdc_response *ev = NULL;
-    if (CHECK_ST(etcdc_watch(c, K("exp/k"), &o, &ev), ETCDC_OK)) {
+    if (CHECK_ST(etcdc_watch(c, K("exp/k"), &o, 5000, &ev), ETCDC_OK)) {
         CHECK_STR(etcdc_response_action(ev), "expire");
         CHECK_STR(etcdc_node_key(etcdc_response_node(ev)), K("exp/k"));
         CHECK(ev_value(ev) == NULL);
@@ -1049,15 +1096,16 @@ static void test_event_index_cleared(const etcdc_client *c) {
     CHECK(current >= start + FLOOD_WRITES);
 
     /* One-shot watch from there. */
-    o.timeout_ms = 5000;
     etcdc_response *r = RESPONSE_SENTINEL;
-    CHECK_ST(etcdc_watch(c, dir, &o, &r), ETCDC_ERR_EVENT_INDEX_CLEARED);
+    CHECK_ST(etcdc_watch(c, dir, &o, 5000, &r), ETCDC_ERR_EVENT_INDEX_CLEARED);
     CHECK(r == RESPONSE_SENTINEL);
     const etcdc_error *e = etcdc_error_last();
     if (CHECK(e != NULL)) {
         CHECK(e->status == ETCDC_ERR_EVENT_INDEX_CLEARED);
         CHECK(e->etcd_code == 401);
         CHECK_U64(e->index, current);
+        /* etcd's words: "The event in requested index is outdated and cleared" */
+        CHECK(e->server_message != NULL && strstr(e->server_message, "outdated") != NULL);
     }
 
     /* The watcher: 401 with etcd's current index, nothing consumed. */

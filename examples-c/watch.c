@@ -183,15 +183,16 @@ static int show_cancel(const etcdc_client *client) {
         return 0;
     }
 
-    /* Blocks: no timeout (0), and no change is coming. */
+    /* Blocks: no time limit (-1; 0 would mean "do not wait"), and no change
+     * is coming. */
     etcdc_response *event = NULL;
-    etcdc_status st = etcdc_watcher_next(w, 0, &event);
+    etcdc_status st = etcdc_watcher_next(w, -1, &event);
     printf("  [main thread] etcdc_watcher_next() returned %s (%d)\n", etcdc_status_str(st),
            (int)st);
     pthread_join(th, NULL);
 
     /* Cancelling is final: every later call returns ETCDC_ERR_CANCELLED. */
-    etcdc_status again = etcdc_watcher_next(w, 0, NULL);
+    etcdc_status again = etcdc_watcher_next(w, -1, NULL);
     printf("  [main thread] called again: %s\n", etcdc_status_str(again));
 
     /* Only free the watcher once no thread uses it any more. */

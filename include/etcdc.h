@@ -508,10 +508,12 @@ typedef struct etcdc_error {
      */
     uint16_t http_status;
     /**
-     * What the server said, in its own words, or "" when no answer of the
-     * server is involved; never NULL. etcd's `message` for its errors
-     * ("Key not found"), the `message` of other error bodies ("No such
-     * member"), or the start of an unexpected answer's body.
+     * What the server said about the failure, in its own words, when its
+     * answer carried words: etcd's `message` for its errors ("Key not
+     * found"), the `message` of other error bodies ("No such member"), or
+     * the start of the body of an answer with an unexpected HTTP status.
+     * "" otherwise: the client's own failures, and answers without a
+     * message (a server without the v2 API). Never NULL.
      */
     const char *server_message;
 } etcdc_error;

@@ -4,21 +4,27 @@
     scripts/gen-misuse.py include/etcdc.h examples-c/build/test_misuse.c
 
 The C misuse test calls EVERY function declared between the header's
-extern "C" guards:
+extern "C" guards (one pair per section of the header):
 
   - once with valid arguments (made as the tables below say);
   - once per pointer parameter with that parameter NULL (the others valid);
   - once per `const char *` parameter (and per string of a `const char *const *`
     list) with the invalid UTF-8 "\\xff\\fe";
-  - once per options struct parameter with version 0 and with version 99,
-    and once per string field of that struct with invalid UTF-8;
+  - once per options struct parameter with version 0 and with the header's
+    current version + 1 (a newer program's struct), and once per string field
+    of that struct with invalid UTF-8;
+  - each etcdc_X_options_init(opts, version) with NULL opts, and with
+    versions 0, current + 1 and UINT32_MAX: ETCDC_ERR_INVALID_ARGUMENT, and not
+    one byte of *opts written (it is filled with 0xab first); with the current
+    version, the struct is all zero but its version;
   - once per entry of BAD_VALUES / BAD_OPTION_FIELDS (out-of-range numbers,
     empty names... that the header calls invalid).
 
 Expectations: a function returning etcdc_status returns
 ETCDC_ERR_INVALID_ARGUMENT with etcdc_error_last() set by that very call
-(status, a non-empty message naming the parameter) and its out-parameters
-untouched -- unless NULL_OK says the header allows that NULL; a function
+(status, a non-empty message naming the parameter, server_message "": no
+server answer is involved) and its out-parameters untouched -- unless
+NULL_OK says the header allows that NULL; a function
 returning a pointer / number / bool returns NULL / 0 / false for a NULL
 handle; a void function must simply survive.
 
@@ -26,7 +32,8 @@ The generator knows how to call a function only through the tables below.
 It exits non-zero, naming the function, when the header declares a function
 without an entry in FUNCS, a parameter type it has no value for, or a scalar
 parameter without a value in VALUES: a new function cannot skip the test.
-Entries for functions the header no longer has are errors too.
+Entries for functions the header no longer has are errors too. Nothing
+depends on the order of the header's declarations.
 """
 
 import re
@@ -43,7 +50,7 @@ import sys
 #   "election"  makes "me" the fresh leader of election `ekey`; index `won`
 FUNCS = {
     # client
-    "etcdc_client_options_init": dict(expect="void"),
+    "etcdc_client_options_init": dict(expect="ETCDC_OK"),
     "etcdc_client_new": dict(expect="ETCDC_OK"),
     "etcdc_client_free": dict(expect="void"),
     "etcdc_version": dict(expect="nonnull"),
@@ -67,6 +74,7 @@ FUNCS = {
     "etcdc_server_version": dict(expect="ETCDC_OK"),
     "etcdc_health": dict(expect="ETCDC_OK"),
     # election
+    "etcdc_election_options_init": dict(expect="ETCDC_OK"),
     "etcdc_election_set": dict(expect="ETCDC_OK", fixture="election"),
     "etcdc_election_get": dict(expect="ETCDC_OK", fixture="election"),
     "etcdc_election_delete": dict(expect="ETCDC_OK", fixture="election"),
@@ -77,9 +85,9 @@ FUNCS = {
     # mark_last_error() runs before every call: there is a last error.
     "etcdc_error_last": dict(expect="nonnull"),
     # keys
-    "etcdc_write_options_init": dict(expect="void"),
-    "etcdc_read_options_init": dict(expect="void"),
-    "etcdc_delete_options_init": dict(expect="void"),
+    "etcdc_write_options_init": dict(expect="ETCDC_OK"),
+    "etcdc_read_options_init": dict(expect="ETCDC_OK"),
+    "etcdc_delete_options_init": dict(expect="ETCDC_OK"),
     "etcdc_write": dict(expect="ETCDC_OK"),
     "etcdc_read": dict(expect="ETCDC_OK", fixture="put"),
     "etcdc_delete": dict(expect="ETCDC_OK", fixture="put"),
@@ -89,7 +97,7 @@ FUNCS = {
     "etcdc_refresh": dict(expect="ETCDC_OK", fixture="put"),
     "etcdc_pop": dict(expect="ETCDC_OK", fixture="put"),
     # lock
-    "etcdc_lock_options_init": dict(expect="void"),
+    "etcdc_lock_options_init": dict(expect="ETCDC_OK"),
     "etcdc_lock_new": dict(expect="ETCDC_OK"),
     "etcdc_lock_acquire": dict(expect="ETCDC_OK"),
     "etcdc_lock_is_locked": dict(expect="ETCDC_OK"),
@@ -121,7 +129,7 @@ FUNCS = {
     "etcdc_node_child": dict(expect="nonnull"),  # of a directory
     "etcdc_node_to_json": dict(expect="ETCDC_OK"),
     # watch (wait_index = the fixture's write: the event is in etcd's history)
-    "etcdc_watch_options_init": dict(expect="void"),
+    "etcdc_watch_options_init": dict(expect="ETCDC_OK"),
     "etcdc_watch": dict(expect="ETCDC_OK", fixture="put"),
     "etcdc_watcher_new": dict(expect="ETCDC_OK", fixture="put"),
     "etcdc_watcher_next": dict(expect="ETCDC_OK"),
@@ -199,7 +207,17 @@ VALUES = {
     "etcdc_election_set:timeout_ms": "0",
     "etcdc_election_watch:timeout_ms": "10000",
     "etcdc_election_watch:since_index": "won",
+    # The fixture's write is in etcd's history: these return at once.
+    "etcdc_watch:timeout_ms": "10000",
     "etcdc_watcher_next:timeout_ms": "10000",
+    # Each _init() is given the version this program was compiled with.
+    "etcdc_client_options_init:version": "ETCDC_CLIENT_OPTIONS_VERSION",
+    "etcdc_write_options_init:version": "ETCDC_WRITE_OPTIONS_VERSION",
+    "etcdc_read_options_init:version": "ETCDC_READ_OPTIONS_VERSION",
+    "etcdc_delete_options_init:version": "ETCDC_DELETE_OPTIONS_VERSION",
+    "etcdc_watch_options_init:version": "ETCDC_WATCH_OPTIONS_VERSION",
+    "etcdc_lock_options_init:version": "ETCDC_LOCK_OPTIONS_VERSION",
+    "etcdc_election_options_init:version": "ETCDC_ELECTION_OPTIONS_VERSION",
     "etcdc_watcher_resume_from:index": "1",
     "etcdc_stats:which": "ETCDC_STATS_SELF",
     "etcdc_status_str:status": "ETCDC_OK",
@@ -287,6 +305,7 @@ EXACT_TYPES = {
     "void *": "userdata",
     "uint64_t": "scalar",
     "int64_t": "scalar",
+    "uint32_t": "scalar",
     "size_t": "scalar",
     "int": "scalar",
 }
@@ -304,7 +323,7 @@ KIND_OVERRIDE = {
 OPTS_SETUP = {
     "client": "{v}.endpoints = &endpoint;\n{v}.endpoint_count = 1;\n{v}.read_timeout_ms = 10000;",
     # The fixture's write is in etcd's history: the watch returns at once.
-    "watch": "{v}.wait_index = idx;\n{v}.timeout_ms = 10000;",
+    "watch": "{v}.wait_index = idx;",
     "lock": "{v}.prefix = lock_prefix;",
 }
 
@@ -318,12 +337,6 @@ OPTS_SETUP = {
 ALL_OPTS = "header conventions: \"Passing NULL options means the defaults.\""
 KEYS_OUT = '"`out` may be NULL when the response is not wanted."'
 NULL_OK = {
-    "etcdc_client_options_init:opts": ("noop", '"Does nothing if `opts` is NULL."'),
-    "etcdc_write_options_init:opts": ("noop", '"Does nothing if `opts` is NULL."'),
-    "etcdc_read_options_init:opts": ("noop", '"Does nothing if `opts` is NULL."'),
-    "etcdc_delete_options_init:opts": ("noop", '"Does nothing if `opts` is NULL."'),
-    "etcdc_lock_options_init:opts": ("noop", '"Does nothing if `opts` is NULL."'),
-    "etcdc_watch_options_init:opts": ("noop", '"Does nothing if `opts` is NULL."'),
     "etcdc_client_free:client": ("noop", '"NULL is a no-op."'),
     "etcdc_string_free:s": ("noop", '"NULL is a no-op."'),
     "etcdc_member_list_free:list": ("noop", '"NULL is a no-op."'),
@@ -346,6 +359,11 @@ NULL_OK = {
     "etcdc_delete:opts": ("baseline", '"`opts` NULL deletes a value."'),
     "etcdc_update:value": ("baseline", '"`value` NULL writes the node\'s value again"'),
     "etcdc_lock_new:opts": ("baseline", ALL_OPTS),
+    "etcdc_election_set:opts": ("baseline", ALL_OPTS),
+    "etcdc_election_get:opts": ("baseline", ALL_OPTS),
+    "etcdc_election_delete:opts": ("baseline", ALL_OPTS),
+    "etcdc_election_renew:opts": ("baseline", ALL_OPTS),
+    "etcdc_election_watch:opts": ("baseline", ALL_OPTS),
     "etcdc_watch:opts": ("baseline+poke", ALL_OPTS + " (no wait_index: the next change from now)"),
     "etcdc_watcher_new:opts": ("baseline", ALL_OPTS),
     "etcdc_watch:out": ("baseline", '"stores it in `*out` (...; `out` may be NULL)"'),
@@ -394,11 +412,19 @@ BAD_VALUES = {
     "etcdc_response_leaf:i": [("SIZE_MAX", "zero", None, '"or NULL if `i` is out of range"')],
     "etcdc_node_child:i": [("SIZE_MAX", "zero", None, '"or NULL if out of range"')],
     "etcdc_member_list_get:i": [("SIZE_MAX", "zero", None, '"or NULL if out of range"')],
-    "etcdc_watcher_next:timeout_ms": [("UINT64_MAX", "baseline", None, '"at most `timeout_ms` milliseconds (0: as long as it takes)"')],
-    "etcdc_lock_acquire:timeout_ms": [("INT64_MAX", "baseline", None, '"waiting at most `timeout_ms` milliseconds"'),
-                                      ("INT64_MIN", "baseline", None, '"(0: try once; negative: as long as it takes)"')],
-    "etcdc_election_set:timeout_ms": [("INT64_MAX", "baseline", None, '"waiting at most `timeout_ms` milliseconds"')],
-    "etcdc_election_watch:timeout_ms": [("INT64_MAX", "baseline", None, '"at most `timeout_ms` milliseconds (negative: as long as it takes)"')],
+    # The waiting rule: negative for no limit, positive for at most that long.
+    "etcdc_watch:timeout_ms": [("INT64_MAX", "baseline", None, '"at most `timeout_ms` (the waiting rule: negative for no limit)"'),
+                               ("-1", "baseline", None, '"at most `timeout_ms` (the waiting rule: negative for no limit)"'),
+                               ("INT64_MIN", "baseline", None, '"at most `timeout_ms` (the waiting rule: negative for no limit)"')],
+    "etcdc_watcher_next:timeout_ms": [("INT64_MAX", "baseline", None, '"at most `timeout_ms` (the waiting rule: negative for no limit, ...)"'),
+                                      ("-1", "baseline", None, '"at most `timeout_ms` (the waiting rule: negative for no limit, ...)"'),
+                                      ("INT64_MIN", "baseline", None, '"at most `timeout_ms` (the waiting rule: negative for no limit, ...)"')],
+    "etcdc_lock_acquire:timeout_ms": [("INT64_MAX", "baseline", None, '"waiting at most `timeout_ms` (the waiting rule: negative for no limit, ...)"'),
+                                      ("INT64_MIN", "baseline", None, '"waiting at most `timeout_ms` (the waiting rule: negative for no limit, ...)"')],
+    "etcdc_election_set:timeout_ms": [("INT64_MAX", "baseline", None, '"waiting at most `timeout_ms` (the waiting rule: negative for no limit, ...)"'),
+                                      ("-1", "baseline", None, '"waiting at most `timeout_ms` (the waiting rule: negative for no limit, ...)"')],
+    "etcdc_election_watch:timeout_ms": [("INT64_MAX", "baseline", None, '"at most `timeout_ms` (the waiting rule: negative for no limit)"'),
+                                        ("INT64_MIN", "baseline", None, '"at most `timeout_ms` (the waiting rule: negative for no limit)"')],
     "etcdc_role_grant:permission": [("99", INVALID, "permission", '"`ETCDC_ERR_INVALID_ARGUMENT` (also `count` 0 or an unknown permission)"')],
     "etcdc_role_grant:count": [("0", INVALID, "patterns", '"`ETCDC_ERR_INVALID_ARGUMENT` (also `count` 0 or an unknown permission)"')],
     "etcdc_user_grant_roles:count": [("0", INVALID, "roles", '"`ETCDC_ERR_INVALID_ARGUMENT` (also `count` 0)"')],
@@ -424,8 +450,14 @@ BAD_OPTION_FIELDS = {
     "client:username": [('"a:b"', INVALID, "':'", '"User name for etcd\'s auth [...] (HTTP basic auth)"')],
     "client:read_timeout_ms": [("UINT64_MAX", "baseline", None, '"Longest time one request may take, in milliseconds"')],
     "client:connect_timeout_ms": [("UINT64_MAX", "baseline", None, '"Longest time to open a connection, in milliseconds"')],
-    "watch:timeout_ms": [("UINT64_MAX", "baseline", None, '"give up with `ETCDC_ERR_WATCH_TIMEOUT` after this many milliseconds"')],
 }
+
+# Every etcdc_X_options_init(opts, version): versions it must refuse, writing
+# nothing (added to BAD_VALUES for each _init the header declares).
+INIT_WORDS = '"`ETCDC_ERR_INVALID_ARGUMENT` for NULL or an unknown version."'
+INIT_WORDS_CLIENT = ('"`ETCDC_ERR_INVALID_ARGUMENT` for a NULL `opts` or a version this library '
+                     'does not know (nothing is written then)."')
+
 
 BAD_UTF8 = "BAD_UTF8"
 
@@ -444,11 +476,11 @@ def strip_comments(text):
 
 
 def parse_header(text):
-    start = text.find('extern "C" {')
-    end = text.find('}  // extern "C"')
-    if start < 0 or end < 0:
+    # The header has one extern "C" { ... } block per section: read them all.
+    blocks = re.findall(r'extern "C" \{(.*?)\}  // extern "C"', text, re.S)
+    if not blocks:
         raise GenError('no extern "C" { ... } guards in the header')
-    body = strip_comments(text[start + len('extern "C" {'):end])
+    body = strip_comments("\n".join(blocks))
     body = "\n".join(line for line in body.splitlines() if not line.strip().startswith("#"))
     funcs = []
     for decl in body.split(";"):
@@ -480,7 +512,11 @@ def parse_header(text):
             fields.append((norm_type(fm.group(1)), fm.group(2)))
         structs[m.group(1)] = fields
     fnptrs = set(re.findall(r"typedef [^;]*\(\*(\w+)\)\s*\(", clean))
-    macros = set(re.findall(r"#define (\w+)", text))
+    # Macro names, with their value when it is a plain number.
+    macros = {}
+    for m in re.finditer(r"^\s*#define (\w+)(?:[ \t]+(.*))?$", text, re.M):
+        v = (m.group(2) or "").strip()
+        macros[m.group(1)] = int(v) if re.fullmatch(r"\d+", v) else None
     return funcs, structs, fnptrs, macros
 
 
@@ -542,10 +578,18 @@ def kind_of(fn, ptype, name, ctx):
     m = re.match(r"^struct etcdc_(\w+)_options \*$", ptype)
     if m and m.group(1) in structs:
         o = m.group(1)
+        version = f"ETCDC_{o.upper()}_OPTIONS_VERSION"
+        if version not in macros:
+            raise GenError(f"{fn}: the header has no {version} for `{ptype}`")
+        # Filled with 0xab: a refused call writes not one byte; a successful
+        # one leaves the version and zeros (the defaults).
         return dict(kind="opts_init", opts=o,
                     setup=f"etcdc_{o}_options {{v}};\nmemset(&{{v}}, 0xab, sizeof {{v}});",
                     expr="&{v}", ptr=True,
-                    post=f"{{v}}.version == ETCDC_{o.upper()}_OPTIONS_VERSION")
+                    untouched="bytes_are(&{v}, sizeof {v}, 0xab)",
+                    written=f"{{v}}.version == {version} && "
+                            f"bytes_are((const char *)&{{v}} + sizeof {{v}}.version, "
+                            f"sizeof {{v}} - sizeof {{v}}.version, 0)")
     m = re.match(r"^struct etcdc_(\w+) \*\*$", ptype)
     if m:
         h = m.group(1)
@@ -671,10 +715,6 @@ class Gen:
                                         f'written by a failed call");')
         elif ret == "void":
             body.append(f"expect_true({lab}, 1, \"\");")
-            for p in live:
-                if p.spec.get("post") and expect == "valid":
-                    body.append(f'expect_true({lab}, {p.fmt(p.spec["post"])}, '
-                                f'"options not initialised to the current version");')
         else:
             want = spec["expect"] if expect == "valid" else expect
             if want == "nonnull" or want == "nonzero":
@@ -754,10 +794,10 @@ class Gen:
             if p.spec["kind"] != "opts_in":
                 continue
             o = p.spec["opts"]
-            for version in ("0", "99"):
+            for version in ("0", str(self.current_version(o) + 1)):
                 self.variant(f, params, label(i, f"{p.name}.version={version}"), "version",
                              field_mod=f"{p.var}.version = {version};", expect="invalid",
-                             needles=("version", version))
+                             needles=(f"etcdc_{o}_options", f"version {version}"))
             for ftype, fname in self.structs[o]:
                 if ftype == "const char *":
                     self.variant(f, params, label(i, f"{p.name}.{fname}=<invalid UTF-8>"), "field",
@@ -786,6 +826,21 @@ class Gen:
                                  field_mod=f"{pre}{p.var}.{fname} = {value};",
                                  expect="invalid" if want == INVALID else "allowed",
                                  needles=(needle, None), cite=cite)
+        init = re.fullmatch(r"etcdc_(\w+)_options_init", name)
+        if init:
+            o = init.group(1)
+            if [p.spec["kind"] for p in params] != ["opts_init", "scalar"] or \
+                    params[1].name != "version" or params[0].spec["opts"] != o:
+                raise GenError(f"{name}: an options initialiser is "
+                               f"etcdc_{o}_options_init(etcdc_{o}_options *opts, uint32_t version)")
+            if f["ret"] != "etcdc_status":
+                raise GenError(f"{name}: an options initialiser returns etcdc_status")
+            unknown = ("0", f"ETCDC_{o.upper()}_OPTIONS_VERSION + 1", "UINT32_MAX")
+            for value in unknown:
+                self.variant(f, params, label(1, f"version={value}"), "version",
+                             change=(params[1], value), expect="invalid",
+                             needles=(f"etcdc_{o}_options", "version"),
+                             cite=INIT_WORDS_CLIENT if o == "client" else INIT_WORDS)
         for i, p in enumerate(params):
             for value, want, needle, cite in BAD_VALUES.get(f"{name}:{p.name}", []):
                 expect = {INVALID: "invalid", "baseline": "allowed"}.get(want, want)
@@ -794,6 +849,12 @@ class Gen:
                 self.variant(f, params, label(i, f"{p.name}={value}"), "bad", change=(p, value),
                              expect=expect, needles=(needle, None), cite=cite)
         self.out.append("}\n")
+
+    def current_version(self, o):
+        v = self.macros.get(f"ETCDC_{o.upper()}_OPTIONS_VERSION")
+        if v is None:
+            raise GenError(f"the header has no numeric ETCDC_{o.upper()}_OPTIONS_VERSION")
+        return v
 
     def run(self):
         names = [f["name"] for f in self.funcs]
@@ -832,12 +893,15 @@ PREAMBLE = r'''/*
  *
  * C misuse: every function of include/etcdc.h (@NFUNCS@ of them) is called
  * once with valid arguments, then with each pointer parameter NULL, each
- * string parameter invalid UTF-8, each options struct of version 0 and 99
- * (and each of its strings invalid UTF-8), and the other invalid (or extreme
- * but valid) values the header names: @NCALLS@ calls. A status function must return
- * ETCDC_ERR_INVALID_ARGUMENT with etcdc_error_last() from that very call
- * (a non-empty message naming the parameter) and leave its out-parameters
- * untouched, unless the header allows the NULL (the generator's NULL_OK
+ * string parameter invalid UTF-8, each options struct of version 0 and of
+ * the current version + 1 (and each of its strings invalid UTF-8), each
+ * etcdc_X_options_init() with an unknown version, and the other invalid (or
+ * extreme but valid) values the header names: @NCALLS@ calls. A status
+ * function must return ETCDC_ERR_INVALID_ARGUMENT with etcdc_error_last()
+ * from that very call (a non-empty message naming the parameter, and
+ * server_message "": no server answer is involved) and leave its
+ * out-parameters untouched (an options struct given to _init(): not one
+ * byte written), unless the header allows the NULL (the generator's NULL_OK
  * table quotes the header's sentence above each such call); an accessor
  * returns NULL / 0 / false for a NULL handle; a void function survives.
  *
@@ -897,6 +961,17 @@ static void failf(const char *label, const char *fmt, ...) {
     printf("\n");
 }
 
+/* Whether the n bytes at p are all b. */
+static int bytes_are(const void *p, size_t n, unsigned char b) {
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++) {
+        if (c[i] != b) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static void expect_true(const char *label, int ok, const char *what) {
     if (ok) {
         passed++;
@@ -942,8 +1017,12 @@ static void expect_invalid(const char *label, etcdc_status got, const char *n1, 
               (int)got, etcdc_status_str(got), (int)ETCDC_ERR_INVALID_ARGUMENT,
               got != ETCDC_OK ? last_message() : "-");
     } else if (e == NULL || e->status != ETCDC_ERR_INVALID_ARGUMENT || e->message == NULL ||
-               e->cause == NULL || e->message[0] == '\0') {
+               e->cause == NULL || e->server_message == NULL || e->message[0] == '\0') {
         failf(label, "etcdc_error_last() is not a complete INVALID_ARGUMENT record");
+    } else if (e->server_message[0] != '\0' || e->http_status != 0 || e->etcd_code != 0) {
+        failf(label, "a refused argument with a server's answer in etcdc_error_last() "
+              "(server_message \"%s\", http_status %u, etcd_code %u)", e->server_message,
+              (unsigned)e->http_status, (unsigned)e->etcd_code);
     } else if (strstr(e->message, MARKER) != NULL) {
         failf(label, "etcdc_error_last() was not set by this call (still: %s)", e->message);
     } else if ((n1 != NULL && strstr(e->message, n1) == NULL) ||
@@ -1092,9 +1171,10 @@ static void auth_fixture(int role, int user) {
     }
 }
 
+/* A `char *` result: the server's version. */
 static char *string_fixture(void) {
     char *s = NULL;
-    etcdc_status st = etcdc_machines(C, &s);
+    etcdc_status st = etcdc_server_version(C, &s, NULL);
     if (st != ETCDC_OK) {
         fixture_failed("string_fixture", st);
         return NULL;
@@ -1115,14 +1195,15 @@ static etcdc_client *new_client(void) {
     return c;
 }
 
-/* "me" freshly leads election ekey: the index of that write (in history). */
+/* "me" freshly leads election ekey (default options: under /_elections):
+ * the index of that write (in history). */
 static uint64_t election_fixture(void) {
     uint64_t won = 0;
-    etcdc_status st = etcdc_election_delete(C, ekey, "me");
+    etcdc_status st = etcdc_election_delete(C, ekey, "me", NULL);
     if (st != ETCDC_OK && st != ETCDC_ERR_NOT_HELD) {
         fixture_failed("election_fixture (delete)", st);
     }
-    st = etcdc_election_set(C, ekey, "me", 600, 0, &won);
+    st = etcdc_election_set(C, ekey, "me", 600, NULL, 0, &won);
     if (st != ETCDC_OK) {
         fixture_failed("election_fixture (set)", st);
     }
@@ -1201,7 +1282,7 @@ static void owners_freed_first(void) {
     etcdc_watcher *w = NULL;
     etcdc_lock *l = NULL;
     etcdc_member_list *ml = NULL;
-    char *machines = NULL;
+    etcdc_strings *machines = NULL;
     etcdc_watch_options wo = ETCDC_WATCH_OPTIONS_INIT;
     etcdc_lock_options lo = ETCDC_LOCK_OPTIONS_INIT;
     wo.wait_index = idx;
@@ -1234,10 +1315,11 @@ static void owners_freed_first(void) {
     expect_true(label, etcdc_member_list_count(ml) == 1 && etcdc_member_list_get(ml, 0) != NULL &&
                 strcmp(etcdc_member_list_get(ml, 0)->id, member_id) == 0,
                 "member list unreadable after its client was freed");
-    expect_true(label, machines != NULL && strstr(machines, "http") != NULL,
-                "machines string unreadable after its client was freed");
+    expect_true(label, etcdc_strings_count(machines) == 1 &&
+                strcmp(etcdc_strings_get(machines, 0), endpoint) == 0,
+                "machines list unreadable after its client was freed");
 
-    etcdc_string_free(machines);
+    etcdc_strings_free(machines);
     etcdc_member_list_free(ml);
     etcdc_lock_free(l);
     etcdc_response_free(ev);
@@ -1293,7 +1375,7 @@ int main(void) {
     etcdc_delete_options wipe = ETCDC_DELETE_OPTIONS_INIT;
     wipe.recursive = true;
     expect_status("cleanup", etcdc_delete(C, prefix, &wipe, NULL), ETCDC_OK);
-    etcdc_status st = etcdc_election_delete(C, ekey, "me");
+    etcdc_status st = etcdc_election_delete(C, ekey, "me", NULL);
     expect_true("cleanup", st == ETCDC_OK || st == ETCDC_ERR_NOT_HELD, "election not deleted");
     etcdc_member_list *after = members_fixture();
     expect_true("cluster unchanged", etcdc_member_list_count(after) == 1, "member count changed");

@@ -270,10 +270,12 @@ pub struct etcdc_error {
     /// (`ETCDC_ERR_HTTP_STATUS`: e.g. 404 no such user or member, 409
     /// already exists, 403 the root role), else 0.
     pub http_status: u16,
-    /// What the server said, in its own words, or "" when no answer of the
-    /// server is involved; never NULL. etcd's `message` for its errors
-    /// ("Key not found"), the `message` of other error bodies ("No such
-    /// member"), or the start of an unexpected answer's body.
+    /// What the server said about the failure, in its own words, when its
+    /// answer carried words: etcd's `message` for its errors ("Key not
+    /// found"), the `message` of other error bodies ("No such member"), or
+    /// the start of the body of an answer with an unexpected HTTP status.
+    /// "" otherwise: the client's own failures, and answers without a
+    /// message (a server without the v2 API). Never NULL.
     pub server_message: *const c_char,
 }
 

@@ -122,7 +122,12 @@ mod tests {
         fn check<T: Options>(current: u32) {
             let sizes = T::SIZES;
             assert_eq!(sizes.len(), current as usize, "{}", T::NAME);
-            assert_eq!(*sizes.last().unwrap(), std::mem::size_of::<T>(), "{}", T::NAME);
+            assert_eq!(
+                *sizes.last().unwrap(),
+                std::mem::size_of::<T>(),
+                "{}",
+                T::NAME
+            );
             assert!(sizes.windows(2).all(|w| w[0] < w[1]), "{}", T::NAME);
             assert!(sizes[0] >= 4, "{}", T::NAME);
         }
@@ -149,7 +154,10 @@ mod tests {
         let block = unsafe { std::slice::from_raw_parts(p.cast::<u8>(), words * 8) };
         assert_eq!(&block[..4], &1u32.to_ne_bytes());
         assert!(block[4..v1].iter().all(|&b| b == 0));
-        assert!(block[v1..].iter().all(|&b| b == 0xAB), "wrote past version 1");
+        assert!(
+            block[v1..].iter().all(|&b| b == 0xAB),
+            "wrote past version 1"
+        );
         // The bytes past version 1 are garbage (0xAB): read must ignore them.
         // SAFETY: as above.
         let builder = unsafe { read(p.cast_const()) };
@@ -173,7 +181,10 @@ mod tests {
         }
         // SAFETY: as above.
         let e = unsafe { read(&o as *const etcdc_lock_options) }.unwrap_err();
-        assert!(e.to_string().contains("etcdc_lock_options has version 7"), "{e}");
+        assert!(
+            e.to_string().contains("etcdc_lock_options has version 7"),
+            "{e}"
+        );
         let null: *mut etcdc_lock_options = std::ptr::null_mut();
         // SAFETY: NULL is checked.
         assert_eq!(

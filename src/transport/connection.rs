@@ -10,12 +10,18 @@
 //! so a loop of keep-alive GETs costs three syscalls per request: the probe,
 //! one send, one receive. Threads keep to their own connections while they
 //! can ([`this_thread`]).
+//!
+//! Fork: a child process inherits the parent's sockets and, if another
+//! thread held it at that instant, a locked pool. So the pool belongs to a
+//! fork generation ([`generation`]): a client used in a child leaves the
+//! inherited pool and its sockets alone (not closed, not shut down, not
+//! locked: they are the parent's) and opens its own.
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Once, Weak};
 use std::time::{Duration, Instant};
 
 use ureq::http;
@@ -37,6 +43,8 @@ pub(crate) type Connection = Box<dyn Transport>;
 /// (`scheme://host:port`) it leads to, and a buffer for request heads.
 pub(crate) struct Pooled {
     origin: String,
+    /// The fork generation it was opened in (see [`generation`]).
+    generation: u64,
     /// The thread that used it last (see [`this_thread`]).
     owner: usize,
     pub head: Vec<u8>,
@@ -50,9 +58,38 @@ pub(crate) struct Connections {
     config: ureq::config::Config,
     connector: ChainedConnector<(), TcpConnector, Handshake>,
     connect_timeout: Duration,
+    shared: Arc<Shared>,
+}
+
+/// What a shutdown handle shares with its transport.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Shut down: no connection is opened or pooled any more.
+    closed: AtomicBool,
+    /// The pool of this process's fork generation (see [`Pool`]).
+    pool: AtomicPtr<Pool>,
+}
+
+/// The connections of one fork generation: idle ones, and every open one's
+/// socket for shutting it down. A child replaces it with a new one and
+/// leaks the inherited one whole (its lock may be held by a thread that
+/// does not exist in the child, its sockets are the parent's). Replaced
+/// only in a child, and freed only with its [`Shared`], so a `&Pool` taken
+/// from [`Shared::pool`] stays valid while the transport lives.
+#[derive(Debug)]
+struct Pool {
+    generation: u64,
     /// Idle connections, the most recently used last.
     idle: Mutex<Vec<Pooled>>,
-    shutdown: Arc<Registry>,
+    sockets: Mutex<Vec<Weak<dyn ShutdownHandle>>>,
+}
+
+impl std::fmt::Debug for Pooled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pooled")
+            .field("origin", &self.origin)
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for Connections {
@@ -61,8 +98,87 @@ impl std::fmt::Debug for Connections {
     }
 }
 
+/// Forks this process has gone through: bumped in the child by a
+/// `pthread_atfork` handler, installed when the first transport is made (a
+/// fork before that leaves no connection behind).
+static FORKS: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn after_fork_in_child() {
+    FORKS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The fork generation of this process: changes in a child after `fork()`.
+/// One atomic load: cheap enough for every request, unlike `getpid()`.
+fn generation() -> u64 {
+    FORKS.load(Ordering::Relaxed)
+}
+
+fn watch_forks() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        // SAFETY: the handler only bumps an atomic (async-signal-safe, as a
+        // handler running in a fresh child must be). glibc removes it if the
+        // library is unloaded. A failure (ENOMEM) leaves fork undetected:
+        // nothing else can be done about it here.
+        unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+    });
+}
+
+impl Shared {
+    /// This generation's pool: the current one, or a new one in a child
+    /// (the inherited one is leaked, never touched).
+    fn pool(&self) -> &Pool {
+        let now = generation();
+        loop {
+            let current = self.pool.load(Ordering::Acquire);
+            // SAFETY: non-null pools come from Box::into_raw below and are
+            // freed only in Drop (see `Pool`).
+            if let Some(pool) = unsafe { current.as_ref() } {
+                if pool.generation == now {
+                    return pool;
+                }
+            }
+            let fresh = Box::into_raw(Box::new(Pool {
+                generation: now,
+                idle: Mutex::new(Vec::new()),
+                sockets: Mutex::new(Vec::new()),
+            }));
+            if self
+                .pool
+                .compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
+                // Another thread installed one first: use that.
+                // SAFETY: ours was never shared.
+                drop(unsafe { Box::from_raw(fresh) });
+            }
+        }
+    }
+
+    /// This generation's pool if there is one: never the parent's.
+    fn current_pool(&self) -> Option<&Pool> {
+        // SAFETY: as in `pool`.
+        let pool = unsafe { self.pool.load(Ordering::Acquire).as_ref() }?;
+        (pool.generation == generation()).then_some(pool)
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let raw = *self.pool.get_mut();
+        // SAFETY: as in `pool`; nothing else refers to it any more. A pool
+        // of an older generation is the parent's: leaked, not closed.
+        let ours = unsafe { raw.as_ref() }.is_some_and(|p| p.generation == generation());
+        if ours {
+            // SAFETY: from Box::into_raw, freed once, here.
+            drop(unsafe { Box::from_raw(raw) });
+        }
+    }
+}
+
 impl Connections {
     pub fn new(tls: ureq::tls::TlsConfig, connect_timeout: Duration) -> Connections {
+        watch_forks();
         let config = ureq::Agent::config_builder()
             // No proxy: etcd endpoints are reached directly, whatever
             // HTTP(S)_PROXY/ALL_PROXY say.
@@ -75,8 +191,7 @@ impl Connections {
             // RustlsConnector wraps only `https` connections.
             connector: TcpConnector.chain(Handshake(RustlsConnector::default())),
             connect_timeout,
-            idle: Mutex::new(Vec::new()),
-            shutdown: Arc::new(Registry::default()),
+            shared: Arc::new(Shared::default()),
         }
     }
 
@@ -90,6 +205,7 @@ impl Connections {
         let conn = self.connect(origin, deadline)?;
         Ok(Pooled {
             origin: origin.to_owned(),
+            generation: generation(),
             owner: this_thread(),
             head: Vec::with_capacity(256),
             conn,
@@ -97,9 +213,10 @@ impl Connections {
     }
 
     fn take_idle(&self, origin: &str) -> Option<Pooled> {
+        let pool = self.shared.pool();
         loop {
             let mut pooled = {
-                let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+                let mut idle = pool.idle.lock().unwrap_or_else(|p| p.into_inner());
                 // This thread's own connection first: see `this_thread`.
                 let me = this_thread();
                 let i = idle
@@ -117,13 +234,19 @@ impl Connections {
         }
     }
 
-    /// Keeps a connection for the next request to its origin (unless the
-    /// transport is shut down).
+    /// Keeps a connection for the next request to its origin, unless the
+    /// transport is shut down or the process forked since it was opened
+    /// (then it is the parent's: forgotten, not closed).
     pub fn put(&self, pooled: Pooled) {
-        if self.shutdown.closed.load(Ordering::Acquire) {
+        if pooled.generation != generation() {
+            std::mem::forget(pooled);
             return;
         }
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let pool = self.shared.pool();
+        if self.shared.closed.load(Ordering::Acquire) {
+            return;
+        }
+        let mut idle = pool.idle.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() >= MAX_IDLE {
             idle.remove(0);
         }
@@ -148,7 +271,7 @@ impl Connections {
             per_write: None,
         };
         let addrs = SyncResolver.resolve(&uri, &self.config, timeout)?;
-        let registry = self.shutdown.clone();
+        let shared = self.shared.clone();
         let details = ConnectionDetails {
             uri: &uri,
             addrs,
@@ -160,7 +283,7 @@ impl Connections {
             current_time: Arc::new(|| time::Instant::Exact(Instant::now())),
             // Only a proxy connector runs the chain again; there is none.
             run_connector: Arc::new(|_| Err(ureq::Error::ConnectionFailed)),
-            register_shutdown: Arc::new(move |handle| registry.register(handle)),
+            register_shutdown: Arc::new(move |handle| shared.register(handle)),
         };
         match self.connector.connect(&details, None)? {
             Some(conn) => Ok(Box::new(conn)),
@@ -169,10 +292,9 @@ impl Connections {
     }
 
     /// Shuts down every connection from any thread, idle or in use
-    /// (interrupting I/O blocked on it), and refuses new ones: idle
-    /// connections fail their probe and are dropped.
-    pub fn shutdown_handle(&self) -> Arc<Registry> {
-        self.shutdown.clone()
+    /// (interrupting I/O blocked on it), and refuses new ones.
+    pub fn shutdown_handle(&self) -> Registry {
+        Registry(self.shared.clone())
     }
 }
 
@@ -193,24 +315,14 @@ fn this_thread() -> usize {
     MARK.try_with(|m| m as *const u8 as usize).unwrap_or(0)
 }
 
-/// The sockets of a transport, for shutting them down from another thread.
-#[derive(Default)]
-pub(crate) struct Registry {
-    closed: AtomicBool,
-    sockets: Mutex<Vec<Weak<dyn ShutdownHandle>>>,
-}
+/// Shuts a transport's connections down from another thread.
+#[derive(Debug, Clone)]
+pub(crate) struct Registry(Arc<Shared>);
 
-impl std::fmt::Debug for Registry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registry")
-            .field("closed", &self.closed.load(Ordering::Relaxed))
-            .finish_non_exhaustive()
-    }
-}
-
-impl Registry {
+impl Shared {
     fn register(&self, socket: Weak<dyn ShutdownHandle>) -> Result<(), ureq::Error> {
-        let mut sockets = self.sockets.lock().unwrap_or_else(|p| p.into_inner());
+        let pool = self.pool();
+        let mut sockets = pool.sockets.lock().unwrap_or_else(|p| p.into_inner());
         // Checked under the lock that `shutdown` takes: no socket slips by.
         if self.closed.load(Ordering::Acquire) {
             return Err(ureq::Error::Io(io::Error::other(
@@ -223,17 +335,24 @@ impl Registry {
         sockets.push(socket);
         Ok(())
     }
+}
 
-    /// Shuts every socket down and refuses new ones.
+impl Registry {
+    /// Shuts every socket of this process down, drops the idle
+    /// connections, and refuses new ones. The parent's sockets, in a forked
+    /// child, are left alone.
     pub fn shutdown(&self) {
-        let sockets = {
-            let mut sockets = self.sockets.lock().unwrap_or_else(|p| p.into_inner());
-            self.closed.store(true, Ordering::Release);
-            std::mem::take(&mut *sockets)
+        let shared = &self.0;
+        shared.closed.store(true, Ordering::Release);
+        let Some(pool) = shared.current_pool() else {
+            return;
         };
+        let sockets = std::mem::take(&mut *pool.sockets.lock().unwrap_or_else(|p| p.into_inner()));
         for socket in sockets.iter().filter_map(Weak::upgrade) {
             socket.shutdown();
         }
+        let idle = std::mem::take(&mut *pool.idle.lock().unwrap_or_else(|p| p.into_inner()));
+        drop(idle);
     }
 }
 
@@ -540,6 +659,27 @@ impl Transport for Conn {
 mod tests {
     use super::*;
 
+    /// A connection that is always open, for the fork test.
+    #[derive(Debug)]
+    pub(super) struct FakeOpen {
+        pub(super) buffers: LazyBuffers,
+    }
+
+    impl Transport for FakeOpen {
+        fn buffers(&mut self) -> &mut dyn Buffers {
+            &mut self.buffers
+        }
+        fn transmit_output(&mut self, _: usize, _: NextTimeout) -> Result<(), ureq::Error> {
+            Ok(())
+        }
+        fn await_input(&mut self, _: NextTimeout) -> Result<bool, ureq::Error> {
+            Ok(false)
+        }
+        fn is_open(&mut self) -> bool {
+            true
+        }
+    }
+
     /// A connection that holds its number as its one unread input byte.
     #[derive(Debug)]
     struct Fake {
@@ -568,6 +708,7 @@ mod tests {
         buffers.input_appended(1);
         Pooled {
             origin: origin.to_owned(),
+            generation: generation(),
             owner: this_thread(),
             head: Vec::new(),
             conn: Box::new(Fake { buffers, open }),
@@ -623,16 +764,74 @@ mod tests {
     }
 
     #[test]
-    fn a_shut_down_pool_takes_no_more_connections() {
+    fn a_shut_down_pool_keeps_no_connections() {
         let pool = pool();
         pool.put(fake("http://a:1", 1, true));
         pool.shutdown_handle().shutdown();
         pool.put(fake("http://a:1", 2, true));
-        let left: Vec<u8> = std::iter::from_fn(|| pool.take_idle("http://a:1"))
-            .map(|mut p| id(&mut p))
-            .collect();
-        // Shutting down does not empty the list; a shut-down socket fails
-        // its probe. This fake stays "open", so only what came before shows.
-        assert_eq!(left, vec![1]);
+        // Shutting down drops the idle connections and takes no new ones.
+        assert!(pool.take_idle("http://a:1").is_none());
+    }
+}
+
+#[cfg(test)]
+mod fork_tests {
+    use super::*;
+
+    /// In a forked child, the inherited pool is left alone (its connections
+    /// forgotten, never handed out) and a new one is used; the parent's is
+    /// untouched. Runs the child's side in a real fork.
+    #[test]
+    fn a_child_never_takes_the_parents_connections() {
+        let pool = Connections::new(ureq::tls::TlsConfig::default(), Duration::from_secs(1));
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        drop(b);
+        let fake = |n: u8| {
+            let mut buffers = LazyBuffers::new(16, 16);
+            buffers.input_append_buf()[0] = n;
+            buffers.input_appended(1);
+            Pooled {
+                origin: "http://a:1".into(),
+                generation: generation(),
+                owner: this_thread(),
+                head: Vec::new(),
+                conn: Box::new(tests::FakeOpen { buffers }),
+            }
+        };
+        pool.put(fake(1));
+        drop(a);
+        // SAFETY: the child only calls async-signal-safe-enough code of its
+        // own (no locks held by other threads: this test holds none) and
+        // leaves with _exit.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            let code = match pool.take_idle("http://a:1") {
+                None => 0,
+                Some(_) => 1,
+            };
+            // The child's own pool works.
+            pool.put(fake(2));
+            let own = pool
+                .take_idle("http://a:1")
+                .map(|mut p| p.conn.buffers().input()[0]);
+            let code = if own == Some(2) { code } else { 2 };
+            // SAFETY: ends the child without running the test harness.
+            unsafe { libc::_exit(code) };
+        }
+        let mut status = 0;
+        // SAFETY: waits for our own child.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        assert!(libc::WIFEXITED(status));
+        assert_eq!(
+            libc::WEXITSTATUS(status),
+            0,
+            "1: took the parent's; 2: own pool broken"
+        );
+        // The parent still has its connection.
+        let mut mine = pool
+            .take_idle("http://a:1")
+            .expect("the parent's connection");
+        assert_eq!(mine.conn.buffers().input()[0], 1);
     }
 }

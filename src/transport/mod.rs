@@ -336,7 +336,7 @@ impl Transport {
 /// Shuts a transport's connections down from any thread; see
 /// [`Transport::shutdown_handle`].
 #[derive(Debug, Clone)]
-pub(crate) struct Shutdown(Arc<Registry>);
+pub(crate) struct Shutdown(Registry);
 
 impl Shutdown {
     pub fn shutdown(&self) {

@@ -48,11 +48,11 @@ from .lock import Lock
 from .result import EtcdResult
 from ._lib import LibraryNotFound, library_path
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def library_version():
-    """The loaded libetcdc's version, e.g. '0.1.0'."""
+    """The loaded libetcdc's version, e.g. '0.2.0'."""
     from . import _lib
 
     return _lib.load().etcdc_version().decode("ascii")

@@ -7,11 +7,17 @@ restype, so that ctypes converts (and checks) arguments instead of guessing
 The library is looked for, in this order:
 
 1. the path in the environment variable ``ETCDC_LIBRARY``;
-2. the installed library (``ctypes.util.find_library('etcdc')``, then
-   ``libetcdc.so.0`` through the dynamic loader's own search path, then in
-   ``<sys.prefix>/lib`` and ``/usr/local/lib``);
+2. the installed library: ``libetcdc.so.<ABI_MAJOR>`` through the dynamic
+   loader's own search path, then ``ctypes.util.find_library('etcdc')``,
+   then ``libetcdc.so.<ABI_MAJOR>`` in ``<sys.prefix>/lib`` and
+   ``/usr/local/lib``;
 3. the build tree: walking up from this package for
    ``target/release/libetcdc.so`` or ``target/debug/libetcdc.so``.
+
+A library is used only if it has this binding's ABI: its soname (read from
+the ELF file) is ``libetcdc.so.<ABI_MAJOR>``, or, where no soname can be read,
+its version is at least ``ABI_FIRST_VERSION``. Any other is skipped (and
+named in ``LibraryNotFound`` if nothing fits).
 
 ctypes releases the GIL around every call into a ``CDLL``, so a thread blocked
 in etcdc (a watch, a lock wait) does not stop other Python threads.
@@ -20,6 +26,7 @@ in etcdc (a watch, a lock wait) does not stop other Python threads.
 import ctypes
 import ctypes.util
 import os
+import struct
 import sys
 import threading
 from ctypes import (
@@ -36,15 +43,22 @@ from ctypes import (
     c_void_p,
 )
 
-# The ABI this binding was written for: libetcdc.so.<ABI_MAJOR>, and the
-# versions of the options structs it fills in.
-ABI_MAJOR = 0
+# The ABI this binding was written for: libetcdc.so.<ABI_MAJOR> (the
+# soname's number, [package.metadata.etcdc] abi in Cargo.toml; it does not
+# follow the library's version), and the first library version with it.
+ABI_MAJOR = 1
+ABI_FIRST_VERSION = (0, 2, 0)
+
+# The versions of the options structs below, passed to their _init().
+# tests/test_abi.py checks these constants, the statuses and the structs'
+# layouts against include/etcdc.h as a C compiler sees it.
 CLIENT_OPTIONS_VERSION = 2
 WRITE_OPTIONS_VERSION = 1
 READ_OPTIONS_VERSION = 1
 DELETE_OPTIONS_VERSION = 1
 WATCH_OPTIONS_VERSION = 1
 LOCK_OPTIONS_VERSION = 1
+ELECTION_OPTIONS_VERSION = 1
 
 STATS_SELF = 0
 STATS_LEADER = 1
@@ -66,6 +80,14 @@ ERR_NODE_EXIST = 105
 ERR_ROOT_READ_ONLY = 107
 ERR_DIR_NOT_EMPTY = 108
 ERR_UNAUTHORIZED = 110
+ERR_VALUE_REQUIRED = 200
+ERR_PREV_VALUE_REQUIRED = 201
+ERR_TTL_NAN = 202
+ERR_INDEX_NAN = 203
+ERR_INVALID_FIELD = 209
+ERR_INVALID_FORM = 210
+ERR_REFRESH_VALUE = 211
+ERR_REFRESH_TTL_REQUIRED = 212
 ERR_RAFT_INTERNAL = 300
 ERR_LEADER_ELECT = 301
 ERR_WATCHER_CLEARED = 400
@@ -98,7 +120,16 @@ PERM_WRITE = 2
 PERM_READWRITE = 3
 
 
+# The structs of include/etcdc.h, field for field (``_c_name`` is the C
+# name; tests/test_abi.py compares every Structure of this module with what a
+# C compiler makes of the header). The options structs also name their
+# _init() function and the version their fields correspond to.
+
+
 class ClientOptions(Structure):
+    _c_name = "etcdc_client_options"
+    _init_name = "etcdc_client_options_init"
+    _version = CLIENT_OPTIONS_VERSION
     _fields_ = [
         ("version", c_uint32),
         ("host", c_char_p),
@@ -123,6 +154,7 @@ class ClientOptions(Structure):
 
 
 class Member(Structure):
+    _c_name = "etcdc_member"
     _fields_ = [
         ("id", c_char_p),
         ("name", c_char_p),
@@ -134,6 +166,7 @@ class Member(Structure):
 
 
 class Error(Structure):
+    _c_name = "etcdc_error"
     _fields_ = [
         ("status", c_int),
         ("etcd_code", c_uint32),
@@ -141,10 +174,15 @@ class Error(Structure):
         ("cause", c_char_p),
         ("index", c_uint64),
         ("http_status", c_uint16),
+        # The server's own words ("Key not found"), or "".
+        ("server_message", c_char_p),
     ]
 
 
 class WriteOptions(Structure):
+    _c_name = "etcdc_write_options"
+    _init_name = "etcdc_write_options_init"
+    _version = WRITE_OPTIONS_VERSION
     _fields_ = [
         ("version", c_uint32),
         ("ttl", c_uint64),
@@ -158,6 +196,9 @@ class WriteOptions(Structure):
 
 
 class ReadOptions(Structure):
+    _c_name = "etcdc_read_options"
+    _init_name = "etcdc_read_options_init"
+    _version = READ_OPTIONS_VERSION
     _fields_ = [
         ("version", c_uint32),
         ("recursive", c_bool),
@@ -167,6 +208,9 @@ class ReadOptions(Structure):
 
 
 class DeleteOptions(Structure):
+    _c_name = "etcdc_delete_options"
+    _init_name = "etcdc_delete_options_init"
+    _version = DELETE_OPTIONS_VERSION
     _fields_ = [
         ("version", c_uint32),
         ("recursive", c_bool),
@@ -177,6 +221,9 @@ class DeleteOptions(Structure):
 
 
 class LockOptions(Structure):
+    _c_name = "etcdc_lock_options"
+    _init_name = "etcdc_lock_options_init"
+    _version = LOCK_OPTIONS_VERSION
     _fields_ = [
         ("version", c_uint32),
         ("ttl", c_uint64),
@@ -185,11 +232,23 @@ class LockOptions(Structure):
 
 
 class WatchOptions(Structure):
+    _c_name = "etcdc_watch_options"
+    _init_name = "etcdc_watch_options_init"
+    _version = WATCH_OPTIONS_VERSION
     _fields_ = [
         ("version", c_uint32),
         ("recursive", c_bool),
         ("wait_index", c_uint64),
-        ("timeout_ms", c_uint64),
+    ]
+
+
+class ElectionOptions(Structure):
+    _c_name = "etcdc_election_options"
+    _init_name = "etcdc_election_options_init"
+    _version = ELECTION_OPTIONS_VERSION
+    _fields_ = [
+        ("version", c_uint32),
+        ("prefix", c_char_p),
     ]
 
 
@@ -215,13 +274,13 @@ _PROTOTYPES = {
     "etcdc_error_last": (POINTER(Error), []),
     "etcdc_string_free": (None, [owned_str_p]),
     # client
-    "etcdc_client_options_init": (None, [POINTER(ClientOptions)]),
+    "etcdc_client_options_init": (status_t, [POINTER(ClientOptions), c_uint32]),
     "etcdc_client_new": (status_t, [POINTER(ClientOptions), POINTER(client_p)]),
     "etcdc_client_free": (None, [client_p]),
     # keys
-    "etcdc_write_options_init": (None, [POINTER(WriteOptions)]),
-    "etcdc_read_options_init": (None, [POINTER(ReadOptions)]),
-    "etcdc_delete_options_init": (None, [POINTER(DeleteOptions)]),
+    "etcdc_write_options_init": (status_t, [POINTER(WriteOptions), c_uint32]),
+    "etcdc_read_options_init": (status_t, [POINTER(ReadOptions), c_uint32]),
+    "etcdc_delete_options_init": (status_t, [POINTER(DeleteOptions), c_uint32]),
     "etcdc_write": (
         status_t,
         [client_p, c_char_p, c_char_p, POINTER(WriteOptions), POINTER(response_p)],
@@ -249,19 +308,22 @@ _PROTOTYPES = {
     "etcdc_response_cluster_id": (c_char_p, [response_p]),
     "etcdc_node_to_json": (status_t, [node_p, POINTER(owned_str_p)]),
     # watches
-    "etcdc_watch_options_init": (None, [POINTER(WatchOptions)]),
-    "etcdc_watch": (status_t, [client_p, c_char_p, POINTER(WatchOptions), POINTER(response_p)]),
+    "etcdc_watch_options_init": (status_t, [POINTER(WatchOptions), c_uint32]),
+    "etcdc_watch": (
+        status_t,
+        [client_p, c_char_p, POINTER(WatchOptions), c_int64, POINTER(response_p)],
+    ),
     "etcdc_watcher_new": (
         status_t,
         [client_p, c_char_p, POINTER(WatchOptions), POINTER(watcher_p)],
     ),
-    "etcdc_watcher_next": (status_t, [watcher_p, c_uint64, POINTER(response_p)]),
+    "etcdc_watcher_next": (status_t, [watcher_p, c_int64, POINTER(response_p)]),
     "etcdc_watcher_cancel": (None, [watcher_p]),
     "etcdc_watcher_next_index": (c_uint64, [watcher_p]),
     "etcdc_watcher_resume_from": (status_t, [watcher_p, c_uint64]),
     "etcdc_watcher_free": (None, [watcher_p]),
     # lock
-    "etcdc_lock_options_init": (None, [POINTER(LockOptions)]),
+    "etcdc_lock_options_init": (status_t, [POINTER(LockOptions), c_uint32]),
     "etcdc_lock_new": (status_t, [client_p, c_char_p, POINTER(LockOptions), POINTER(lock_p)]),
     "etcdc_lock_acquire": (status_t, [lock_p, c_int64]),
     "etcdc_lock_is_locked": (status_t, [lock_p, POINTER(c_bool)]),
@@ -270,16 +332,39 @@ _PROTOTYPES = {
     "etcdc_lock_cancel": (None, [lock_p]),
     "etcdc_lock_free": (None, [lock_p]),
     # election
+    "etcdc_election_options_init": (status_t, [POINTER(ElectionOptions), c_uint32]),
     "etcdc_election_set": (
         status_t,
-        [client_p, c_char_p, c_char_p, c_uint64, c_int64, POINTER(c_uint64)],
+        [
+            client_p,
+            c_char_p,
+            c_char_p,
+            c_uint64,
+            POINTER(ElectionOptions),
+            c_int64,
+            POINTER(c_uint64),
+        ],
     ),
-    "etcdc_election_get": (status_t, [client_p, c_char_p, POINTER(owned_str_p)]),
-    "etcdc_election_delete": (status_t, [client_p, c_char_p, c_char_p]),
-    "etcdc_election_renew": (status_t, [client_p, c_char_p, c_char_p, c_uint64]),
+    "etcdc_election_get": (
+        status_t,
+        [client_p, c_char_p, POINTER(ElectionOptions), POINTER(owned_str_p)],
+    ),
+    "etcdc_election_delete": (status_t, [client_p, c_char_p, c_char_p, POINTER(ElectionOptions)]),
+    "etcdc_election_renew": (
+        status_t,
+        [client_p, c_char_p, c_char_p, c_uint64, POINTER(ElectionOptions)],
+    ),
     "etcdc_election_watch": (
         status_t,
-        [client_p, c_char_p, c_uint64, c_int64, POINTER(owned_str_p), POINTER(c_uint64)],
+        [
+            client_p,
+            c_char_p,
+            c_uint64,
+            POINTER(ElectionOptions),
+            c_int64,
+            POINTER(owned_str_p),
+            POINTER(c_uint64),
+        ],
     ),
     # cluster
     "etcdc_members": (status_t, [client_p, POINTER(member_list_p)]),
@@ -293,14 +378,15 @@ _PROTOTYPES = {
     "etcdc_member_list_count": (c_size_t, [member_list_p]),
     "etcdc_member_list_get": (POINTER(Member), [member_list_p, c_size_t]),
     "etcdc_member_list_free": (None, [member_list_p]),
-    "etcdc_machines": (status_t, [client_p, POINTER(owned_str_p)]),
+    "etcdc_machines": (status_t, [client_p, POINTER(strings_p)]),
     "etcdc_stats": (status_t, [client_p, c_int, POINTER(owned_str_p)]),
     "etcdc_server_version": (status_t, [client_p, POINTER(owned_str_p), POINTER(owned_str_p)]),
     "etcdc_health": (status_t, [client_p, POINTER(c_bool)]),
-    # auth: strings lists, on/off, users, roles
+    # lists of strings (etcdc_machines, the auth API)
     "etcdc_strings_count": (c_size_t, [strings_p]),
     "etcdc_strings_get": (c_char_p, [strings_p, c_size_t]),
     "etcdc_strings_free": (None, [strings_p]),
+    # auth: on/off, users, roles
     "etcdc_auth_enabled": (status_t, [client_p, POINTER(c_bool)]),
     "etcdc_auth_enable": (status_t, [client_p]),
     "etcdc_auth_disable": (status_t, [client_p]),
@@ -327,6 +413,10 @@ def _shared_names():
     return ["libetcdc.so"]
 
 
+def _soname():
+    return "libetcdc.so.%d" % ABI_MAJOR
+
+
 def _candidates():
     """(description, path-or-name) pairs, in the order they are tried."""
     env = os.environ.get("ETCDC_LIBRARY")
@@ -335,15 +425,17 @@ def _candidates():
         # library than the one asked for would hide the mistake.
         yield ("ETCDC_LIBRARY", env)
         return
+    linux = sys.platform.startswith("linux")
+    if linux:
+        # The soname names the ABI: whatever the loader finds under it fits.
+        yield ("installed (soname)", _soname())
     found = ctypes.util.find_library("etcdc")
-    if found:
+    if found and found != _soname():
         yield ("installed (find_library)", found)
-    if sys.platform.startswith("linux"):
-        soname = "libetcdc.so.%d" % ABI_MAJOR
-        yield ("installed (soname)", soname)
+    if linux:
         # make install's prefixes, when the loader's cache does not list them.
         for prefix in (sys.prefix, "/usr/local"):
-            path = os.path.join(prefix, "lib", soname)
+            path = os.path.join(prefix, "lib", _soname())
             if os.path.isfile(path):
                 yield ("installed (%s)" % prefix, path)
     here = os.path.dirname(os.path.abspath(__file__))
@@ -356,6 +448,118 @@ def _candidates():
                 if os.path.isfile(path):
                     yield ("build tree", path)
         here = os.path.dirname(here)
+
+
+def elf_soname(path):
+    """The soname (DT_SONAME) of the ELF shared library at ``path``; None
+    if it has none, is not ELF, or cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            ident = f.read(16)
+            if len(ident) < 16 or ident[:4] != b"\x7fELF" or ident[4] not in (1, 2):
+                return None
+            e = "<" if ident[5] == 1 else ">"
+            wide = ident[4] == 2
+            if wide:
+                # e_phoff at 0x20, e_phentsize and e_phnum at 0x36.
+                f.seek(0x20)
+                (phoff,) = struct.unpack(e + "Q", f.read(8))
+                f.seek(0x36)
+                phentsize, phnum = struct.unpack(e + "HH", f.read(4))
+                phdr, dyn = e + "IIQQQQQQ", e + "qQ"
+            else:
+                f.seek(0x1C)
+                (phoff,) = struct.unpack(e + "I", f.read(4))
+                f.seek(0x2A)
+                phentsize, phnum = struct.unpack(e + "HH", f.read(4))
+                phdr, dyn = e + "IIIIIIII", e + "iI"
+            loads = []  # (vaddr, filesz, offset) of each PT_LOAD
+            dynamic = None  # (offset, filesz) of PT_DYNAMIC
+            for i in range(phnum):
+                f.seek(phoff + i * phentsize)
+                h = struct.unpack(phdr, f.read(struct.calcsize(phdr)))
+                if wide:
+                    p_type, p_offset, p_vaddr, p_filesz = h[0], h[2], h[3], h[5]
+                else:
+                    p_type, p_offset, p_vaddr, p_filesz = h[0], h[1], h[2], h[4]
+                if p_type == 1:
+                    loads.append((p_vaddr, p_filesz, p_offset))
+                elif p_type == 2:
+                    dynamic = (p_offset, p_filesz)
+            if dynamic is None:
+                return None
+            f.seek(dynamic[0])
+            table = f.read(dynamic[1])
+            size = struct.calcsize(dyn)
+            strtab = soname = None
+            for i in range(0, len(table) - size + 1, size):
+                tag, val = struct.unpack_from(dyn, table, i)
+                if tag == 0:  # DT_NULL
+                    break
+                if tag == 5:  # DT_STRTAB (an address)
+                    strtab = val
+                elif tag == 14:  # DT_SONAME (an offset in the string table)
+                    soname = val
+            if strtab is None or soname is None:
+                return None
+            for vaddr, filesz, offset in loads:
+                if vaddr <= strtab < vaddr + filesz:
+                    f.seek(strtab - vaddr + offset + soname)
+                    name = f.read(256).split(b"\0", 1)[0]
+                    return name.decode("utf-8", "replace")
+            return None
+    except (OSError, struct.error):
+        return None
+
+
+class _LinkMap(Structure):
+    # The start of glibc's and musl's struct link_map.
+    _fields_ = [("l_addr", c_void_p), ("l_name", c_char_p)]
+
+
+def loaded_file(lib):
+    """The file the dynamic loader opened for ``lib`` (a ctypes.CDLL), or
+    None where dlinfo() is not available."""
+    try:
+        dlinfo = ctypes.CDLL(None).dlinfo
+    except (AttributeError, OSError, TypeError):
+        return None
+    dlinfo.restype = c_int
+    dlinfo.argtypes = [c_void_p, c_int, c_void_p]
+    lm = POINTER(_LinkMap)()
+    if dlinfo(lib._handle, 2, ctypes.byref(lm)) != 0 or not lm:  # RTLD_DI_LINKMAP
+        return None
+    name = lm.contents.l_name
+    return os.fsdecode(name) if name else None
+
+
+def _version_tuple(version):
+    try:
+        return tuple(int(x) for x in version.split(".")[:3])
+    except ValueError:
+        return ()
+
+
+def _abi_mismatch(lib, where):
+    """Why ``lib`` (loaded from ``where``) does not have this binding's ABI,
+    or None if it does."""
+    path = where if os.sep in where else loaded_file(lib)
+    soname = elf_soname(path) if path else None
+    if soname is not None:
+        if soname == _soname():
+            return None
+        return "its soname is %s, this binding needs %s" % (soname, _soname())
+    # No soname to read (not ELF, or built without one): the version tells.
+    etcdc_version = lib.etcdc_version
+    etcdc_version.restype = c_char_p
+    etcdc_version.argtypes = []
+    version = etcdc_version().decode("ascii", "replace")
+    if _version_tuple(version) >= ABI_FIRST_VERSION:
+        return None
+    return "it is etcdc %s, this binding needs %s or later" % (
+        version,
+        ".".join(map(str, ABI_FIRST_VERSION)),
+    )
 
 
 class LibraryNotFound(ImportError):
@@ -390,17 +594,16 @@ def load():
                 tried.append("%s: %s (%s)" % (how, where, e))
                 continue
             try:
+                why = _abi_mismatch(lib, where)
+            except AttributeError as e:
+                why = "it is not libetcdc (%s)" % e
+            if why:
+                tried.append("%s: %s is not of this binding's ABI: %s" % (how, where, why))
+                continue
+            try:
                 _declare(lib)
             except AttributeError as e:
                 tried.append("%s: %s lacks a function (%s)" % (how, where, e))
-                continue
-            version = lib.etcdc_version().decode("ascii")
-            major = int(version.split(".")[0])
-            if major != ABI_MAJOR:
-                tried.append(
-                    "%s: %s is etcdc %s, this binding needs %d.x"
-                    % (how, where, version, ABI_MAJOR)
-                )
                 continue
             _path = where
             _lib = lib
@@ -416,6 +619,20 @@ def library_path():
     """Where the loaded library came from (a path or a soname)."""
     load()
     return _path
+
+
+def options(lib, cls):
+    """A new options struct of class ``cls`` (ClientOptions, WriteOptions,
+    ...) set to its defaults by its ``etcdc_*_options_init()``, passing the
+    version this binding's definition of the struct corresponds to. Raises
+    the exception for its status if the library refuses that version."""
+    opts = cls()
+    status = getattr(lib, cls._init_name)(ctypes.byref(opts), cls._version)
+    if status:
+        from .exceptions import from_status
+
+        raise from_status(lib, status)
+    return opts
 
 
 def take_strings(lib, ptr):

@@ -30,6 +30,10 @@ MAIN_THREAD_SLICE_MS = 1000
 # default, so "none" is a very long time.
 _FOREVER_MS = 10 * 365 * 24 * 3600 * 1000
 
+# etcdc's rule for every wait (timeout_ms): negative no limit, 0 do not
+# wait, positive at most that long.
+_NO_LIMIT = -1
+
 
 def _ms(seconds):
     """Seconds (int or float, > 0) as whole milliseconds, at least 1."""
@@ -191,8 +195,7 @@ class Client(object):
         self.lock_prefix = lock_prefix
         self._election = None
 
-        opts = _lib.ClientOptions()
-        lib.etcdc_client_options_init(ctypes.byref(opts))
+        opts = _lib.options(lib, _lib.ClientOptions)
         keep = []  # byte strings that must live until etcdc_client_new returns
 
         def c(s):
@@ -384,8 +387,7 @@ class Client(object):
             warnings.warn("etcdc.Client.write: ignoring unknown argument %r" % k, stacklevel=2)
         if dir and value:
             raise EtcdException("Cannot create a directory with a value")
-        opts = _lib.WriteOptions()
-        self._lib.etcdc_write_options_init(ctypes.byref(opts))
+        opts = _lib.options(self._lib, _lib.WriteOptions)
         opts.ttl = _ttl(ttl)
         opts.dir = bool(dir)
         opts.append = bool(append)
@@ -428,8 +430,7 @@ class Client(object):
             warnings.warn("etcdc.Client.read: ignoring unknown argument %r" % k, stacklevel=2)
         if wait:
             return self.watch(key, index=waitIndex, timeout=timeout, recursive=recursive)
-        opts = _lib.ReadOptions()
-        self._lib.etcdc_read_options_init(ctypes.byref(opts))
+        opts = _lib.options(self._lib, _lib.ReadOptions)
         opts.recursive = bool(recursive)
         opts.sorted = bool(sorted)
         opts.quorum = bool(quorum)
@@ -446,8 +447,7 @@ class Client(object):
         ``_prev_node`` is what was removed."""
         for k in kwdargs:
             warnings.warn("etcdc.Client.delete: ignoring unknown argument %r" % k, stacklevel=2)
-        opts = _lib.DeleteOptions()
-        self._lib.etcdc_delete_options_init(ctypes.byref(opts))
+        opts = _lib.options(self._lib, _lib.DeleteOptions)
         opts.recursive = bool(recursive)
         opts.dir = bool(dir)
         pv = None
@@ -515,12 +515,11 @@ class Client(object):
                 return w.next_event(timeout)
             finally:
                 w.close()
-        opts = _lib.WatchOptions()
-        self._lib.etcdc_watch_options_init(ctypes.byref(opts))
+        opts = _lib.options(self._lib, _lib.WatchOptions)
         opts.recursive = bool(recursive)
         opts.wait_index = int(index or 0)
-        opts.timeout_ms = _ms(timeout) if timeout else 0
-        return self._keys(self._lib.etcdc_watch, _key(key), ctypes.byref(opts))
+        wait_ms = _ms(timeout) if timeout else _NO_LIMIT
+        return self._keys(self._lib.etcdc_watch, _key(key), ctypes.byref(opts), wait_ms)
 
     def eternal_watch(self, key, index=None, recursive=False):
         """A generator of every change of ``key`` (of its subtree with
@@ -553,8 +552,9 @@ class Client(object):
     @property
     def machines(self):
         """The client URLs of the cluster's members."""
-        s = self._string(self._lib.etcdc_machines)
-        return [m.strip() for m in s.split(",") if m.strip()]
+        out = _lib.strings_p()
+        self._call(self._lib.etcdc_machines, ctypes.byref(out))
+        return _lib.take_strings(self._lib, out.value)
 
     @property
     def members(self):
@@ -657,8 +657,7 @@ class Watcher(collections.abc.Generator):
         self._closed = True
         self._busy = False
         self._state = threading.Lock()
-        opts = _lib.WatchOptions()
-        self._lib.etcdc_watch_options_init(ctypes.byref(opts))
+        opts = _lib.options(self._lib, _lib.WatchOptions)
         opts.recursive = bool(recursive)
         opts.wait_index = int(index or 0)
         out = _lib.watcher_p()
@@ -693,7 +692,7 @@ class Watcher(collections.abc.Generator):
             deadline = time.monotonic() + timeout if timeout else None
             sliced = _on_main_thread()
             while True:
-                wait_ms = 0
+                wait_ms = _NO_LIMIT
                 if deadline is not None:
                     left = deadline - time.monotonic()
                     if left <= 0:
@@ -701,8 +700,8 @@ class Watcher(collections.abc.Generator):
                         e.status = _lib.ERR_WATCH_TIMEOUT
                         raise e
                     wait_ms = _ms(left)
-                if sliced:
-                    wait_ms = min(wait_ms or MAIN_THREAD_SLICE_MS, MAIN_THREAD_SLICE_MS)
+                if sliced and (wait_ms < 0 or wait_ms > MAIN_THREAD_SLICE_MS):
+                    wait_ms = MAIN_THREAD_SLICE_MS
                 out = _lib.response_p()
                 status = lib.etcdc_watcher_next(ptr, wait_ms, ctypes.byref(out))
                 if status == _lib.OK:

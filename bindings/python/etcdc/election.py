@@ -8,6 +8,10 @@ from .client import _utf8
 from .exceptions import EtcdKeyNotFound, EtcdNotHeld
 from .lock import _timeout_ms
 
+# The election options: NULL, etcdc's defaults (keys under /_elections), as
+# python-etcd's election has no prefix to set.
+_DEFAULTS = None
+
 
 class LeaderElection(object):
     """python-etcd's ``client.election``: one key per election, created only
@@ -33,6 +37,7 @@ class LeaderElection(object):
             _utf8(key, "the key"),
             _utf8(name, "the name"),
             int(ttl or 0),
+            _DEFAULTS,
             _timeout_ms(blocking, timeout),
             ctypes.byref(index),
         )
@@ -42,7 +47,9 @@ class LeaderElection(object):
         """The name of the leader of ``key``; EtcdKeyNotFound when there is
         none (python-etcd raises EtcdException then)."""
         out = _lib.owned_str_p()
-        self.client._call(self._lib.etcdc_election_get, _utf8(key, "the key"), ctypes.byref(out))
+        self.client._call(
+            self._lib.etcdc_election_get, _utf8(key, "the key"), _DEFAULTS, ctypes.byref(out)
+        )
         name = _lib.take_string(self._lib, out.value)
         if name is None:
             raise EtcdKeyNotFound("Leader path %s not found" % key)
@@ -55,7 +62,10 @@ class LeaderElection(object):
         name = name or platform.node()
         try:
             self.client._call(
-                self._lib.etcdc_election_delete, _utf8(key, "the key"), _utf8(name, "the name")
+                self._lib.etcdc_election_delete,
+                _utf8(key, "the key"),
+                _utf8(name, "the name"),
+                _DEFAULTS,
             )
         except EtcdNotHeld:
             return False
@@ -70,6 +80,7 @@ class LeaderElection(object):
             _utf8(key, "the key"),
             _utf8(name, "the name"),
             int(ttl),
+            _DEFAULTS,
         )
 
     def watch(self, key, index=0, timeout=None):
@@ -85,6 +96,7 @@ class LeaderElection(object):
             self._lib.etcdc_election_watch,
             _utf8(key, "the key"),
             int(index or 0),
+            _DEFAULTS,
             ms,
             ctypes.byref(out),
             ctypes.byref(nxt),

@@ -163,7 +163,9 @@ class EtcdProtocolError(EtcdException):
     """The server's answer could not be understood."""
 
 
-# etcd's error codes, as python-etcd maps them.
+# etcd's error codes, as python-etcd maps them (its EtcdError.error_exceptions,
+# with 211 and 212, which etcd added later, also EtcdValueError; 300, raft's
+# internal error, has no class of its own there).
 _BY_ETCD_CODE = {
     100: EtcdKeyNotFound,
     101: EtcdCompareFailed,
@@ -180,13 +182,46 @@ _BY_ETCD_CODE = {
 for _code in range(200, 213):
     _BY_ETCD_CODE[_code] = EtcdValueError
 
-# etcdc's own statuses.
+# Every status of include/etcdc.h but OK: the exception raised for it
+# (tests/test_abi.py checks that none is missing). EtcdException itself is
+# the class for failures python-etcd has no class for either.
 _BY_STATUS = {
+    # etcd's errors: python-etcd's classes, by etcd's code (= the status).
+    _lib.ERR_KEY_NOT_FOUND: EtcdKeyNotFound,
+    _lib.ERR_COMPARE_FAILED: EtcdCompareFailed,
+    _lib.ERR_NOT_FILE: EtcdNotFile,
+    _lib.ERR_NOT_DIR: EtcdNotDir,
+    _lib.ERR_NODE_EXIST: EtcdAlreadyExist,
+    _lib.ERR_ROOT_READ_ONLY: EtcdRootReadOnly,
+    _lib.ERR_DIR_NOT_EMPTY: EtcdDirNotEmpty,
+    # Also a 401 without etcd's errorCode (the auth API answers so).
+    _lib.ERR_UNAUTHORIZED: EtcdInsufficientPermissions,
+    _lib.ERR_VALUE_REQUIRED: EtcdValueError,
+    _lib.ERR_PREV_VALUE_REQUIRED: EtcdValueError,
+    _lib.ERR_TTL_NAN: EtcdValueError,
+    _lib.ERR_INDEX_NAN: EtcdValueError,
+    _lib.ERR_INVALID_FIELD: EtcdValueError,
+    _lib.ERR_INVALID_FORM: EtcdValueError,
+    _lib.ERR_REFRESH_VALUE: EtcdValueError,
+    _lib.ERR_REFRESH_TTL_REQUIRED: EtcdValueError,
+    _lib.ERR_RAFT_INTERNAL: EtcdException,
+    _lib.ERR_LEADER_ELECT: EtcdLeaderElectionInProgress,
+    _lib.ERR_WATCHER_CLEARED: EtcdWatcherCleared,
+    _lib.ERR_EVENT_INDEX_CLEARED: EtcdEventIndexCleared,
+    # An etcd code etcdc does not know: python-etcd's class for that code
+    # if it has one (from_status looks it up), else this.
+    _lib.ERR_ETCD_OTHER: EtcdException,
+    # etcdc's own.
     _lib.ERR_INVALID_ARGUMENT: EtcdInvalidArgument,
     _lib.ERR_CONNECTION: EtcdConnectionFailed,
     _lib.ERR_TIMEOUT: EtcdTimeout,
     _lib.ERR_PROTOCOL: EtcdProtocolError,
     _lib.ERR_V2_NOT_ENABLED: EtcdV2NotEnabled,
+    # A 404 among these is EtcdKeyNotFound, as in python-etcd (from_status).
+    _lib.ERR_HTTP_STATUS: EtcdException,
+    _lib.ERR_REDIRECT: EtcdException,
+    _lib.ERR_RESPONSE_TOO_LARGE: EtcdException,
+    _lib.ERR_PANIC: EtcdException,
     _lib.ERR_WATCH_TIMEOUT: EtcdWatchTimedOut,
     _lib.ERR_CANCELLED: EtcdCancelled,
     _lib.ERR_ACQUIRE_TIMEOUT: EtcdAcquireTimeout,
@@ -194,8 +229,6 @@ _BY_STATUS = {
     _lib.ERR_NOT_HELD: EtcdNotHeld,
     _lib.ERR_AMBIGUOUS: EtcdAmbiguousOutcome,
     _lib.ERR_CLUSTER_ID_MISMATCH: EtcdClusterIdChanged,
-    # A 401 without etcd's errorCode (the auth API answers so).
-    _lib.ERR_UNAUTHORIZED: EtcdInsufficientPermissions,
     # python-etcd raises EtcdConnectionFailed for every SSL error; `status`
     # tells them apart.
     _lib.ERR_TLS_UNTRUSTED: EtcdConnectionFailed,
@@ -205,15 +238,8 @@ _BY_STATUS = {
 }
 
 
-def _etcd_message(text, code, cause, index):
-    """etcd's own message out of etcdc's "etcd error C: MSG (CAUSE) [index I]"."""
-    prefix = "etcd error %d: " % code
-    suffix = " [index %d]" % index
-    if text.startswith(prefix) and text.endswith(suffix):
-        text = text[len(prefix):-len(suffix)]
-        if cause and text.endswith(" (%s)" % cause):
-            text = text[: -len(cause) - 3]
-    return text
+def _text(b):
+    return (b or b"").decode("utf-8", "replace")
 
 
 def from_status(lib, status):
@@ -225,26 +251,27 @@ def from_status(lib, status):
     err = lib.etcdc_error_last()
     if err and err.contents.status == status:
         e = err.contents
-        text = (e.message or b"").decode("utf-8", "replace")
-        cause = (e.cause or b"").decode("utf-8", "replace")
+        text = _text(e.message)
+        cause = _text(e.cause)
+        server = _text(e.server_message)
         code = int(e.etcd_code)
         index = int(e.index)
         http_status = int(e.http_status)
     else:
-        text = lib.etcdc_status_str(status).decode("utf-8", "replace")
-        cause, code, index, http_status = "", 0, 0, 0
-    if not code and http_status == 404:
+        text = _text(lib.etcdc_status_str(status))
+        cause, server, code, index, http_status = "", "", 0, 0, 0
+    if code:
+        # etcd's error: python-etcd's payload (etcd's own message) and text.
+        cls = _BY_ETCD_CODE.get(code) or _BY_STATUS.get(status, EtcdException)
+        payload = {"errorCode": code, "message": server, "cause": cause, "index": index}
+        exc = cls("%s : %s" % (server, cause), payload)
+    elif http_status == 404:
         # python-etcd's rule for answers without an errorCode (the auth and
-        # members APIs): a 404 is "not found".
-        exc = EtcdKeyNotFound(text, {"message": text, "status": 404})
-    elif code:
-        cls = _BY_ETCD_CODE.get(code, EtcdException)
-        message = _etcd_message(text, code, cause, index)
-        payload = {"errorCode": code, "message": message, "cause": cause, "index": index}
-        exc = cls("%s : %s" % (message, cause), payload)
+        # members APIs): a 404 is "not found"; the payload has what the
+        # server said.
+        exc = EtcdKeyNotFound(text, {"message": server or text, "status": 404})
     else:
-        cls = _BY_STATUS.get(status, EtcdException)
-        exc = cls(text)
+        exc = _BY_STATUS.get(status, EtcdException)(text)
     exc.status = status
     exc.etcd_code = code or None
     return exc

@@ -8,7 +8,8 @@ from .exceptions import EtcdLockExpired, from_status
 
 
 def _timeout_ms(blocking, timeout):
-    """etcdc's wait: 0 try once, -1 as long as it takes, else milliseconds."""
+    """etcdc's wait rule: 0 try once, -1 (negative) as long as it takes,
+    else at most that many milliseconds."""
     if not blocking:
         return 0
     if timeout is None or timeout < 0:
@@ -47,8 +48,7 @@ class Lock(object):
         self._ptr = self._new(self.ttl)
 
     def _new(self, ttl):
-        opts = _lib.LockOptions()
-        self._lib.etcdc_lock_options_init(ctypes.byref(opts))
+        opts = _lib.options(self._lib, _lib.LockOptions)
         opts.ttl = ttl
         prefix = self.prefix.encode("utf-8")
         opts.prefix = prefix

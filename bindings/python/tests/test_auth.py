@@ -297,6 +297,11 @@ def test_missing_user_or_role_is_key_not_found(ac):
                 op()
             assert ei.value.status == _lib.ERR_HTTP_STATUS
             assert "nobody" in str(ei.value)
+            # etcd's own words (etcdc_error.server_message), as python-etcd's
+            # payload has them.
+            assert ei.value.payload["status"] == 404
+            assert "nobody" in ei.value.payload["message"]
+            assert "HTTP" not in ei.value.payload["message"]
 
 
 def _texts(e):

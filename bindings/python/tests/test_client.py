@@ -1,5 +1,7 @@
-"""Client options, lifetime, library loading, and the declared prototypes."""
+"""Client options, lifetime, and library loading (the prototypes: test_abi.py)."""
 
+import ctypes
+import ctypes.util
 import os
 import re
 import subprocess
@@ -132,7 +134,11 @@ def test_library_found(request):
         assert path == os.environ["ETCDC_LIBRARY"]
     version = etcdc.library_version()
     assert re.fullmatch(r"\d+\.\d+\.\d+", version)
-    assert int(version.split(".")[0]) == _lib.ABI_MAJOR
+    # The library has the binding's ABI: its soname says so.
+    lib = _lib.load()
+    loaded = _lib.loaded_file(lib)
+    if loaded:
+        assert _lib.elf_soname(loaded) == "libetcdc.so.%d" % _lib.ABI_MAJOR
 
 
 def _run(code, env):
@@ -147,6 +153,14 @@ def test_library_lookup_order():
     env["ETCDC_LIBRARY"] = "/nonexistent/libetcdc.so"
     r = _run("import etcdc; etcdc.Client()", env)
     assert r.returncode != 0 and "LibraryNotFound" in r.stderr and "ETCDC_LIBRARY" in r.stderr
+    # A library of another ABI (its soname says so) is refused, saying why.
+    other = _lib.loaded_file(ctypes.CDLL(ctypes.util.find_library("c")))
+    if other and _lib.elf_soname(other):
+        env["ETCDC_LIBRARY"] = other
+        r = _run("import etcdc; etcdc.Client()", env)
+        assert r.returncode != 0 and "LibraryNotFound" in r.stderr, r.stderr
+        assert "soname is %s" % _lib.elf_soname(other) in r.stderr, r.stderr
+        env["ETCDC_LIBRARY"] = "/nonexistent/libetcdc.so"
     # import alone does not need the library.
     r = _run("import etcdc; print('ok')", env)
     assert r.returncode == 0 and r.stdout.strip() == "ok"
@@ -157,29 +171,20 @@ def test_library_lookup_order():
     assert r.returncode == 0, r.stderr
     found = r.stdout.strip()
     pkg = os.path.dirname(etcdc.__file__)
-    if "libetcdc.so.0" in found or "/" not in found:
+    if "libetcdc.so.%d" % _lib.ABI_MAJOR in found or "/" not in found:
         return  # an installed library (find_library / soname)
     assert found.endswith(("target/release/libetcdc.so", "target/debug/libetcdc.so"))
     assert os.path.commonpath([os.path.realpath(found), os.path.realpath(pkg)]) != "/"
 
 
-HEADER = os.path.join(os.path.dirname(__file__), "..", "..", "..", "include", "etcdc.h")
-
-
-@pytest.mark.skipif(not os.path.exists(HEADER), reason="not in the etcdc repository")
-def test_prototypes_match_header():
-    """Every function the binding declares exists in include/etcdc.h with as
-    many parameters, and returns a status exactly when the header says so."""
-    text = open(HEADER).read()
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    decls = {}
-    for m in re.finditer(r"([\w \*]+?)\b(etcdc_\w+)\s*\(([^;{]*?)\)\s*;", text):
-        ret, name, params = m.group(1).strip(), m.group(2), m.group(3).strip()
-        n = 0 if params in ("", "void") else params.count(",") + 1
-        decls[name] = (ret, n)
-    for name, (restype, argtypes) in _lib._PROTOTYPES.items():
-        assert name in decls, name
-        ret, n = decls[name]
-        assert len(argtypes) == n, name
-        assert (ret == "enum etcdc_status") == (restype is _lib.status_t), name
-        assert (ret == "void") == (restype is None), name
+def test_abi_check(monkeypatch):
+    """The soname decides; without one (not ELF), the version does."""
+    lib = _lib.load()
+    path = _lib.loaded_file(lib) or etcdc.library_path()
+    assert _lib._abi_mismatch(lib, path) is None
+    monkeypatch.setattr(_lib, "ABI_MAJOR", _lib.ABI_MAJOR + 1)
+    assert "soname is libetcdc.so.%d" % (_lib.ABI_MAJOR - 1) in _lib._abi_mismatch(lib, path)
+    monkeypatch.setattr(_lib, "elf_soname", lambda path: None)
+    assert _lib._abi_mismatch(lib, path) is None  # its version is recent enough
+    monkeypatch.setattr(_lib, "ABI_FIRST_VERSION", (99, 0, 0))
+    assert "needs 99.0.0 or later" in _lib._abi_mismatch(lib, path)

@@ -44,7 +44,11 @@ def test_member_update_and_remove(client):
     (mid, m), = client.members.items()
     client.update_member(mid, m["peerURLs"])  # the same URLs: a no-op change
     assert client.members[mid]["peerURLs"] == m["peerURLs"]
-    with pytest.raises(etcdc.EtcdException):
+    with pytest.raises(etcdc.EtcdKeyNotFound) as ei:  # python-etcd: any 404
         client.remove_member("123456789abcdef")  # no such member
+    # The payload has etcd's own words (etcdc_error.server_message).
+    assert ei.value.payload["status"] == 404
+    assert ei.value.payload["message"].startswith("No such member")
+    assert ei.value.status == etcdc._lib.ERR_HTTP_STATUS
     with pytest.raises(etcdc.EtcdInvalidArgument):
         client.remove_member("not hex")

@@ -80,6 +80,34 @@ def test_watch_timeout_zero_is_forever(client, prefix):
     assert c.watch(prefix + "/z", timeout=0).value == "v"
 
 
+def test_watch_timeout_zero_is_forever_in_thread(client, prefix):
+    """The other path: etcdc_watch with no limit (timeout_ms -1)."""
+    k = prefix + "/z"
+    base = client.store_stats["watchers"]
+    bg = Background(client.watch, k, timeout=0)
+    bg.start()
+    assert wait_for_watchers(client, base + 1)
+    time.sleep(1.2)  # longer than a main-thread slice, for good measure
+    assert bg.is_alive()
+    client.write(k, "v")
+    assert bg.outcome().value == "v"
+
+
+def test_next_event_without_limit_in_thread(client, prefix):
+    """etcdc_watcher_next with no limit (timeout_ms -1) waits for the event."""
+    k = prefix + "/n"
+    gen = client.eternal_watch(k)
+    base = client.store_stats["watchers"]
+    bg = Background(gen.next_event)
+    bg.start()
+    assert wait_for_watchers(client, base + 1)
+    time.sleep(1.2)
+    assert bg.is_alive()
+    client.write(k, "v")
+    assert bg.outcome().value == "v"
+    gen.close()
+
+
 def test_eternal_watch_in_order_once(client, prefix):
     k = prefix + "/e"
     gen = client.eternal_watch(k)
