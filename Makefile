@@ -12,7 +12,7 @@ ifdef ETCD_BIN
 export ETCD_BIN
 endif
 
-.PHONY: all build release demo test ensure-etcd ensure-tools fmt clippy header check-header \
+.PHONY: all build release demo test ensure-etcd ensure-tools fmt clippy header check-header proto check-proto \
         rust-test c-test asan check-exports link-test python-test bench bench-smoke fuzz fuzz-replay \
         install uninstall clean
 
@@ -46,7 +46,7 @@ demo: ensure-etcd build
 	$(MAKE) -C examples-c build/quickstart
 	scripts/with-etcd.sh examples-c/build/quickstart
 
-test: ensure-etcd ensure-tools fmt clippy check-header rust-test fuzz-replay c-test asan \
+test: ensure-etcd ensure-tools fmt clippy check-header check-proto rust-test fuzz-replay c-test asan \
       check-exports link-test python-test bench-smoke
 	@echo "make test: all checks passed"
 
@@ -74,6 +74,26 @@ check-header:
 	    { diff -u include/etcdc.h "$$tmp" | head -n 40; \
 	      echo "include/etcdc.h is out of date: run make header and commit it"; exit 1; }; }
 	$(MAKE) -C examples-c header readme
+
+# src/v3/proto/ is generated from etcd's .proto files in proto/ (see
+# proto/README.md) by tools/gen-proto (protox + prost-build: no protoc) and
+# committed: `make proto` rewrites it, `make check-proto` fails when the
+# committed files are not what it would write, or when proto/ is not what
+# proto/SOURCES records. The tool is its own crate, built into target/tools/.
+GEN_PROTO = CARGO_TARGET_DIR=$(CURDIR)/target/tools $(CARGO) run --quiet --locked \
+            --manifest-path tools/gen-proto/Cargo.toml -- --root $(CURDIR)
+
+proto:
+	$(GEN_PROTO) src/v3/proto
+
+check-proto:
+	@cd proto && sed '1,/^$$/d' SOURCES | sha256sum --check --quiet --strict || \
+	  { echo "proto/ differs from proto/SOURCES: vendor it again with proto/vendor.sh (see proto/README.md)"; exit 1; }
+	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/etcdc-proto.XXXXXX") && trap 'rm -rf "$$tmp"' EXIT && \
+	  $(GEN_PROTO) "$$tmp" && \
+	  { diff -r src/v3/proto "$$tmp" >/dev/null || \
+	    { diff -ru src/v3/proto "$$tmp" | head -n 40; \
+	      echo "src/v3/proto is out of date: run make proto and commit it"; exit 1; }; }
 
 rust-test:
 	$(CARGO) test

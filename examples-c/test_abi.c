@@ -67,6 +67,32 @@ struct client_options_v1 {
     const char *expected_cluster_id;
 };
 
+/*
+ * Version 2, as the version-2 header declared it: version 1 and the TLS and
+ * credential fields, before `srv_domain` and `dns_server` (version 3).
+ */
+struct client_options_v2 {
+    uint32_t version;
+    const char *host;
+    uint16_t port;
+    const char *protocol;
+    const char *const *endpoints;
+    size_t endpoint_count;
+    uint64_t read_timeout_ms;
+    uint64_t connect_timeout_ms;
+    const char *version_prefix;
+    bool no_redirect;
+    uint64_t max_response_bytes;
+    bool discover;
+    const char *expected_cluster_id;
+    const char *ca_file;
+    const char *cert_file;
+    const char *key_file;
+    bool insecure_skip_verify;
+    const char *username;
+    const char *password;
+};
+
 /* One options struct at one version, and its _init function. */
 struct kind {
     const char *name;    /* the struct's C name (library messages say it) */
@@ -103,7 +129,9 @@ static etcdc_status init_election(void *o, uint32_t v) {
 static const struct kind kinds[] = {
     {"etcdc_client_options", 1, offsetof(etcdc_client_options, ca_file),
      ETCDC_CLIENT_OPTIONS_VERSION, init_client},
-    {"etcdc_client_options", 2, sizeof(etcdc_client_options), ETCDC_CLIENT_OPTIONS_VERSION,
+    {"etcdc_client_options", 2, offsetof(etcdc_client_options, srv_domain),
+     ETCDC_CLIENT_OPTIONS_VERSION, init_client},
+    {"etcdc_client_options", 3, sizeof(etcdc_client_options), ETCDC_CLIENT_OPTIONS_VERSION,
      init_client},
     {"etcdc_write_options", 1, sizeof(etcdc_write_options), ETCDC_WRITE_OPTIONS_VERSION,
      init_write},
@@ -230,14 +258,15 @@ static void test_init_every_version(void) {
     etcdc_watch_options wa = ETCDC_WATCH_OPTIONS_INIT;
     etcdc_lock_options lo = ETCDC_LOCK_OPTIONS_INIT;
     etcdc_election_options eo = ETCDC_ELECTION_OPTIONS_INIT;
-    CHECK(co.version == ETCDC_CLIENT_OPTIONS_VERSION && co.host == NULL && co.password == NULL);
+    CHECK(co.version == ETCDC_CLIENT_OPTIONS_VERSION && co.host == NULL && co.password == NULL &&
+          co.srv_domain == NULL && co.dns_server == NULL);
     CHECK(wo.version == ETCDC_WRITE_OPTIONS_VERSION && wo.ttl == 0 && !wo.refresh);
     CHECK(ro.version == ETCDC_READ_OPTIONS_VERSION && !ro.quorum);
     CHECK(dopt.version == ETCDC_DELETE_OPTIONS_VERSION && dopt.prev_index == 0);
     CHECK(wa.version == ETCDC_WATCH_OPTIONS_VERSION && !wa.recursive && wa.wait_index == 0);
     CHECK(lo.version == ETCDC_LOCK_OPTIONS_VERSION && lo.ttl == 0 && lo.prefix == NULL);
     CHECK(eo.version == ETCDC_ELECTION_OPTIONS_VERSION && eo.prefix == NULL);
-    CHECK_INT(ETCDC_CLIENT_OPTIONS_VERSION, 2);
+    CHECK_INT(ETCDC_CLIENT_OPTIONS_VERSION, 3);
 }
 
 /* ------------------------------------- a version-1 client, end to end */
@@ -261,6 +290,80 @@ static void test_client_v1_layout(void) {
     SAME_OFFSET(discover);
     SAME_OFFSET(expected_cluster_id);
 #undef SAME_OFFSET
+
+    /* So is the version-2 struct. */
+    CHECK_INT(sizeof(struct client_options_v2), offsetof(etcdc_client_options, srv_domain));
+#define SAME_OFFSET(f) \
+    CHECK_INT(offsetof(struct client_options_v2, f), offsetof(etcdc_client_options, f))
+    SAME_OFFSET(version);
+    SAME_OFFSET(endpoints);
+    SAME_OFFSET(expected_cluster_id);
+    SAME_OFFSET(ca_file);
+    SAME_OFFSET(cert_file);
+    SAME_OFFSET(key_file);
+    SAME_OFFSET(insecure_skip_verify);
+    SAME_OFFSET(username);
+    SAME_OFFSET(password);
+#undef SAME_OFFSET
+}
+
+static void test_client_v2_works(const char *endpoint) {
+    /* A program built with version 2: its struct, on the heap in a block of
+     * exactly its size, initialised by the library. */
+    struct client_options_v2 *v2 = malloc(sizeof *v2);
+    if (!CHECK(v2 != NULL)) {
+        return;
+    }
+    memset(v2, CANARY, sizeof *v2);
+    CHECK_ST(etcdc_client_options_init((etcdc_client_options *)(void *)v2, 2), ETCDC_OK);
+    CHECK(v2->version == 2 && v2->endpoints == NULL && v2->ca_file == NULL &&
+          v2->password == NULL && !v2->insecure_skip_verify);
+    v2->endpoints = &endpoint;
+    v2->endpoint_count = 1;
+    v2->read_timeout_ms = 10000;
+    etcdc_client *c = NULL;
+    /* Only version 2's bytes are read: srv_domain and dns_server take their
+     * defaults (no DNS discovery). */
+    if (CHECK_ST(etcdc_client_new((const etcdc_client_options *)(void *)v2, &c), ETCDC_OK)) {
+        CHECK_ST(etcdc_write(c, K("v2/k"), "from a v2 client", NULL, NULL), ETCDC_OK);
+        etcdc_response *r = NULL;
+        if (CHECK_ST(etcdc_read(c, K("v2/k"), NULL, &r), ETCDC_OK)) {
+            CHECK_STR(etcdc_node_value(etcdc_response_node(r)), "from a v2 client");
+        }
+        etcdc_response_free(r);
+        etcdc_client_free(c);
+    }
+    free(v2);
+
+    /* A current struct that says version 2: the version-3 fields are not
+     * read, whatever they hold (here values version 3 refuses). */
+    etcdc_client_options o;
+    CHECK_ST(etcdc_client_options_init(&o, ETCDC_CLIENT_OPTIONS_VERSION), ETCDC_OK);
+    o.endpoints = &endpoint;
+    o.endpoint_count = 1;
+    o.srv_domain = "not..a.domain";
+    o.dns_server = "not an address";
+    c = NULL;
+    CHECK_ST(etcdc_client_new(&o, &c), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "dns_server"));
+    o.version = 2;
+    if (CHECK_ST(etcdc_client_new(&o, &c), ETCDC_OK)) {
+        CHECK_ST(etcdc_read(c, K("v2/k"), NULL, NULL), ETCDC_OK);
+        etcdc_client_free(c);
+    }
+
+    /* Version 3 in a block of exactly its size: srv_domain and dns_server
+     * are read, and checked before anything is asked. */
+    etcdc_client_options *v3 = malloc(sizeof *v3);
+    if (!CHECK(v3 != NULL)) {
+        return;
+    }
+    CHECK_ST(etcdc_client_options_init(v3, 3), ETCDC_OK);
+    v3->srv_domain = "example.test";
+    v3->dns_server = "not an address";
+    CHECK_ST(etcdc_client_new(v3, &c), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK(last_error_is(ETCDC_ERR_INVALID_ARGUMENT, "dns_server"));
+    free(v3);
 }
 
 static void test_client_v1_works(const char *endpoint) {
@@ -466,6 +569,7 @@ int main(void) {
     test_init_every_version();
     test_client_v1_layout();
     test_client_v1_works(endpoint);
+    test_client_v2_works(endpoint);
 
     etcdc_client_options o = ETCDC_CLIENT_OPTIONS_INIT;
     o.endpoints = &endpoint;

@@ -985,17 +985,22 @@ static void test_update(const etcdc_client *c, const etcdc_client *other) {
     etcdc_response_free(read);
     read = NULL;
 
-    /* A directory: value NULL refreshes it. */
+    /* A directory: etcd has no compare on directories, so an update could
+     * only be unconditional (a stale read's TTL over another writer's
+     * refresh). It is refused before anything is sent, with or without a
+     * value; etcdc_refresh() sets a directory's TTL. */
     CHECK_ST(etcdc_mkdir(c, K("upd/dir"), 100, NULL), ETCDC_OK);
     if (CHECK_ST(etcdc_read(c, K("upd/dir"), NULL, &read), ETCDC_OK)) {
-        if (CHECK_ST(etcdc_update(c, etcdc_response_node(read), NULL, &r), ETCDC_OK)) {
-            CHECK(etcdc_node_is_dir(etcdc_response_node(r)));
-        }
-        etcdc_response_free(r);
-        r = NULL;
-        /* a value for a directory is refused before anything is sent */
+        CHECK_ST(etcdc_refresh(c, K("upd/dir"), 1000, NULL), ETCDC_OK); /* another writer */
+        CHECK_ST(etcdc_update(c, etcdc_response_node(read), NULL, &r), ETCDC_ERR_INVALID_ARGUMENT);
+        CHECK(r == NULL);
         CHECK_ST(etcdc_update(c, etcdc_response_node(read), "x", &r), ETCDC_ERR_INVALID_ARGUMENT);
         CHECK(r == NULL);
+        etcdc_response_free(read);
+        read = NULL;
+        if (CHECK_ST(etcdc_read(c, K("upd/dir"), NULL, &read), ETCDC_OK)) {
+            CHECK(etcdc_node_ttl(etcdc_response_node(read)) > 900); /* the refresh stands */
+        }
     }
     etcdc_response_free(read);
 }

@@ -66,6 +66,22 @@ typedef struct etcdc_strings etcdc_strings;
  * with the etcd documentation; the client's own failures are numbered from
  * 1000. Numbers never change once released. `etcdc_status_str()` describes
  * each; `etcdc_error_last()` has the detail of the last failure.
+ *
+ * What a status says of a write (any call that changes etcd: write,
+ * delete, compare-and-swap, mkdir, refresh, member and auth changes):
+ *
+ * | status | the write was |
+ * |---|---|
+ * | `ETCDC_OK` | applied |
+ * | etcd's 1xx and 2xx (`KEY_NOT_FOUND`, `COMPARE_FAILED`, `NODE_EXIST`, …), `UNAUTHORIZED`, `HTTP_STATUS` (a 4xx), `REDIRECT` | refused by etcd: not applied |
+ * | `AMBIGUOUS` | sent, and no certain answer: perhaps applied. The connection broke or timed out after sending, or etcd answered that it could not complete it (a 5xx, e.g. its 300 "raft internal error": `etcd_code` says which). Read before retrying a compare-and-swap or an append. |
+ * | `CONNECTION`, `TIMEOUT` | not sent: no member could be reached (refused, unreachable, the connection or the time limit ran out before the request left) |
+ * | `INVALID_ARGUMENT`, `TLS*`, `CLUSTER_ID_MISMATCH` | not sent (refused before sending; a member of another cluster is checked before it gets a first write) |
+ * | `PROTOCOL` | an answer that could not be read: a 2xx means applied; anything else is reported as `AMBIGUOUS` |
+ * | `RESPONSE_TOO_LARGE` | unknown (etcd answered, the answer was not read) |
+ *
+ * etcd's 300 and 301 on a write are therefore `AMBIGUOUS`; on a read they
+ * are themselves (after every member was tried).
  */
 typedef enum etcdc_status {
     /**
@@ -140,11 +156,13 @@ typedef enum etcdc_status {
      */
     ETCDC_ERR_REFRESH_TTL_REQUIRED = 212,
     /**
-     * etcd 300: raft internal error (often a timeout inside etcd).
+     * etcd 300: raft internal error (often a timeout inside etcd). Only
+     * for reads: on a write it is `ETCDC_ERR_AMBIGUOUS`.
      */
     ETCDC_ERR_RAFT_INTERNAL = 300,
     /**
-     * etcd 301: a leader election is in progress.
+     * etcd 301: a leader election is in progress. Only for reads: on a
+     * write it is `ETCDC_ERR_AMBIGUOUS`.
      */
     ETCDC_ERR_LEADER_ELECT = 301,
     /**
@@ -161,15 +179,15 @@ typedef enum etcdc_status {
      */
     ETCDC_ERR_INVALID_ARGUMENT = 1000,
     /**
-     * No connection could be made, or it broke before an answer came. If the
-     * request was sent, etcd may have applied it: a write is then of unknown
-     * outcome (read the key to know; an append or compare-and-swap is not
-     * safe to send again blindly).
+     * No connection could be made to any member, or (for a read) it broke
+     * before an answer came. For a write: not sent (a write that may have
+     * left is `ETCDC_ERR_AMBIGUOUS`).
      */
     ETCDC_ERR_CONNECTION = 1001,
     /**
-     * The request did not complete within the client's timeout. As for
-     * `ETCDC_ERR_CONNECTION`, a write may have been applied.
+     * The request did not complete within the client's time limit. For a
+     * write: not sent (a write that may have left is
+     * `ETCDC_ERR_AMBIGUOUS`).
      */
     ETCDC_ERR_TIMEOUT = 1002,
     /**
@@ -225,10 +243,12 @@ typedef enum etcdc_status {
      */
     ETCDC_ERR_NOT_HELD = 1014,
     /**
-     * A write may or may not have been applied: it was sent and the
-     * connection broke or timed out before etcd answered. It is not sent
-     * again on its own (that could apply it twice): read the key to learn
-     * its state.
+     * A write may or may not have been applied: it was sent, and the
+     * connection broke or timed out before etcd answered, or etcd answered
+     * that it could not complete it (a 5xx such as its 300 after its own
+     * request timeout; `etcdc_error_last()->etcd_code` is then etcd's
+     * code). It is not sent again on its own (that could apply it twice):
+     * read the key to learn its state.
      */
     ETCDC_ERR_AMBIGUOUS = 1015,
     /**
@@ -282,10 +302,11 @@ typedef enum etcdc_status {
 
 /**
  * The current version of `etcdc_client_options`: 2 added the TLS and
- * credential fields (`ca_file` to `password`). A program built with
- * version 1 of the struct still works: only its fields are read.
+ * credential fields (`ca_file` to `password`), 3 added `srv_domain` and
+ * `dns_server`. A program built with an older version of the struct still
+ * works: only its fields are read.
  */
-#define ETCDC_CLIENT_OPTIONS_VERSION 2
+#define ETCDC_CLIENT_OPTIONS_VERSION 3
 
 /**
  * A connection to an etcd cluster: its endpoints, options and a pool of
@@ -409,12 +430,35 @@ typedef struct etcdc_client_options {
      * Password of `username`.
      */
     const char *password;
+    /**
+     * Version 3. Find the endpoints in DNS (etcd's `--discovery-srv`,
+     * python-etcd's `srv_domain`): the targets of the SRV records
+     * `_etcd-client-ssl._tcp.<srv_domain>` (as https) and
+     * `_etcd-client._tcp.<srv_domain>` (as http), the https ones first,
+     * each in priority order. Replaces host/port/protocol; with `endpoints`
+     * too: `ETCDC_ERR_INVALID_ARGUMENT`. `etcdc_client_new()` asks the DNS
+     * server and waits at most `connect_timeout_ms`: no records for either
+     * name is `ETCDC_ERR_CONNECTION` (the message names the domain), no
+     * answer in time `ETCDC_ERR_TIMEOUT`. When every member later fails
+     * without an answer, a request asks again (at most once, within its
+     * own timeout) and tries the members the records then name. The
+     * targets are resolved to addresses by the system's resolver when
+     * connecting; an https member's certificate must be valid for its
+     * target name. NULL: no DNS discovery.
+     */
+    const char *srv_domain;
+    /**
+     * The DNS server `srv_domain` asks, as "127.0.0.1:5353", "[::1]:53"
+     * or an address alone (port 53). NULL: the first `nameserver` of
+     * /etc/resolv.conf.
+     */
+    const char *dns_server;
 } etcdc_client_options;
 
 /** Initialiser for etcdc_client_options: the defaults. */
 #define ETCDC_CLIENT_OPTIONS_INIT \
     { ETCDC_CLIENT_OPTIONS_VERSION, NULL, 0, NULL, NULL, 0, 0, 0, NULL, false, 0, false, NULL, \
-      NULL, NULL, NULL, false, NULL, NULL }
+      NULL, NULL, NULL, false, NULL, NULL, NULL, NULL }
 
 #ifdef __cplusplus
 extern "C" {
@@ -434,7 +478,7 @@ enum etcdc_status etcdc_client_options_init(struct etcdc_client_options *opts, u
 
 /**
  * Creates a client. Sends nothing over the network (the server need not be
- * up yet), unless `discover` is set.
+ * up yet), unless `discover` or `srv_domain` is set.
  *
  * `opts` may be NULL for the defaults (http://127.0.0.1:2379, /v2, 60 s).
  * On success `*out` is a new client, owned by the caller, to be released with
@@ -443,10 +487,24 @@ enum etcdc_status etcdc_client_options_init(struct etcdc_client_options *opts, u
  * Errors: `ETCDC_ERR_INVALID_ARGUMENT` (NULL `out`, a bad endpoint URL,
  * invalid UTF-8, an unknown options version, a CA, certificate or key file
  * that cannot be read or used, named in the message); with `discover`,
- * the error of the last endpoint asked when none answers.
+ * the error of the last endpoint asked when none answers; with
+ * `srv_domain`, `ETCDC_ERR_CONNECTION` for a domain without records or an
+ * unreachable DNS server, `ETCDC_ERR_TIMEOUT` for one that does not
+ * answer within `connect_timeout_ms`.
  */
 enum etcdc_status etcdc_client_new(const struct etcdc_client_options *opts,
                                    struct etcdc_client **out);
+
+/**
+ * Stores the endpoints this client talks to now in `*out` (a new list,
+ * freed with `etcdc_strings_free()`), as normalised base URLs, the one
+ * requests go to first, first: those `srv_domain` or `discover` found, in
+ * their order after failover. Sends nothing.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` (NULL `client` or `out`).
+ */
+enum etcdc_status etcdc_client_endpoints(const struct etcdc_client *client,
+                                         struct etcdc_strings **out);
 
 /**
  * Frees a client and closes its connections. NULL is a no-op. No other
@@ -796,12 +854,13 @@ enum etcdc_status etcdc_test_and_set(const struct etcdc_client *client,
  * (compare-and-swap on its modified index), as python-etcd's `update`. It is
  * a real write: a new modified index, watchers woken. The TTL is re-sent as
  * what was left when the node was read (etcd would drop it otherwise).
- * `value` NULL writes the node's value again; for a directory it must be
- * NULL (only the TTL is set). `node` may come from any live response, of any
- * client.
+ * `value` NULL writes the node's value again. `node` may come from any live
+ * response, of any client.
  *
  * Errors: `ETCDC_ERR_COMPARE_FAILED` if the key changed in between,
- * `ETCDC_ERR_KEY_NOT_FOUND` if it is gone, `ETCDC_ERR_INVALID_ARGUMENT`,
+ * `ETCDC_ERR_KEY_NOT_FOUND` if it is gone, `ETCDC_ERR_INVALID_ARGUMENT`
+ * (also for a directory: etcd has no compare on directories, so its update
+ * could only be unconditional; `etcdc_refresh()` sets a directory's TTL),
  * transport errors.
  *
  * On success `*out` is a new response owned by the caller, freed with
@@ -1069,6 +1128,12 @@ typedef struct etcdc_watch_options {
  * exactly once (each poll resumes at the last event's modified index + 1,
  * also across dropped connections). It has its own connection.
  *
+ * Its poll outlives a timeout: `etcdc_watcher_next()` returns
+ * `ETCDC_ERR_WATCH_TIMEOUT` while the poll goes on, on the same
+ * connection, and the next call takes it up where it was. So calling it
+ * again and again with any timeout, however short (0 included), delivers
+ * every change, in order, exactly once, over one connection.
+ *
  * Create with `etcdc_watcher_new()`, free with `etcdc_watcher_free()`.
  * Thread-safety: one thread at a time may call its functions, except
  * `etcdc_watcher_cancel()`, which any thread may call at any time while the
@@ -1104,6 +1169,11 @@ enum etcdc_status etcdc_watch_options_init(struct etcdc_watch_options *opts, uin
  * node before it. A dropped connection is re-established and the poll
  * resumed. Not cancellable: use an `etcdc_watcher` for that.
  *
+ * It keeps nothing between calls: its poll ends when it returns. So a
+ * `timeout_ms` of 0 returns `ETCDC_ERR_WATCH_TIMEOUT` at once without
+ * contacting etcd (there can be no answer at hand); to poll without
+ * waiting, use an `etcdc_watcher`.
+ *
  * Errors: `ETCDC_ERR_WATCH_TIMEOUT`; `ETCDC_ERR_EVENT_INDEX_CLEARED` when
  * `wait_index` is older than etcd's history (`etcdc_error_last()->index` is
  * etcd's current index); `ETCDC_ERR_INVALID_ARGUMENT`; connection errors
@@ -1130,9 +1200,16 @@ enum etcdc_status etcdc_watcher_new(const struct etcdc_client *client,
 
 /**
  * Waits for the next event, at most `timeout_ms` (the waiting rule:
- * negative for no limit, 0 to take only an event already received), and
- * stores it in `*out` (owned by the caller, freed with
- * `etcdc_response_free()`; `out` may be NULL).
+ * negative for no limit), and stores it in `*out` (owned by the caller,
+ * freed with `etcdc_response_free()`; `out` may be NULL).
+ *
+ * A timeout ends the wait, not the poll: the next call goes on with the
+ * same poll, on the same connection, so short timeouts lose nothing.
+ * 0 does not wait: it delivers an event whose answer has already arrived,
+ * else returns `ETCDC_ERR_WATCH_TIMEOUT` at once; when no poll is in
+ * flight, it sends one first (connecting and sending are not waiting for
+ * a change: they are bounded by the client's connect and read timeouts,
+ * not by `timeout_ms`, as they are for a positive `timeout_ms`).
  *
  * Errors: `ETCDC_ERR_WATCH_TIMEOUT` (the watcher stays usable: call again);
  * `ETCDC_ERR_CANCELLED` once `etcdc_watcher_cancel()` was called, promptly

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the tools `make test` needs beside cargo are present: valgrind,
-# a C and a C++ compiler, python3 (for free ports). Installs them with apt-get
-# when missing and possible; otherwise says what to install.
+# a C and a C++ compiler, python3 (for free ports), dnsmasq (the DNS server of
+# the SRV discovery tests). Installs them with apt-get when missing and
+# possible; otherwise says what to install.
 set -euo pipefail
 missing=()
 command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
@@ -10,6 +11,9 @@ command -v c++ >/dev/null 2>&1 || missing+=(g++)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v nm >/dev/null 2>&1 || missing+=(binutils)
+# dnsmasq-base: the binary alone, no system service. In /usr/sbin, which is
+# not on every user's PATH.
+command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing ${missing[*]} with apt-get..." >&2

@@ -52,6 +52,7 @@ FUNCS = {
     # client
     "etcdc_client_options_init": dict(expect="ETCDC_OK"),
     "etcdc_client_new": dict(expect="ETCDC_OK"),
+    "etcdc_client_endpoints": dict(expect="ETCDC_OK"),
     "etcdc_client_free": dict(expect="void"),
     "etcdc_version": dict(expect="nonnull"),
     "etcdc_string_free": dict(expect="void"),
@@ -448,6 +449,11 @@ BAD_OPTION_FIELDS = {
     "client:cert_file": [('"/nonexistent/cert.pem"', INVALID, None, '"needs `key_file`."')],
     "client:password": [('"pw"', INVALID, "password", '"Password of `username`."')],
     "client:username": [('"a:b"', INVALID, "':'", '"User name for etcd\'s auth [...] (HTTP basic auth)"')],
+    # srv_domain replaces the endpoints (with them it is refused for that
+    # alone): the last element clears them first.
+    "client:srv_domain": [('"a..b"', INVALID, "srv_domain", '"Find the endpoints in DNS"',
+                           "{v}.endpoints = NULL;\n{v}.endpoint_count = 0;")],
+    "client:dns_server": [('"localhost:53"', INVALID, "dns_server", '"or an address alone (port 53)"')],
     "client:read_timeout_ms": [("UINT64_MAX", "baseline", None, '"Longest time one request may take, in milliseconds"')],
     "client:connect_timeout_ms": [("UINT64_MAX", "baseline", None, '"Longest time to open a connection, in milliseconds"')],
 }

@@ -2,10 +2,12 @@
 //! and credentials.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::transport::srv::{self, Srv};
 use crate::transport::tls::TlsOptions;
 use crate::transport::{Authorization, Transport, TransportConfig};
 
@@ -20,7 +22,9 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 << 20;
 ///
 /// A `Client` may be shared by any number of threads at once (`&Client` is
 /// `Sync`); it keeps a pool of keep-alive connections. Building one sends
-/// nothing over the network, so it can be made before its server is up.
+/// nothing over the network, so it can be made before its server is up
+/// (unless it was asked to discover its members: [`ClientBuilder::discover`],
+/// [`ClientBuilder::srv_domain`]).
 #[derive(Debug)]
 pub struct Client {
     pub(crate) transport: Transport,
@@ -61,6 +65,8 @@ pub struct ClientBuilder {
     expected_cluster_id: Option<String>,
     tls: TlsOptions,
     credentials: Option<(String, Password)>,
+    srv_domain: Option<String>,
+    dns_server: Option<SocketAddr>,
 }
 
 /// A password, never printed (`Debug` shows `"<redacted>"`).
@@ -89,6 +95,8 @@ impl Default for ClientBuilder {
             expected_cluster_id: None,
             tls: TlsOptions::default(),
             credentials: None,
+            srv_domain: None,
+            dns_server: None,
         }
     }
 }
@@ -221,10 +229,58 @@ impl ClientBuilder {
         self
     }
 
+    /// Find the endpoints in DNS, as etcd's `--discovery-srv` and
+    /// python-etcd's `srv_domain`: the targets of the SRV records
+    /// `_etcd-client-ssl._tcp.<domain>` (as `https://target:port`) and
+    /// `_etcd-client._tcp.<domain>` (`http://target:port`), the https ones
+    /// first, each in priority order (the heavier first within one). They
+    /// replace host/port/protocol; giving [`endpoints`](Self::endpoints)
+    /// too is refused.
+    ///
+    /// [`build`](Self::build) asks the DNS server
+    /// ([`dns_server`](Self::dns_server)) and waits at most the connect
+    /// timeout: no records for either name is [`Error::Connection`] naming
+    /// the domain, no answer in time [`Error::Timeout`]. When every member
+    /// then fails without an answer, a request asks again (at most once,
+    /// within its own deadline, at most the connect timeout) and, if the
+    /// records name other members, tries those. The targets are resolved
+    /// to addresses when connecting, by the system's resolver, and an https
+    /// target's certificate must be valid for the target's name.
+    pub fn srv_domain(mut self, domain: &str) -> Self {
+        self.srv_domain = Some(domain.to_owned());
+        self
+    }
+
+    /// The DNS server that [`srv_domain`](Self::srv_domain) asks (UDP, and
+    /// TCP for a truncated answer). Default: the first `nameserver` of
+    /// `/etc/resolv.conf`, port 53.
+    pub fn dns_server(mut self, server: SocketAddr) -> Self {
+        self.dns_server = Some(server);
+        self
+    }
+
     /// Checks the options and builds the client. Sends nothing, unless
-    /// [`discover`](Self::discover) is on.
+    /// [`discover`](Self::discover) is on or [`srv_domain`](Self::srv_domain)
+    /// is set.
     pub fn build(self) -> Result<Client> {
-        let raw = if self.endpoints.is_empty() {
+        if self.read_timeout.is_zero() || self.connect_timeout.is_zero() {
+            return Err(Error::InvalidArgument("timeouts must be positive".into()));
+        }
+        let srv = match &self.srv_domain {
+            Some(_) if !self.endpoints.is_empty() => {
+                return Err(Error::InvalidArgument(
+                    "give endpoints or srv_domain, not both".into(),
+                ))
+            }
+            Some(domain) => Some(Srv {
+                domain: srv::check_domain(domain)?,
+                server: self.dns_server.unwrap_or_else(srv::default_server),
+            }),
+            None => None,
+        };
+        let given = if srv.is_some() {
+            Vec::new()
+        } else if self.endpoints.is_empty() {
             vec![format!(
                 "{}://{}:{}",
                 self.protocol,
@@ -234,7 +290,7 @@ impl ClientBuilder {
         } else {
             self.endpoints
         };
-        let endpoints = raw
+        let mut endpoints = given
             .iter()
             .map(|e| normalize_endpoint(e))
             .collect::<Result<Vec<_>>>()?;
@@ -256,15 +312,19 @@ impl ClientBuilder {
                 )));
             }
         }
-        if self.read_timeout.is_zero() || self.connect_timeout.is_zero() {
-            return Err(Error::InvalidArgument("timeouts must be positive".into()));
-        }
-        let https = endpoints.iter().any(|e| e.starts_with("https://"));
+        // With SRV, https members may come (now or at a re-resolution):
+        // trust as for https.
+        let https = srv.is_some() || endpoints.iter().any(|e| e.starts_with("https://"));
         let tls = crate::transport::tls::config(&self.tls, https)?;
         let authorization = match &self.credentials {
             Some((user, Password(password))) => Some(Authorization::basic(user, password)?),
             None => None,
         };
+        // The one network use of a build besides `discover`: every local
+        // check has passed.
+        if let Some(srv) = &srv {
+            endpoints = srv.endpoints(Instant::now() + self.connect_timeout)?;
+        }
         let client = Client {
             transport: Transport::new(TransportConfig {
                 endpoints,
@@ -278,6 +338,7 @@ impl ClientBuilder {
                 discovery: crate::v2::cluster::DISCOVERY,
                 tls,
                 authorization,
+                srv,
             }),
         };
         if self.discover {

@@ -30,6 +30,15 @@ impl fmt::Display for EtcdError {
     }
 }
 
+/// The message of [`Error::WatchTimeout`]: a zero timeout did not wait.
+fn watch_timed_out(timeout: &std::time::Duration, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    if timeout.is_zero() {
+        f.write_str("watch timed out: no change has come yet (a timeout of 0 does not wait)")
+    } else {
+        write!(f, "watch timed out: no change within {timeout:?}")
+    }
+}
+
 /// Declares `Error` with one variant per known etcd code (each carrying the
 /// `EtcdError` detail), the client's own variants, and the code → variant map.
 macro_rules! errors {
@@ -67,6 +76,7 @@ macro_rules! errors {
             pub fn etcd(&self) -> Option<&EtcdError> {
                 match self {
                     $( Error::$evariant(e) )|* | Error::Etcd(e) => Some(e),
+                    Error::Ambiguous { etcd, .. } => etcd.as_ref(),
                     _ => None,
                 }
             }
@@ -145,11 +155,14 @@ errors! {
         /// The request did not complete within the client's timeout.
         #[error("request to {endpoint} timed out")]
         Timeout { endpoint: String },
-        /// A write may or may not have been applied: it was sent, and the
-        /// connection broke or timed out before etcd answered. Sending it
-        /// again could apply it twice; read the key to learn its state.
+        /// A write may or may not have been applied: it was sent, and no
+        /// certain answer came: the connection broke or timed out before
+        /// etcd answered, or etcd itself answered that it does not know
+        /// (a 5xx, such as its 300 "raft internal error" after its own
+        /// request timeout; `etcd` then holds its detail). Sending it again
+        /// could apply it twice; read the key to learn its state.
         #[error("outcome unknown: the request to {endpoint} may have been applied ({reason})")]
-        Ambiguous { endpoint: String, reason: String },
+        Ambiguous { endpoint: String, reason: String, etcd: Option<EtcdError> },
         /// A member answered for another cluster than the one required.
         #[error("{endpoint} belongs to cluster {found}, not {expected}")]
         ClusterIdMismatch { endpoint: String, expected: String, found: String },
@@ -173,7 +186,7 @@ errors! {
         ResponseTooLarge { limit: u64 },
         /// A watch saw no change within its own timeout (distinct from
         /// [`Error::Timeout`], a request that could not complete).
-        #[error("watch timed out: no change within {0:?}")]
+        #[error(fmt = watch_timed_out)]
         WatchTimeout(std::time::Duration),
         /// The watcher was cancelled (from any thread) through its
         /// [`Canceller`](crate::Canceller).

@@ -31,15 +31,22 @@ pub fn reply_bytes(data: &[u8]) -> bool {
 /// The `http` target's input: one byte that chooses how the rest, the
 /// bytes a server sends, is cut into reads, then those bytes. They go through
 /// the client's exchange (head parser, body framing, keep-alive decision)
-/// twice: cut that way, and whole. Both must end the same (but for whether
-/// bytes past the answer were seen: that depends on the reads, as it does on
-/// a socket), and an answer must be consistent with its framing. Returns
-/// whether there was an answer.
+/// three times: whole; cut that way; and cut that way with deadlines
+/// between reads, each of which ends an [`http::Exchange::advance`] that
+/// the next one resumes (a watcher's poll across short waits). All must end
+/// the same (but for whether bytes past the answer were seen: that depends
+/// on the reads, as it does on a socket), the head must be seen once, and
+/// an answer must be consistent with its framing. Returns whether there was
+/// an answer.
 pub fn http_bytes(data: &[u8]) -> bool {
     let Some((&cut, wire)) = data.split_first() else {
         return false;
     };
-    let outcomes = [exchange_script(wire, 0), exchange_script(wire, cut)];
+    let outcomes = [
+        exchange_script(wire, 0, false),
+        exchange_script(wire, cut, false),
+        exchange_script(wire, cut, true),
+    ];
     let mut seen = Vec::new();
     for outcome in &outcomes {
         match outcome {
@@ -61,6 +68,7 @@ pub fn http_bytes(data: &[u8]) -> bool {
         }
     }
     assert_eq!(seen[0], seen[1], "cut by {cut}");
+    assert_eq!(seen[0], seen[2], "cut by {cut}, with deadlines");
     outcomes[0].is_ok()
 }
 
@@ -68,11 +76,14 @@ pub fn http_bytes(data: &[u8]) -> bool {
 const FUZZ_MAX_BODY: u64 = 4096;
 
 /// Runs one exchange against a server that sends `wire` in reads whose sizes
-/// `cut` chooses (0: all at once), then closes. Returns the answer and the
-/// bytes left unread in the connection's buffer.
+/// `cut` chooses (0: all at once), then closes. With `deadlines`, some reads
+/// find the deadline come instead (as a socket timeout), and the exchange
+/// is advanced again, as a watcher resumes its poll. Returns the answer and
+/// the bytes left unread in the connection's buffer.
 fn exchange_script(
     wire: &[u8],
     cut: u8,
+    deadlines: bool,
 ) -> std::result::Result<(http::Answer, usize), http::ExchangeError> {
     let mut conn = Script {
         buffers: LazyBuffers::new(128 * 1024, 16 * 1024),
@@ -80,6 +91,8 @@ fn exchange_script(
         at: 0,
         cut,
         reads: 0,
+        deadlines,
+        timed_out: false,
     };
     let mut head = Vec::new();
     http::encode_head(
@@ -90,7 +103,25 @@ fn exchange_script(
         None,
         http::Payload::Empty,
     );
-    let answer = http::exchange(&mut conn, &head, b"", None, FUZZ_MAX_BODY, &mut |_| {})?;
+    let mut heads = 0;
+    let mut on_head = |_: &http::Head| heads += 1;
+    let answer = if deadlines {
+        let mut exchange = http::Exchange::send(&mut conn, &head, b"", None, FUZZ_MAX_BODY)?;
+        let mut advances = 0;
+        loop {
+            // Each advance meets its deadline at the first read that times
+            // out (every other read at most).
+            let deadline = Some(std::time::Instant::now());
+            if let Some(answer) = exchange.advance(&mut conn, deadline, &mut on_head)? {
+                break answer;
+            }
+            advances += 1;
+            assert!(advances <= 2 * wire.len() + 2, "no progress");
+        }
+    } else {
+        http::exchange(&mut conn, &head, b"", None, FUZZ_MAX_BODY, &mut on_head)?
+    };
+    assert_eq!(heads, 1, "the head is seen once");
     let left = conn.buffers.input().len();
     Ok((answer, left))
 }
@@ -103,6 +134,9 @@ struct Script {
     at: usize,
     cut: u8,
     reads: usize,
+    /// Some reads time out instead (never two in a row).
+    deadlines: bool,
+    timed_out: bool,
 }
 
 impl Transport for Script {
@@ -122,6 +156,12 @@ impl Transport for Script {
         let rest = &self.wire[self.at..];
         // Sizes from 1 to `cut`, varied by a small generator.
         self.reads += 1;
+        let mix = self.reads.wrapping_mul(2_654_435_761) >> 7;
+        if self.deadlines && !self.timed_out && mix % 3 != 0 {
+            self.timed_out = true;
+            return Err(ureq::Error::Timeout(ureq::Timeout::Global));
+        }
+        self.timed_out = false;
         let size = match self.cut {
             0 => rest.len(),
             c => 1 + (self.reads.wrapping_mul(2_654_435_761) >> 7) % usize::from(c),
@@ -166,6 +206,8 @@ fn reply(status: u16, fields: Fields, body: &[u8]) {
         headers: fields,
         body: body.to_vec(),
         endpoint: "http://127.0.0.1:2379".into(),
+        // Both readings of an error answer: to a read and to a write.
+        write: body.len() % 2 == 1,
     };
     match into_success(reply) {
         Ok(success) => {
@@ -340,4 +382,26 @@ pub fn request_target(key: &str, value: &str) {
     assert_eq!(name, "prevValue");
     assert!(!encoded.contains(['&', '=']));
     assert_eq!(decode(encoded), value);
+}
+
+/// A DNS server's answer to the SRV question for
+/// `_etcd-client._tcp.example.test` (id from the first two bytes), through
+/// the SRV discovery's parser: an answer or an error, never a panic or a
+/// loop; records read are within the answer. Returns whether it parsed.
+pub fn dns_bytes(data: &[u8]) -> bool {
+    use crate::transport::srv::{parse_response, Answer};
+    let name = "_etcd-client._tcp.example.test";
+    let id = data
+        .get(..2)
+        .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+    match parse_response(data, id, name) {
+        Ok(Answer::Records(records)) => {
+            for r in &records {
+                assert!(r.target.len() <= 255, "{r:?}");
+            }
+            true
+        }
+        Ok(Answer::Truncated) => true,
+        Err(_) => false,
+    }
 }

@@ -721,7 +721,9 @@ fn silent_server_times_out_after_read_timeout() {
             // A read that timed out is a timeout; a write that was sent and
             // never answered may have been applied: its outcome is unknown.
             Err(Error::Timeout { endpoint }) if attempt == 0 => assert_eq!(endpoint, url),
-            Err(Error::Ambiguous { endpoint, reason }) if attempt == 1 => {
+            Err(Error::Ambiguous {
+                endpoint, reason, ..
+            }) if attempt == 1 => {
                 assert_eq!(endpoint, url);
                 assert!(reason.contains("timed out"), "{reason}");
             }

@@ -26,7 +26,10 @@
 //!   code this version does not know is [`Error::Etcd`] with that code;
 //! - a watcher retries a broken connection (up to 4 times in a row, with a
 //!   backoff) and reports anything else at once; a hang ends with its own
-//!   timeout, [`Error::WatchTimeout`].
+//!   timeout, [`Error::WatchTimeout`], and the poll goes on: the next call
+//!   waits on it, sending nothing new; a server slower than the watcher's
+//!   timeouts (10 ms, 0) still gets its answer delivered, over one
+//!   connection.
 //!
 //! Four of these found bugs, since fixed: a redirect hop or the cluster-id
 //! check before a first write restarting the read timeout, that check's
@@ -567,24 +570,27 @@ fn a_plain_404_is_a_server_without_the_v2_api() {
 #[test]
 fn a_500_is_an_unexpected_status() {
     let status_500 = |e: &Error| matches!(e, Error::HttpStatus { status: 500, body } if body.contains("internal server error"));
+    // To a write, etcd's 5xx means it could not complete it: outcome unknown.
+    let ambiguous_500 = |e: &Error| matches!(e, Error::Ambiguous { reason, .. } if reason.contains("500") && reason.contains("internal server error"));
     case(
         "status-500",
         Fault::Status500,
         Bound::Quick,
         &status_500,
-        &status_500,
+        &ambiguous_500,
     );
 }
 
 #[test]
 fn a_503_is_an_unexpected_status() {
     let status_503 = |e: &Error| matches!(e, Error::HttpStatus { status: 503, body } if body.contains("service unavailable"));
+    let ambiguous_503 = |e: &Error| matches!(e, Error::Ambiguous { reason, .. } if reason.contains("503") && reason.contains("service unavailable"));
     case(
         "status-503",
         Fault::Status503,
         Bound::Quick,
         &status_503,
-        &status_503,
+        &ambiguous_503,
     );
 }
 
@@ -663,7 +669,8 @@ fn index_headers_up_to_2_to_the_64_are_indexes() {
 #[test]
 fn a_read_fails_over_from_a_broken_member_a_write_does_not() {
     let ambiguous_any = ambiguous("");
-    let status_503 = |e: &Error| matches!(e, Error::HttpStatus { status: 503, .. });
+    let status_503 =
+        |e: &Error| matches!(e, Error::Ambiguous { reason, .. } if reason.contains("503"));
     let cases: [(&str, Fault, Check); 4] = [
         ("reset-mid-body", Fault::ResetMidBody, &ambiguous_any),
         (
@@ -798,6 +805,170 @@ fn watch_timeout(e: &Error) -> bool {
     matches!(e, Error::WatchTimeout(t) if *t == TIMEOUT)
 }
 
+/// A watcher meets a server that hangs on its poll: `next_event` ends at
+/// its timeout, and the poll goes on: the next call waits on it again, with
+/// no new request and no new connection.
+fn watch_hang_case(name: &str, fault: Fault) {
+    let (server, _client, mut watcher) = watcher_with(&[fault]);
+    for round in 1..=2 {
+        let label = format!("watcher {name} (call {round})");
+        let (result, took) = timed(&label, || watcher.next_event(Some(TIMEOUT)));
+        match &result {
+            Err(e) if watch_timeout(e) => {}
+            other => panic!("{label}: unexpected {other:?}"),
+        }
+        Bound::Timeout(TIMEOUT).check(&label, took);
+        assert_eq!(
+            server.requests().len(),
+            1,
+            "{label}: the poll was sent again"
+        );
+        assert_eq!(server.accepted(), 1, "{label}: a new connection");
+    }
+}
+
+/// Issue 17 §4: a watcher polled with `wait` (shorter than the 50 ms the
+/// server takes to answer a poll), called again after each
+/// [`Error::WatchTimeout`], delivers each answer, in order, over one
+/// connection: a timeout returns, the poll goes on. Returns the timeouts
+/// seen before each event.
+fn short_waits_deliver(wait: Duration) -> Vec<usize> {
+    let late = || Fault::Delay(Duration::from_millis(50), Box::new(Fault::Ok));
+    let (server, client, mut watcher) = watcher_with(&[late(), late(), late()]);
+    let started = Instant::now();
+    let mut timeouts = Vec::new();
+    for n in 1..=3 {
+        let mut count = 0;
+        let event = loop {
+            let call = Instant::now();
+            let outcome = watcher.next_event(Some(wait));
+            let took = call.elapsed();
+            match outcome {
+                Err(Error::WatchTimeout(t)) => {
+                    assert_eq!(t, wait);
+                    count += 1;
+                }
+                other => break other,
+            }
+            // A call waits at most `wait`, but for the first, which
+            // connects and sends.
+            let bound = wait + Duration::from_millis(if count == 1 { 100 } else { 20 });
+            assert!(took < bound, "a {wait:?} wait took {took:?}");
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "{wait:?} waits: no event {n} after {count} timeouts, {} polls on {} connections",
+                server.requests().len(),
+                server.accepted()
+            );
+            if wait.is_zero() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        };
+        assert_ok(&event, "/k");
+        assert_eq!(watcher.next_index(), Some(fault::INDEX + 1));
+        // One poll per event, each sent after the previous answer.
+        let requests = server.requests();
+        assert_eq!(requests.len(), n, "{requests:?}");
+        if n > 1 {
+            let want = format!("waitIndex={}", fault::INDEX + 1);
+            assert!(requests[n - 1].target.contains(&want), "{requests:?}");
+        }
+        timeouts.push(count);
+    }
+    eprintln!(
+        "fault-timing watcher {wait:?} waits, 50 ms answers: 3 events after {timeouts:?} \
+         timeouts, {} polls on {} connection(s), {:?}",
+        server.requests().len(),
+        server.accepted(),
+        started.elapsed()
+    );
+    assert!(timeouts.iter().all(|&t| t >= 1), "{timeouts:?}");
+    assert_eq!(server.accepted(), 1, "one connection for every poll");
+    assert!(server.requests().iter().all(|r| r.connection == 1));
+    assert_next_works(&server, &client);
+    timeouts
+}
+
+#[test]
+fn a_watcher_polled_with_10_ms_waits_gets_a_50_ms_answer_on_one_connection() {
+    short_waits_deliver(Duration::from_millis(10));
+}
+
+#[test]
+fn a_watcher_polled_without_waiting_gets_a_50_ms_answer_on_one_connection() {
+    short_waits_deliver(Duration::ZERO);
+}
+
+/// A zero wait does not block, even on a poll that never ends; the one-shot
+/// watch, which keeps no poll between calls, does not even send one.
+#[test]
+fn a_zero_wait_does_not_block() {
+    let (server, client, mut watcher) = watcher_with(&[Fault::HangBeforeHeaders]);
+    for _ in 0..20 {
+        let (result, took) = timed("watcher hang, 0 wait", || {
+            watcher.next_event(Some(Duration::ZERO))
+        });
+        assert!(
+            matches!(result, Err(Error::WatchTimeout(t)) if t.is_zero()),
+            "{result:?}"
+        );
+        assert!(took < Duration::from_millis(100), "took {took:?}");
+    }
+    // The first call sent the poll; the server reads it a moment later.
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(server.requests().len(), 1);
+    assert_eq!(server.accepted(), 1);
+    let opts = WatchOptions {
+        timeout: Some(Duration::ZERO),
+        ..WatchOptions::default()
+    };
+    let (result, took) = timed("one-shot watch, 0 wait", || client.watch("/k", &opts));
+    match result {
+        Err(e @ Error::WatchTimeout(_)) => {
+            assert!(e.to_string().contains("does not wait"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(took < Duration::from_millis(20), "took {took:?}");
+    assert_eq!(server.requests().len(), 1, "the one-shot watch sent a poll");
+}
+
+/// A poll kept in flight is dropped when the watcher resumes from another
+/// index, and when the watcher is cancelled (which wakes a blocked call).
+#[test]
+fn resume_from_and_cancel_drop_a_poll_in_flight() {
+    let (server, _client, mut watcher) = watcher_with(&[Fault::HangBeforeHeaders]);
+    let short = Some(Duration::from_millis(20));
+    assert!(matches!(
+        watcher.next_event(short),
+        Err(Error::WatchTimeout(_))
+    ));
+    watcher.resume_from(3);
+    let event = watcher.next_event(Some(TIMEOUT));
+    assert_ok(&event, "/k");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(requests[1].target.contains("waitIndex=3"), "{requests:?}");
+
+    server.next(Fault::HangBeforeHeaders);
+    assert!(matches!(
+        watcher.next_event(short),
+        Err(Error::WatchTimeout(_))
+    ));
+    let canceller = watcher.canceller();
+    let (result, took) = std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(100));
+            canceller.cancel();
+        });
+        timed("watcher cancelled while resuming", || {
+            watcher.next_event(Some(Duration::from_secs(10)))
+        })
+    });
+    assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
+    assert!(took < Duration::from_millis(600), "took {took:?}");
+}
+
 #[test]
 fn a_watcher_reports_garbage_and_resumes_from_the_index_it_saw() {
     let server = watch_case(
@@ -902,32 +1073,17 @@ fn a_watcher_reports_a_connection_that_keeps_breaking() {
 
 #[test]
 fn a_watcher_hang_before_the_headers_ends_at_the_watch_timeout() {
-    watch_case(
-        "hang-before-headers",
-        Fault::HangBeforeHeaders,
-        Bound::Timeout(TIMEOUT),
-        &watch_timeout,
-    );
+    watch_hang_case("hang-before-headers", Fault::HangBeforeHeaders);
 }
 
 #[test]
 fn a_watcher_hang_in_the_middle_of_the_body_ends_at_the_watch_timeout() {
-    watch_case(
-        "hang-mid-body",
-        Fault::HangMidBody,
-        Bound::Timeout(TIMEOUT),
-        &watch_timeout,
-    );
+    watch_hang_case("hang-mid-body", Fault::HangMidBody);
 }
 
 #[test]
 fn a_watcher_slow_drip_ends_at_the_watch_timeout() {
-    watch_case(
-        "slow-drip-body",
-        Fault::SlowDrip,
-        Bound::Timeout(TIMEOUT),
-        &watch_timeout,
-    );
+    watch_hang_case("slow-drip-body", Fault::SlowDrip);
 }
 
 #[test]
@@ -1171,10 +1327,50 @@ fn c_case(
     }
     bound.check(&label, took);
     assert_eq!(server.queued(), 0);
-    if let COp::Watch = op {
-        assert_c_ok(watcher.next(TIMEOUT), "/k");
+    match op {
+        // The poll goes on: the next call waits on it, sending nothing.
+        COp::Watch if status == ETCDC_ERR_WATCH_TIMEOUT => {
+            let again = watcher.next(Duration::from_millis(50));
+            assert!(matches!(&again, Err(e) if e.status == status), "{again:?}");
+            assert_eq!(server.requests().len(), 1);
+        }
+        COp::Watch => assert_c_ok(watcher.next(TIMEOUT), "/k"),
+        _ => {}
     }
     assert_c_ok(client.read("/next"), "/next");
+}
+
+/// Issue 17 §4 as it was reported, through the C API:
+/// `etcdc_watcher_next(w, 10, &r)` called again after each
+/// `ETCDC_ERR_WATCH_TIMEOUT`, a server that takes 50 ms to answer a poll.
+#[test]
+fn c_a_watcher_polled_with_10_ms_waits_gets_a_50_ms_answer() {
+    let server = FaultServer::start();
+    server.set_default(Fault::Delay(Duration::from_millis(50), Box::new(Fault::Ok)));
+    let client = CClient::new(&server.url);
+    let watcher = client.watcher("/k");
+    let started = Instant::now();
+    for wait in [10, 0] {
+        let mut timeouts = 0;
+        let event = loop {
+            match watcher.next(Duration::from_millis(wait)) {
+                Err(e) if e.status == ETCDC_ERR_WATCH_TIMEOUT => timeouts += 1,
+                other => break other,
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "{timeouts} timeouts"
+            );
+            if wait == 0 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        };
+        assert_c_ok(event, "/k");
+        eprintln!("fault-timing c watcher {wait} ms waits: event after {timeouts} timeouts");
+        assert!(timeouts >= 1);
+    }
+    assert_eq!(server.requests().len(), 2);
+    assert_eq!(server.accepted(), 1);
 }
 
 fn no_etcd_code(e: &LastError) -> bool {
@@ -1331,14 +1527,58 @@ fn c_bad_index_header() {
 #[test]
 fn c_status_500() {
     let detail = |e: &LastError| no_etcd_code(e) && e.message.contains("500");
-    for op in [COp::Read, COp::Write, COp::Watch] {
+    for (op, status) in [
+        (COp::Read, ETCDC_ERR_HTTP_STATUS),
+        // etcd's 5xx to a write: it could not complete it, outcome unknown.
+        (COp::Write, ETCDC_ERR_AMBIGUOUS),
+        (COp::Watch, ETCDC_ERR_HTTP_STATUS),
+    ] {
         c_case(
             "status-500",
             Fault::Status500,
             op,
             Bound::Quick,
-            ETCDC_ERR_HTTP_STATUS,
+            status,
             &detail,
         );
     }
+}
+
+/// A poll kept in flight across fork: the child leaves it (and its
+/// connection) to the parent and polls on a connection of its own; the
+/// parent's answer is still the parent's.
+#[test]
+fn a_forked_child_leaves_the_parents_poll_in_flight_alone() {
+    let late = |ms| Fault::Delay(Duration::from_millis(ms), Box::new(Fault::Ok));
+    let (server, _client, mut watcher) = watcher_with(&[late(400), late(100)]);
+    let short = Some(Duration::from_millis(20));
+    assert!(matches!(
+        watcher.next_event(short),
+        Err(Error::WatchTimeout(_))
+    ));
+    // SAFETY: the child uses the watcher (allocations, sockets: fork-safe
+    // in glibc) and leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let code = match watcher.next_event(Some(Duration::from_secs(2))) {
+            Ok(event) if event.node.value.as_deref() == Some(fault::OK_VALUE) => 0,
+            Ok(_) => 1,
+            Err(_) => 2,
+        };
+        // SAFETY: ends the child without running the test harness.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert!(libc::WIFEXITED(status));
+    assert_eq!(libc::WEXITSTATUS(status), 0, "the child's own poll failed");
+    // The child polled on a connection of its own, and took nothing of ours.
+    assert_eq!(server.accepted(), 2);
+    let event = watcher.next_event(Some(TIMEOUT));
+    assert_ok(&event, "/k");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_eq!(server.accepted(), 2);
 }

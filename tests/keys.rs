@@ -723,17 +723,27 @@ fn update_writes_a_changed_node_and_keeps_its_ttl() {
     let r2 = c.update(&n2).unwrap();
     assert_eq!(r2.node.ttl, None);
     assert_eq!(value(&c, &k2), "b");
+}
 
-    // a directory: only its TTL is refreshed
-    let d = format!("{p}/d");
+/// etcd has no compare-and-swap on directories, so `update` of a directory
+/// would be unconditional: a stale read's TTL would overwrite another
+/// writer's refresh, and a directory deleted and recreated since would get
+/// the old TTL. It is refused, and nothing is sent.
+#[test]
+fn update_refuses_a_directory_so_a_stale_read_changes_nothing() {
+    let c = common::client();
+    let d = format!("{}/d", prefix("update_dir"));
     c.mkdir(&d, Some(100)).unwrap();
-    c.set(&format!("{d}/x"), "x").unwrap();
-    let dn = c.get(&d).unwrap().node;
-    let rd = c.update(&dn).unwrap();
-    assert_eq!(rd.action, Action::Update);
-    assert!(rd.node.dir);
-    assert!(matches!(rd.node.ttl, Some(95..=100)), "{:?}", rd.node.ttl);
-    assert_eq!(value(&c, &format!("{d}/x")), "x");
+    let stale = c.get(&d).unwrap().node;
+    // Another writer sets a longer TTL after our read.
+    c.refresh(&d, 1000).unwrap();
+    match c.update(&stale) {
+        Err(Error::InvalidArgument(m)) => assert!(m.contains("directory"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let now = c.get(&d).unwrap().node;
+    assert!(matches!(now.ttl, Some(990..=1000)), "{:?}", now.ttl);
+    assert_eq!(now.modified_index, c.get(&d).unwrap().node.modified_index);
 }
 
 #[test]

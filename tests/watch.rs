@@ -1083,3 +1083,126 @@ fn a_one_shot_watch_from_now_misses_nothing_across_a_cut_connection() {
         Err(e) => panic!("the change made while the connection was down was missed: {e:?}"),
     }
 }
+
+// ---------------------------------------------------------------------------
+// Short waits (issue 17 §4): a timeout returns, the poll goes on.
+
+/// A watcher (through a relay, to count connections) of a directory, called
+/// with `wait(call)` in a loop (and `pause` after each timeout) while a
+/// writer sets `n` keys under it, `gap` apart: every change arrives, in
+/// etcd's order, exactly once, over one connection. Returns how many calls
+/// timed out.
+fn short_waits(
+    name: &str,
+    (n, gap): (usize, Duration),
+    wait: impl Fn(usize) -> Duration,
+    pause: Duration,
+) -> usize {
+    let relay = Relay::start(common::shared().port);
+    let dir = prefix(name);
+    let c = client();
+    let from = make_dir(&c, &dir);
+    let mut watcher = client_at(&relay.url)
+        .watcher(&dir, &recursive_from(from))
+        .unwrap();
+    let started = Instant::now();
+    let writer_dir = dir.clone();
+    let writer = thread::spawn(move || {
+        let w = client();
+        (0..n)
+            .map(|i| {
+                thread::sleep(gap);
+                change(
+                    &w.set(&format!("{writer_dir}/k{}", i % 7), &i.to_string())
+                        .unwrap(),
+                )
+            })
+            .collect::<Vec<Change>>()
+    });
+    let mut seen = Vec::new();
+    let mut timeouts = 0;
+    let mut call = 0;
+    while seen.len() < n {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "{name}: {} of {n} events after {timeouts} timeouts, {} connection(s)",
+            seen.len(),
+            relay.accepted()
+        );
+        let wait = wait(call);
+        call += 1;
+        match watcher.next_event(Some(wait)) {
+            Ok(event) => seen.push(change(&event)),
+            Err(Error::WatchTimeout(t)) => {
+                assert_eq!(t, wait);
+                timeouts += 1;
+                thread::sleep(pause);
+            }
+            Err(e) => panic!("{name}: after {} events: {e:?}", seen.len()),
+        }
+    }
+    let written = writer.join().unwrap();
+    assert_eq!(seen, written, "{name}: not every change once, in order");
+    // Nothing more: the next call times out.
+    assert!(matches!(
+        watcher.next_event(Some(Duration::from_millis(50))),
+        Err(Error::WatchTimeout(_))
+    ));
+    eprintln!(
+        "watch-timing {name}: {n} events in {:?}, {call} calls, {timeouts} timeouts, {} connection(s)",
+        started.elapsed(),
+        relay.accepted()
+    );
+    assert_eq!(relay.accepted(), 1, "{name}: one connection for every poll");
+    timeouts
+}
+
+#[test]
+fn a_watcher_polled_without_waiting_delivers_every_change_once_on_one_connection() {
+    let timeouts = short_waits(
+        "zerowait",
+        (300, Duration::from_micros(500)),
+        |_| Duration::ZERO,
+        Duration::from_micros(200),
+    );
+    assert!(timeouts > 0);
+}
+
+#[test]
+fn a_watcher_polled_with_1_to_5_ms_waits_delivers_every_change_once_on_one_connection() {
+    // Writes further apart than most waits: many time out.
+    let timeouts = short_waits(
+        "shortwait",
+        (100, Duration::from_millis(4)),
+        |call| Duration::from_millis(1 + call as u64 % 5),
+        Duration::ZERO,
+    );
+    assert!(timeouts > 0);
+}
+
+/// An answer that came while nobody waited is delivered by a zero wait.
+#[test]
+fn a_zero_wait_delivers_an_answer_that_came_meanwhile() {
+    let c = client();
+    let key = format!("{}/k", prefix("zerowaitlater"));
+    let mut watcher = c.watcher(&key, &WatchOptions::default()).unwrap();
+    // The first zero wait sends the poll.
+    assert!(matches!(
+        watcher.next_event(Some(Duration::ZERO)),
+        Err(Error::WatchTimeout(_))
+    ));
+    let deadline = Instant::now() + PATIENCE;
+    while watcher.next_index().is_none() {
+        assert!(Instant::now() < deadline, "the poll never started");
+        match watcher.next_event(Some(Duration::ZERO)) {
+            Err(Error::WatchTimeout(_)) => thread::sleep(Duration::from_millis(5)),
+            other => panic!("{other:?}"),
+        }
+    }
+    let changed = c.set(&key, "1").unwrap();
+    thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    let event = watcher.next_event(Some(Duration::ZERO)).unwrap();
+    assert!(started.elapsed() < Duration::from_millis(20));
+    assert_eq!(change(&event), change(&changed));
+}

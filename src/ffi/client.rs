@@ -5,6 +5,7 @@ use std::ffi::c_char;
 use std::time::Duration;
 
 use super::args::give;
+use super::list::etcdc_strings;
 use super::options::{self, c_options};
 use super::{etcdc_status, status};
 use crate::error::{Error, Result};
@@ -18,9 +19,10 @@ pub const ETCDC_VERSION_MINOR: u32 = 2;
 pub const ETCDC_VERSION_PATCH: u32 = 0;
 
 /// The current version of `etcdc_client_options`: 2 added the TLS and
-/// credential fields (`ca_file` to `password`). A program built with
-/// version 1 of the struct still works: only its fields are read.
-pub const ETCDC_CLIENT_OPTIONS_VERSION: u32 = 2;
+/// credential fields (`ca_file` to `password`), 3 added `srv_domain` and
+/// `dns_server`. A program built with an older version of the struct still
+/// works: only its fields are read.
+pub const ETCDC_CLIENT_OPTIONS_VERSION: u32 = 3;
 
 /// A connection to an etcd cluster: its endpoints, options and a pool of
 /// keep-alive connections.
@@ -112,6 +114,25 @@ pub struct etcdc_client_options {
     pub username: *const c_char,
     /// Password of `username`.
     pub password: *const c_char,
+    /// Version 3. Find the endpoints in DNS (etcd's `--discovery-srv`,
+    /// python-etcd's `srv_domain`): the targets of the SRV records
+    /// `_etcd-client-ssl._tcp.<srv_domain>` (as https) and
+    /// `_etcd-client._tcp.<srv_domain>` (as http), the https ones first,
+    /// each in priority order. Replaces host/port/protocol; with `endpoints`
+    /// too: `ETCDC_ERR_INVALID_ARGUMENT`. `etcdc_client_new()` asks the DNS
+    /// server and waits at most `connect_timeout_ms`: no records for either
+    /// name is `ETCDC_ERR_CONNECTION` (the message names the domain), no
+    /// answer in time `ETCDC_ERR_TIMEOUT`. When every member later fails
+    /// without an answer, a request asks again (at most once, within its
+    /// own timeout) and tries the members the records then name. The
+    /// targets are resolved to addresses by the system's resolver when
+    /// connecting; an https member's certificate must be valid for its
+    /// target name. NULL: no DNS discovery.
+    pub srv_domain: *const c_char,
+    /// The DNS server `srv_domain` asks, as "127.0.0.1:5353", "[::1]:53"
+    /// or an address alone (port 53). NULL: the first `nameserver` of
+    /// /etc/resolv.conf.
+    pub dns_server: *const c_char,
 }
 
 /// Sets the first `version`-sized part of `*opts` to the defaults of that
@@ -131,7 +152,7 @@ pub unsafe extern "C" fn etcdc_client_options_init(
     unsafe { options::init(opts, version) }
 }
 
-c_options!(etcdc_client_options, ca_file => ClientBuilder, |o| o.to_builder());
+c_options!(etcdc_client_options, ca_file, srv_domain => ClientBuilder, |o| o.to_builder());
 
 impl etcdc_client_options {
     /// The builder these options describe; 0 / NULL fields keep its
@@ -192,6 +213,12 @@ impl etcdc_client_options {
                 return Err(Error::InvalidArgument("password without username".into()))
             }
         }
+        if let Some(domain) = field(o.srv_domain, "srv_domain")? {
+            b = b.srv_domain(domain);
+        }
+        if let Some(server) = field(o.dns_server, "dns_server")? {
+            b = b.dns_server(crate::transport::srv::parse_server(server)?);
+        }
         Ok(b.insecure_skip_verify(o.insecure_skip_verify)
             .discover(o.discover)
             .allow_redirect(!o.no_redirect))
@@ -210,7 +237,7 @@ fn millis(ms: u64) -> Option<Duration> {
 }
 
 /// Creates a client. Sends nothing over the network (the server need not be
-/// up yet), unless `discover` is set.
+/// up yet), unless `discover` or `srv_domain` is set.
 ///
 /// `opts` may be NULL for the defaults (http://127.0.0.1:2379, /v2, 60 s).
 /// On success `*out` is a new client, owned by the caller, to be released with
@@ -219,7 +246,10 @@ fn millis(ms: u64) -> Option<Duration> {
 /// Errors: `ETCDC_ERR_INVALID_ARGUMENT` (NULL `out`, a bad endpoint URL,
 /// invalid UTF-8, an unknown options version, a CA, certificate or key file
 /// that cannot be read or used, named in the message); with `discover`,
-/// the error of the last endpoint asked when none answers.
+/// the error of the last endpoint asked when none answers; with
+/// `srv_domain`, `ETCDC_ERR_CONNECTION` for a domain without records or an
+/// unreachable DNS server, `ETCDC_ERR_TIMEOUT` for one that does not
+/// answer within `connect_timeout_ms`.
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_client_new(
     opts: *const etcdc_client_options,
@@ -229,6 +259,24 @@ pub unsafe extern "C" fn etcdc_client_new(
         let out = arg_mut!(out);
         let client = options!(opts).build()?;
         give(out, etcdc_client { client });
+        Ok(())
+    })
+}
+
+/// Stores the endpoints this client talks to now in `*out` (a new list,
+/// freed with `etcdc_strings_free()`), as normalised base URLs, the one
+/// requests go to first, first: those `srv_domain` or `discover` found, in
+/// their order after failover. Sends nothing.
+///
+/// Errors: `ETCDC_ERR_INVALID_ARGUMENT` (NULL `client` or `out`).
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_client_endpoints(
+    client: *const etcdc_client,
+    out: *mut *mut etcdc_strings,
+) -> etcdc_status {
+    status(|| {
+        let out = arg_mut!(out);
+        give(out, etcdc_strings::new(&arg!(client).endpoints()));
         Ok(())
     })
 }

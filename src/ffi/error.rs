@@ -11,6 +11,22 @@ use crate::error::{Error, EtcdError};
 /// with the etcd documentation; the client's own failures are numbered from
 /// 1000. Numbers never change once released. `etcdc_status_str()` describes
 /// each; `etcdc_error_last()` has the detail of the last failure.
+///
+/// What a status says of a write (any call that changes etcd: write,
+/// delete, compare-and-swap, mkdir, refresh, member and auth changes):
+///
+/// | status | the write was |
+/// |---|---|
+/// | `ETCDC_OK` | applied |
+/// | etcd's 1xx and 2xx (`KEY_NOT_FOUND`, `COMPARE_FAILED`, `NODE_EXIST`, …), `UNAUTHORIZED`, `HTTP_STATUS` (a 4xx), `REDIRECT` | refused by etcd: not applied |
+/// | `AMBIGUOUS` | sent, and no certain answer: perhaps applied. The connection broke or timed out after sending, or etcd answered that it could not complete it (a 5xx, e.g. its 300 "raft internal error": `etcd_code` says which). Read before retrying a compare-and-swap or an append. |
+/// | `CONNECTION`, `TIMEOUT` | not sent: no member could be reached (refused, unreachable, the connection or the time limit ran out before the request left) |
+/// | `INVALID_ARGUMENT`, `TLS*`, `CLUSTER_ID_MISMATCH` | not sent (refused before sending; a member of another cluster is checked before it gets a first write) |
+/// | `PROTOCOL` | an answer that could not be read: a 2xx means applied; anything else is reported as `AMBIGUOUS` |
+/// | `RESPONSE_TOO_LARGE` | unknown (etcd answered, the answer was not read) |
+///
+/// etcd's 300 and 301 on a write are therefore `AMBIGUOUS`; on a read they
+/// are themselves (after every member was tried).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum etcdc_status {
@@ -51,9 +67,11 @@ pub enum etcdc_status {
     ETCDC_ERR_REFRESH_VALUE = 211,
     /// etcd 212: refresh needs a TTL.
     ETCDC_ERR_REFRESH_TTL_REQUIRED = 212,
-    /// etcd 300: raft internal error (often a timeout inside etcd).
+    /// etcd 300: raft internal error (often a timeout inside etcd). Only
+    /// for reads: on a write it is `ETCDC_ERR_AMBIGUOUS`.
     ETCDC_ERR_RAFT_INTERNAL = 300,
-    /// etcd 301: a leader election is in progress.
+    /// etcd 301: a leader election is in progress. Only for reads: on a
+    /// write it is `ETCDC_ERR_AMBIGUOUS`.
     ETCDC_ERR_LEADER_ELECT = 301,
     /// etcd 400: the watcher was cleared by etcd's recovery.
     ETCDC_ERR_WATCHER_CLEARED = 400,
@@ -62,13 +80,13 @@ pub enum etcdc_status {
     /// An argument was rejected before anything was sent (NULL, invalid
     /// UTF-8, a bad key, an options struct of an unknown version…).
     ETCDC_ERR_INVALID_ARGUMENT = 1000,
-    /// No connection could be made, or it broke before an answer came. If the
-    /// request was sent, etcd may have applied it: a write is then of unknown
-    /// outcome (read the key to know; an append or compare-and-swap is not
-    /// safe to send again blindly).
+    /// No connection could be made to any member, or (for a read) it broke
+    /// before an answer came. For a write: not sent (a write that may have
+    /// left is `ETCDC_ERR_AMBIGUOUS`).
     ETCDC_ERR_CONNECTION = 1001,
-    /// The request did not complete within the client's timeout. As for
-    /// `ETCDC_ERR_CONNECTION`, a write may have been applied.
+    /// The request did not complete within the client's time limit. For a
+    /// write: not sent (a write that may have left is
+    /// `ETCDC_ERR_AMBIGUOUS`).
     ETCDC_ERR_TIMEOUT = 1002,
     /// The server's answer could not be understood (bad JSON, bad header).
     ETCDC_ERR_PROTOCOL = 1003,
@@ -98,10 +116,12 @@ pub enum etcdc_status {
     ETCDC_ERR_LOCK_EXPIRED = 1013,
     /// The operation needs a held lock, or leadership, that is not held.
     ETCDC_ERR_NOT_HELD = 1014,
-    /// A write may or may not have been applied: it was sent and the
-    /// connection broke or timed out before etcd answered. It is not sent
-    /// again on its own (that could apply it twice): read the key to learn
-    /// its state.
+    /// A write may or may not have been applied: it was sent, and the
+    /// connection broke or timed out before etcd answered, or etcd answered
+    /// that it could not complete it (a 5xx such as its 300 after its own
+    /// request timeout; `etcdc_error_last()->etcd_code` is then etcd's
+    /// code). It is not sent again on its own (that could apply it twice):
+    /// read the key to learn its state.
     ETCDC_ERR_AMBIGUOUS = 1015,
     /// A member answered for another cluster than the expected one (or than
     /// the one this client talked to first).

@@ -280,12 +280,13 @@ pub unsafe extern "C" fn etcdc_test_and_set(
 /// (compare-and-swap on its modified index), as python-etcd's `update`. It is
 /// a real write: a new modified index, watchers woken. The TTL is re-sent as
 /// what was left when the node was read (etcd would drop it otherwise).
-/// `value` NULL writes the node's value again; for a directory it must be
-/// NULL (only the TTL is set). `node` may come from any live response, of any
-/// client.
+/// `value` NULL writes the node's value again. `node` may come from any live
+/// response, of any client.
 ///
 /// Errors: `ETCDC_ERR_COMPARE_FAILED` if the key changed in between,
-/// `ETCDC_ERR_KEY_NOT_FOUND` if it is gone, `ETCDC_ERR_INVALID_ARGUMENT`,
+/// `ETCDC_ERR_KEY_NOT_FOUND` if it is gone, `ETCDC_ERR_INVALID_ARGUMENT`
+/// (also for a directory: etcd has no compare on directories, so its update
+/// could only be unconditional; `etcdc_refresh()` sets a directory's TTL),
 /// transport errors.
 ///
 /// On success `*out` is a new response owned by the caller, freed with

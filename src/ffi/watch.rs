@@ -35,6 +35,12 @@ pub struct etcdc_watch_options {
 /// exactly once (each poll resumes at the last event's modified index + 1,
 /// also across dropped connections). It has its own connection.
 ///
+/// Its poll outlives a timeout: `etcdc_watcher_next()` returns
+/// `ETCDC_ERR_WATCH_TIMEOUT` while the poll goes on, on the same
+/// connection, and the next call takes it up where it was. So calling it
+/// again and again with any timeout, however short (0 included), delivers
+/// every change, in order, exactly once, over one connection.
+///
 /// Create with `etcdc_watcher_new()`, free with `etcdc_watcher_free()`.
 /// Thread-safety: one thread at a time may call its functions, except
 /// `etcdc_watcher_cancel()`, which any thread may call at any time while the
@@ -70,6 +76,11 @@ c_options!(etcdc_watch_options => WatchOptions, |o| Ok(WatchOptions {
 /// "delete", "expire", "compareAndSwap"…), the node after the change, the
 /// node before it. A dropped connection is re-established and the poll
 /// resumed. Not cancellable: use an `etcdc_watcher` for that.
+///
+/// It keeps nothing between calls: its poll ends when it returns. So a
+/// `timeout_ms` of 0 returns `ETCDC_ERR_WATCH_TIMEOUT` at once without
+/// contacting etcd (there can be no answer at hand); to poll without
+/// waiting, use an `etcdc_watcher`.
 ///
 /// Errors: `ETCDC_ERR_WATCH_TIMEOUT`; `ETCDC_ERR_EVENT_INDEX_CLEARED` when
 /// `wait_index` is older than etcd's history (`etcdc_error_last()->index` is
@@ -127,9 +138,16 @@ unsafe fn watcher_mut<'a>(watcher: *mut etcdc_watcher) -> Result<&'a mut Watcher
 }
 
 /// Waits for the next event, at most `timeout_ms` (the waiting rule:
-/// negative for no limit, 0 to take only an event already received), and
-/// stores it in `*out` (owned by the caller, freed with
-/// `etcdc_response_free()`; `out` may be NULL).
+/// negative for no limit), and stores it in `*out` (owned by the caller,
+/// freed with `etcdc_response_free()`; `out` may be NULL).
+///
+/// A timeout ends the wait, not the poll: the next call goes on with the
+/// same poll, on the same connection, so short timeouts lose nothing.
+/// 0 does not wait: it delivers an event whose answer has already arrived,
+/// else returns `ETCDC_ERR_WATCH_TIMEOUT` at once; when no poll is in
+/// flight, it sends one first (connecting and sending are not waiting for
+/// a change: they are bounded by the client's connect and read timeouts,
+/// not by `timeout_ms`, as they are for a positive `timeout_ms`).
 ///
 /// Errors: `ETCDC_ERR_WATCH_TIMEOUT` (the watcher stays usable: call again);
 /// `ETCDC_ERR_CANCELLED` once `etcdc_watcher_cancel()` was called, promptly

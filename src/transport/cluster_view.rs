@@ -156,6 +156,7 @@ mod tests {
             },
             body: Vec::new(),
             endpoint: endpoint.into(),
+            write: false,
         }
     }
 

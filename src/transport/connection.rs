@@ -84,6 +84,14 @@ struct Pool {
     sockets: Mutex<Vec<Weak<dyn ShutdownHandle>>>,
 }
 
+impl Pooled {
+    /// Opened before a fork, by the parent: not this process's to use or to
+    /// close (forget it).
+    pub fn inherited(&self) -> bool {
+        self.generation != generation()
+    }
+}
+
 impl std::fmt::Debug for Pooled {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pooled")
@@ -109,11 +117,11 @@ extern "C" fn after_fork_in_child() {
 
 /// The fork generation of this process: changes in a child after `fork()`.
 /// One atomic load: cheap enough for every request, unlike `getpid()`.
-fn generation() -> u64 {
+pub(crate) fn generation() -> u64 {
     FORKS.load(Ordering::Relaxed)
 }
 
-fn watch_forks() {
+pub(crate) fn watch_forks() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         // SAFETY: the handler only bumps an atomic (async-signal-safe, as a
@@ -485,7 +493,7 @@ impl<In: Transport> Connector<In> for Handshake {
 /// as long as it takes, so a peer that vanished without closing it (a dead
 /// host, a dropped route) must be noticed: after 30 s idle, 3 probes 10 s
 /// apart, the read fails and the watch reconnects.
-fn set_keepalive(stream: &TcpStream) -> io::Result<()> {
+pub(crate) fn set_keepalive(stream: &TcpStream) -> io::Result<()> {
     let fd = stream.as_raw_fd();
     for (level, option, value) in [
         (libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1),
@@ -583,6 +591,28 @@ fn io_error(e: io::Error, timeout: NextTimeout) -> ureq::Error {
     }
 }
 
+impl Conn {
+    /// What has arrived, read without blocking: `WouldBlock` when nothing.
+    fn read_arrived(&mut self) -> io::Result<bool> {
+        let fd = self.stream.as_raw_fd();
+        let input = self.buffers.input_append_buf();
+        let (at, len) = (input.as_mut_ptr(), input.len());
+        loop {
+            // SAFETY: the fd is open for as long as `self.stream` lives; `at`
+            // is valid for writes of `len` bytes (the buffer's free part).
+            let n = unsafe { libc::recv(fd, at.cast(), len, libc::MSG_DONTWAIT) };
+            if let Ok(n) = usize::try_from(n) {
+                self.buffers.input_appended(n);
+                return Ok(n > 0);
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
+}
+
 impl Transport for Conn {
     fn buffers(&mut self) -> &mut dyn Buffers {
         &mut self.buffers
@@ -619,6 +649,11 @@ impl Transport for Conn {
 
     fn await_input(&mut self, timeout: NextTimeout) -> std::result::Result<bool, ureq::Error> {
         let timeout = timeout.for_read();
+        if timeout.after.is_zero() {
+            // The time is up: only what has arrived, without waiting (a
+            // watcher polled with a zero wait takes its answer this way).
+            return self.read_arrived().map_err(|e| io_error(e, timeout));
+        }
         let budget = io_budget(timeout)?;
         let stream = &*self.stream;
         let cache = &mut self.read_timeout;

@@ -473,10 +473,167 @@ pub(crate) fn next_timeout(deadline: Option<Instant>, reason: ureq::Timeout) -> 
     }
 }
 
+/// A request sent over a connection, and its answer read as far as it has
+/// come: the head's bytes or the parsed head, the body decoder's state and
+/// the body so far. [`advance`](Exchange::advance) reads on until the answer
+/// is complete or a deadline comes; at the deadline everything is kept, so
+/// that a later `advance` on the same connection goes on where this one
+/// stopped (a watch's long poll outlives a short wait this way).
+#[derive(Debug)]
+pub(crate) struct Exchange {
+    max_body: u64,
+    stage: Stage,
+}
+
+#[derive(Debug)]
+enum Stage {
+    /// Awaiting the head (its bytes gather in the connection's buffer).
+    Head,
+    /// Reading the body of this head.
+    Body {
+        head: Head,
+        decoder: BodyDecoder,
+        out: Vec<u8>,
+    },
+    /// The answer was returned.
+    Done,
+}
+
+impl Exchange {
+    /// Sends a request (`head`, then `body`) over `conn` within `deadline`.
+    /// Its answer is read by [`advance`](Self::advance), with bodies of at
+    /// most `max_body` bytes.
+    pub fn send(
+        conn: &mut dyn Transport,
+        head: &[u8],
+        body: &[u8],
+        deadline: Option<Instant>,
+        max_body: u64,
+    ) -> Result<Exchange, ExchangeError> {
+        let timeout = || next_timeout(deadline, ureq::Timeout::Global);
+        send(conn, head, body, &timeout).map_err(ExchangeError::BeforeHead)?;
+        Ok(Exchange {
+            max_body,
+            stage: Stage::Head,
+        })
+    }
+
+    /// Reads the answer on, until it is complete (`Ok(Some(answer))`) or
+    /// `deadline` comes (`Ok(None)`: nothing is lost, call again with the
+    /// same connection). A deadline already past takes only what has
+    /// arrived, without waiting. `on_head` sees the head as soon as it is
+    /// parsed, before the body is read. On success the connection is ready
+    /// for another request if `answer.head.keep_alive`; after an error it
+    /// must be dropped. Calling it again after the answer is a bug.
+    pub fn advance(
+        &mut self,
+        conn: &mut dyn Transport,
+        deadline: Option<Instant>,
+        on_head: &mut dyn FnMut(&Head),
+    ) -> Result<Option<Answer>, ExchangeError> {
+        let max_body = self.max_body;
+        let body_error = |e| body_error(e, max_body);
+        loop {
+            match &mut self.stage {
+                Stage::Head => match parse_head(conn.buffers().input()) {
+                    Err(e) => return Err(ExchangeError::Protocol(e)),
+                    Ok(Some((head, len))) => {
+                        conn.buffers().input_consume(len);
+                        // An interim answer (etcd sends none: no `Expect`
+                        // is ever sent).
+                        if (100..200).contains(&head.status) && head.status != 101 {
+                            continue;
+                        }
+                        on_head(&head);
+                        let decoder =
+                            BodyDecoder::new(head.framing, max_body).map_err(body_error)?;
+                        let out = match head.framing {
+                            Framing::Length(n) => Vec::with_capacity(n as usize),
+                            _ => Vec::new(),
+                        };
+                        self.stage = Stage::Body { head, decoder, out };
+                    }
+                    Ok(None) => match wait_for_input(conn, deadline) {
+                        Ok(true) => {}
+                        Ok(false) => return Err(ExchangeError::ClosedBeforeHead),
+                        Err(None) => return Ok(None),
+                        Err(Some(e)) => return Err(ExchangeError::BeforeHead(e)),
+                    },
+                },
+                Stage::Body { decoder, out, .. } => {
+                    let took = decoder
+                        .feed(conn.buffers().input(), out)
+                        .map_err(body_error)?;
+                    conn.buffers().input_consume(took);
+                    if !decoder.is_done() {
+                        match wait_for_input(conn, deadline) {
+                            Ok(true) => continue,
+                            Ok(false) => decoder.finish_at_eof().map_err(body_error)?,
+                            Err(None) => return Ok(None),
+                            Err(Some(e)) => return Err(ExchangeError::InBody(e)),
+                        }
+                    }
+                    let Stage::Body { mut head, out, .. } =
+                        std::mem::replace(&mut self.stage, Stage::Done)
+                    else {
+                        unreachable!("in the body stage");
+                    };
+                    // Bytes past the end of the answer: the connection is
+                    // out of step.
+                    if !conn.buffers().input().is_empty() {
+                        head.keep_alive = false;
+                    }
+                    return Ok(Some(Answer { head, body: out }));
+                }
+                Stage::Done => {
+                    return Err(ExchangeError::Protocol(
+                        "the answer was already read".into(),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// The error this exchange is, cut at its deadline by a caller that
+    /// will not wait on (a timeout, before the head or in the body).
+    pub fn timed_out(&self) -> ExchangeError {
+        let timeout = ureq::Error::Timeout(ureq::Timeout::Global);
+        match self.stage {
+            Stage::Head => ExchangeError::BeforeHead(timeout),
+            _ => ExchangeError::InBody(timeout),
+        }
+    }
+}
+
+/// Waits for more input within `deadline`: `Ok(false)` at the end of the
+/// connection; `Err(None)` when the deadline came (the connection is intact:
+/// a socket timeout loses nothing, and rustls keeps a partial record).
+fn wait_for_input(
+    conn: &mut dyn Transport,
+    deadline: Option<Instant>,
+) -> Result<bool, Option<ureq::Error>> {
+    loop {
+        match conn.await_input(next_timeout(deadline, ureq::Timeout::Global)) {
+            Ok(more) => return Ok(more),
+            Err(ureq::Error::Timeout(_)) if deadline.is_some() => {
+                // A socket timeout a little short of the deadline (it is
+                // re-armed only when off by over 1/256) waits the rest.
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(None);
+                }
+            }
+            Err(e) => return Err(Some(e)),
+        }
+    }
+}
+
 /// Sends a request (`head`, then `body`) over `conn` and reads its answer,
-/// all within `deadline`. `on_head` sees the head as soon as it is parsed,
-/// before the body is read. On success the connection is ready for another
-/// request if `answer.head.keep_alive`; after an error it must be dropped.
+/// all within `deadline`: an [`Exchange`] sent and advanced to its end. On
+/// success the connection is ready for another request if
+/// `answer.head.keep_alive`; after an error it must be dropped. (The
+/// transport drives [`Exchange`] itself, to park it at a deadline; this is
+/// the whole exchange the fuzz target checks.)
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn exchange(
     conn: &mut dyn Transport,
     head: &[u8],
@@ -485,55 +642,11 @@ pub(crate) fn exchange(
     max_body: u64,
     on_head: &mut dyn FnMut(&Head),
 ) -> Result<Answer, ExchangeError> {
-    let timeout = || next_timeout(deadline, ureq::Timeout::Global);
-    send(conn, head, body, &timeout).map_err(ExchangeError::BeforeHead)?;
-    let mut head = loop {
-        let head = match parse_head(conn.buffers().input()) {
-            Err(e) => return Err(ExchangeError::Protocol(e)),
-            Ok(Some((head, len))) => {
-                conn.buffers().input_consume(len);
-                head
-            }
-            Ok(None) => {
-                match conn.await_input(timeout()) {
-                    Ok(true) => {}
-                    Ok(false) => return Err(ExchangeError::ClosedBeforeHead),
-                    Err(e) => return Err(ExchangeError::BeforeHead(e)),
-                }
-                continue;
-            }
-        };
-        // An interim answer (etcd sends none: no `Expect` is ever sent).
-        if (100..200).contains(&head.status) && head.status != 101 {
-            continue;
-        }
-        break head;
-    };
-    on_head(&head);
-    let body_error = |e| body_error(e, max_body);
-    let mut decoder = BodyDecoder::new(head.framing, max_body).map_err(body_error)?;
-    let mut out = match head.framing {
-        Framing::Length(n) => Vec::with_capacity(n as usize),
-        _ => Vec::new(),
-    };
-    while !decoder.is_done() {
-        let input = conn.buffers().input();
-        let took = decoder.feed(input, &mut out).map_err(body_error)?;
-        conn.buffers().input_consume(took);
-        if decoder.is_done() {
-            break;
-        }
-        match conn.await_input(timeout()) {
-            Ok(true) => {}
-            Ok(false) => decoder.finish_at_eof().map_err(body_error)?,
-            Err(e) => return Err(ExchangeError::InBody(e)),
-        }
+    let mut exchange = Exchange::send(conn, head, body, deadline, max_body)?;
+    match exchange.advance(conn, deadline, on_head)? {
+        Some(answer) => Ok(answer),
+        None => Err(exchange.timed_out()),
     }
-    // Bytes past the end of the answer: the connection is out of step.
-    if !conn.buffers().input().is_empty() {
-        head.keep_alive = false;
-    }
-    Ok(Answer { head, body: out })
 }
 
 fn body_error(e: BodyError, limit: u64) -> ExchangeError {

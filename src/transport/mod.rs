@@ -21,7 +21,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ureq::http::Method;
 
@@ -31,17 +31,20 @@ mod credentials;
 mod deadline;
 mod discovery;
 mod failure;
+pub(crate) mod grpc;
 pub(crate) mod health;
 pub(crate) mod http1;
+pub(crate) mod http2;
 mod redirect;
+pub(crate) mod srv;
 pub(crate) mod tls;
 mod url;
 
 use crate::error::{Error, Result};
 use crate::transport::cluster_view::ClusterView;
-use crate::transport::connection::{Connections, Registry};
+use crate::transport::connection::{Connections, Pooled, Registry};
 use crate::transport::failure::{classify_connect, classify_exchange, explain, Failure};
-use crate::transport::http1::Head;
+use crate::transport::http1::{Exchange, Head};
 use crate::transport::url::after_scheme;
 
 pub(crate) use crate::transport::credentials::Authorization;
@@ -78,6 +81,8 @@ pub(crate) struct TransportConfig {
     pub tls: crate::transport::tls::Tls,
     /// Sent with every request, when set.
     pub authorization: Option<Authorization>,
+    /// DNS SRV discovery: asked again when every member failed.
+    pub srv: Option<srv::Srv>,
 }
 
 /// A raw answer, whatever its status: the status, the HTTP fields the
@@ -90,7 +95,57 @@ pub(crate) struct Reply {
     pub body: Vec<u8>,
     /// The endpoint that answered.
     pub endpoint: String,
+    /// The request was a write (any method but GET): an error answer of
+    /// the server's own (a 5xx) leaves its outcome unknown.
+    pub write: bool,
 }
+
+/// A request sent and not yet answered, kept between calls of
+/// [`Transport::request_resumable`]: the member it went to, the connection it
+/// is on, and how far its answer was read.
+pub(crate) struct InFlight {
+    endpoint: String,
+    /// The `scheme://host:port` it was sent to.
+    origin: String,
+    /// `None` only once taken apart.
+    parked: Option<(Pooled, Exchange)>,
+}
+
+impl InFlight {
+    fn into_parts(mut self) -> Option<(Pooled, Exchange)> {
+        self.parked.take()
+    }
+
+    /// Its connection is the parent's (this is a forked child).
+    fn inherited(&self) -> bool {
+        self.parked.as_ref().is_some_and(|(p, _)| p.inherited())
+    }
+}
+
+impl Drop for InFlight {
+    /// Closes the connection, unless it is the parent's: forgotten, as the
+    /// pool does with inherited ones (see [`connection`]).
+    fn drop(&mut self) {
+        if let Some((pooled, _)) = self.parked.take() {
+            if pooled.inherited() {
+                std::mem::forget(pooled);
+            }
+        }
+    }
+}
+
+impl fmt::Debug for InFlight {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InFlight")
+            .field("endpoint", &self.endpoint)
+            .field("exchange", &self.parked.as_ref().map(|(_, e)| e))
+            .finish()
+    }
+}
+
+/// Where [`Transport::send_once_in`] may resume or park an exchange, and
+/// until when it waits for the answer.
+type Resume<'a> = Option<(&'a mut Option<InFlight>, Option<Instant>)>;
 
 /// A pooled, keep-alive HTTP client for a list of etcd endpoints.
 ///
@@ -186,6 +241,57 @@ impl Transport {
         limit: Limit,
         on_head: &mut dyn FnMut(&Head),
     ) -> Result<Reply> {
+        self.request_in(method, target, payload, limit, on_head, None)
+    }
+
+    /// A GET whose answer may come after more than one call's wait (a
+    /// watch's long poll): [`request_with`](Self::request_with), with the
+    /// same failover, where `limit` bounds only the wait for the answer
+    /// (connecting and sending are bounded by the client's connect and read
+    /// timeouts, as they are no waiting for the answer). When `limit` runs
+    /// out first, the exchange (its member, connection and what came of the
+    /// answer) is parked in `slot` and `Ok(None)` returned. The next call
+    /// with that slot resumes it, on its member, before anything else; if it
+    /// then fails (the connection broke), it is dropped and the request sent
+    /// again as usual. A zero limit checks a parked exchange without
+    /// blocking, or sends the request and checks it without blocking.
+    ///
+    /// The slot belongs to one logical request: whoever owns it drops its
+    /// content when that request changes. A parked exchange inherited
+    /// across fork is the parent's: dropping it leaves its connection alone.
+    pub fn request_resumable(
+        &self,
+        target: &str,
+        limit: Limit,
+        on_head: &mut dyn FnMut(&Head),
+        slot: &mut Option<InFlight>,
+    ) -> Result<Option<Reply>> {
+        let outcome = self.request_in(
+            Method::GET,
+            target,
+            Payload::Empty,
+            limit,
+            on_head,
+            Some(&mut *slot),
+        );
+        match outcome {
+            // Parked: the one way a timeout leaves the slot filled.
+            Err(Error::Timeout { .. }) if slot.is_some() => Ok(None),
+            other => other.map(Some),
+        }
+    }
+
+    /// The failover loop of [`request_with`](Self::request_with) and
+    /// [`request_resumable`](Self::request_resumable) (with a `slot`).
+    fn request_in(
+        &self,
+        method: Method,
+        target: &str,
+        payload: Payload,
+        limit: Limit,
+        on_head: &mut dyn FnMut(&Head),
+        mut slot: Option<&mut Option<InFlight>>,
+    ) -> Result<Reply> {
         // "<METHOD> <target> HTTP/1.1\r\n"
         let line = method.as_str().len() + 1 + target.len() + 11;
         if line > MAX_REQUEST_LINE {
@@ -197,7 +303,27 @@ impl Transport {
         let deadline = limit.deadline(self.config.read_timeout);
         let read = method == Method::GET;
         let endpoints = self.cluster.list();
-        let start = self.cluster.current();
+        let current = self.cluster.current();
+        let mut start = current;
+        // Resumable: `limit` is the wait for the answer; connecting and
+        // sending get the client's timeouts, on every attempt. A parked
+        // exchange is resumed first, on its member; one of another process
+        // or of a member no longer listed is dropped.
+        let limit = match slot.as_deref_mut() {
+            Some(slot) => {
+                let parked = slot.as_ref().map(|p| {
+                    let i = endpoints.iter().position(|e| *e == p.endpoint);
+                    i.filter(|_| !p.inherited())
+                });
+                match parked {
+                    Some(Some(i)) => start = i,
+                    Some(None) => *slot = None,
+                    None => {}
+                }
+                Limit::Default
+            }
+            None => limit,
+        };
         let mut last = None;
         for attempt in 0..endpoints.len() {
             let i = (start + attempt) % endpoints.len();
@@ -213,20 +339,34 @@ impl Transport {
             // on the fast path).
             let checked = self.verify_before_write(endpoint, read, deadline);
             let limit = match checked {
-                Ok(false) if attempt == 0 => Ok(limit),
+                Ok(false) if attempt == 0 || slot.is_some() => Ok(limit),
                 Ok(_) => deadline::remaining(deadline, endpoint),
                 Err(e) => Err(e),
             };
             let outcome = limit
                 .and_then(|limit| {
                     let request = (&method, endpoint.as_str(), target, payload);
-                    self.send_following_redirects(request, limit, deadline, on_head)
+                    let resume = slot.as_deref_mut().map(|slot| (slot, deadline));
+                    self.send_following_redirects(request, limit, deadline, on_head, resume)
                 })
                 .and_then(|reply| self.cluster.check_cluster_id(reply).map_err(Failure::Final));
             match outcome {
                 Ok(reply) if reply.status >= 500 && read => last = Some(Ok(reply)),
+                Ok(reply) if reply.status >= 500 => {
+                    // A write etcd could not complete (its own timeout,
+                    // no leader): its outcome is unknown (the API layer
+                    // says so), and this member is in trouble: the next
+                    // request starts with the next one, and a write there
+                    // waits for a leader first.
+                    if endpoints.len() > 1 {
+                        self.cluster.move_on(start, (i + 1) % endpoints.len());
+                    }
+                    return Ok(reply);
+                }
                 Ok(reply) => {
-                    if attempt > 0 {
+                    // (A resumed exchange may have been sent after a
+                    // failover, in an earlier call.)
+                    if attempt > 0 || i != current {
                         self.cluster.settle_on(i);
                         if self.config.discover {
                             let _ = self.discover_from(endpoint);
@@ -246,9 +386,18 @@ impl Transport {
                     return Err(Error::Ambiguous {
                         endpoint: endpoint.clone(),
                         reason: e.to_string(),
+                        etcd: None,
                     });
                 }
                 Err(Failure::Final(e)) => return Err(e),
+            }
+        }
+        // Every member failed without an answer: with SRV discovery, the
+        // records may name other members now (once, within the deadline).
+        if matches!(last, Some(Err(_))) {
+            let again = |limit| self.request_in(method, target, payload, limit, on_head, slot);
+            if let Some(outcome) = self.after_every_member_failed(&endpoints, deadline, again) {
+                return outcome;
             }
         }
         last.unwrap_or_else(|| {
@@ -263,10 +412,27 @@ impl Transport {
     /// `endpoint` names the member in errors.
     fn send_once(
         &self,
+        request: (&Method, &str, &str, Payload),
+        endpoint: &str,
+        limit: Limit,
+        on_head: &mut dyn FnMut(&Head),
+    ) -> std::result::Result<Reply, Failure> {
+        self.send_once_in(request, endpoint, limit, on_head, None)
+    }
+
+    /// [`send_once`](Self::send_once), resumable with `resume`: a slot and
+    /// the deadline of the wait for the answer (`limit` then bounds only
+    /// connecting and sending). An exchange parked in the slot for `origin`
+    /// is resumed instead of sending (another one is dropped); one whose
+    /// answer has not come by the deadline is parked there, and the failure
+    /// is a final [`Error::Timeout`].
+    fn send_once_in(
+        &self,
         (method, origin, target, payload): (&Method, &str, &str, Payload),
         endpoint: &str,
         limit: Limit,
         on_head: &mut dyn FnMut(&Head),
+        resume: Resume,
     ) -> std::result::Result<Reply, Failure> {
         let deadline = limit.deadline(self.config.read_timeout);
         let explain = |failure| {
@@ -277,34 +443,63 @@ impl Transport {
                 self.config.connect_timeout,
             )
         };
-        let mut pooled = self
-            .connections
-            .get(origin, deadline)
-            .map_err(|e| explain(classify_connect(e, endpoint)))?;
-        let host = &origin[after_scheme(origin)..];
-        let authorization = self.config.authorization.as_ref().map(Authorization::value);
-        http1::encode_head(
-            &mut pooled.head,
-            method.as_str(),
-            target,
-            host,
-            authorization,
-            payload,
-        );
-        let body = match payload {
-            Payload::Empty => &[][..],
-            Payload::Form(body) | Payload::Json(body) => body.as_bytes(),
+        let (mut slot, answer_by) = match resume {
+            Some((slot, answer_by)) => (Some(slot), answer_by),
+            None => (None, deadline),
         };
-        let max = self.config.max_response_bytes;
-        let answer = http1::exchange(
-            &mut *pooled.conn,
-            &pooled.head,
-            body,
-            deadline,
-            max,
-            on_head,
-        )
-        .map_err(|e| explain(classify_exchange(e, endpoint)))?;
+        // A parked exchange with this origin is resumed; another one (of a
+        // redirect's hop) is dropped.
+        let parked = slot
+            .as_deref_mut()
+            .and_then(Option::take)
+            .filter(|parked| parked.origin == origin)
+            .and_then(InFlight::into_parts);
+        let (mut pooled, mut exchange) = match parked {
+            Some(parked) => parked,
+            None => {
+                let mut pooled = self
+                    .connections
+                    .get(origin, deadline)
+                    .map_err(|e| explain(classify_connect(e, endpoint)))?;
+                let host = &origin[after_scheme(origin)..];
+                let authorization = self.config.authorization.as_ref().map(Authorization::value);
+                http1::encode_head(
+                    &mut pooled.head,
+                    method.as_str(),
+                    target,
+                    host,
+                    authorization,
+                    payload,
+                );
+                let body = match payload {
+                    Payload::Empty => &[][..],
+                    Payload::Form(body) | Payload::Json(body) => body.as_bytes(),
+                };
+                let max = self.config.max_response_bytes;
+                let exchange =
+                    http1::Exchange::send(&mut *pooled.conn, &pooled.head, body, deadline, max)
+                        .map_err(|e| explain(classify_exchange(e, endpoint)))?;
+                (pooled, exchange)
+            }
+        };
+        let answer = match exchange.advance(&mut *pooled.conn, answer_by, on_head) {
+            Ok(Some(answer)) => answer,
+            Ok(None) => {
+                let Some(slot) = slot else {
+                    let e = exchange.timed_out();
+                    return Err(explain(classify_exchange(e, endpoint)));
+                };
+                *slot = Some(InFlight {
+                    endpoint: endpoint.to_owned(),
+                    origin: origin.to_owned(),
+                    parked: Some((pooled, exchange)),
+                });
+                return Err(Failure::Final(Error::Timeout {
+                    endpoint: endpoint.to_owned(),
+                }));
+            }
+            Err(e) => return Err(explain(classify_exchange(e, endpoint))),
+        };
         if answer.head.keep_alive {
             self.connections.put(pooled);
         }
@@ -313,6 +508,7 @@ impl Transport {
             headers: answer.head.fields,
             body: answer.body,
             endpoint: endpoint.to_owned(),
+            write: *method != Method::GET,
         })
     }
 

@@ -13,7 +13,7 @@ use crate::transport::deadline::{remaining, Limit};
 use crate::transport::failure::Failure;
 use crate::transport::http1::{Head, Payload};
 use crate::transport::url::split_url;
-use crate::transport::{Reply, Transport};
+use crate::transport::{Reply, Resume, Transport};
 
 /// How many 307/308 hops a request follows when `allow_redirect` is on.
 const MAX_REDIRECTS: usize = 3;
@@ -23,12 +23,16 @@ impl Transport {
     /// same request to another member when `allow_redirect` is on. Any other
     /// redirect is refused: etcd answers 301 for paths with `.`, `..` or
     /// `//`, and following that would act on another key.
+    ///
+    /// With `resume` (see [`Transport::request_resumable`]), each hop may
+    /// resume or park its exchange there.
     pub(super) fn send_following_redirects(
         &self,
         (method, endpoint, target, payload): (&Method, &str, &str, Payload),
         limit: Limit,
         deadline: Option<Instant>,
         on_head: &mut dyn FnMut(&Head),
+        mut resume: Resume,
     ) -> std::result::Result<Reply, Failure> {
         // The URL of a redirect being followed; else, without building it,
         // the endpoint's origin and the target (after any path the
@@ -42,7 +46,8 @@ impl Transport {
         loop {
             let here = url.as_deref().map_or((endpoint, target), split_url);
             let request = (method, here.0, here.1, payload);
-            let mut reply = self.send_once(request, endpoint, limit, on_head)?;
+            let hop = resume.as_mut().map(|(slot, by)| (&mut **slot, *by));
+            let mut reply = self.send_once_in(request, endpoint, limit, on_head, hop)?;
             if !matches!(reply.status, 301 | 302 | 303 | 307 | 308) {
                 return Ok(reply);
             }
@@ -109,6 +114,7 @@ mod tests {
             },
             tls: tls::config(&TlsOptions::default(), true).unwrap(),
             authorization,
+            srv: None,
         })
     }
 

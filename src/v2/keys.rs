@@ -200,11 +200,14 @@ impl Client {
     /// `modified_index` with its `value`. It is a real write even when the
     /// value is unchanged (a new modified index, watchers woken). The TTL is
     /// re-sent as the node's `ttl`: what was left when it was read, since a
-    /// compare-and-swap without a TTL would drop it. For a directory it only
-    /// sets the TTL (etcd has no index compare on directories).
+    /// compare-and-swap without a TTL would drop it.
     ///
     /// Errors: [`Error::CompareFailed`] if the key changed in between,
-    /// [`Error::KeyNotFound`] if it is gone.
+    /// [`Error::KeyNotFound`] if it is gone, [`Error::InvalidArgument`] for
+    /// a directory: etcd offers no compare on a directory, so its update
+    /// could only be unconditional (a stale read's TTL would overwrite a
+    /// newer one); use [`refresh`](Client::refresh) to set a directory's
+    /// TTL.
     pub fn update(&self, node: &Node) -> Result<Response> {
         self.update_value(node, node.value.as_deref().unwrap_or(""))
     }
@@ -212,11 +215,17 @@ impl Client {
     /// [`update`](Client::update) with `value` instead of `node.value`, for
     /// callers that keep the node as read.
     pub fn update_value(&self, node: &Node, value: &str) -> Result<Response> {
+        if node.dir {
+            return Err(Error::InvalidArgument(format!(
+                "{} is a directory: etcd has no compare-and-swap for directories \
+                 (use refresh to set its TTL)",
+                node.key
+            )));
+        }
         let opts = WriteOptions {
-            dir: node.dir,
             ttl: node.ttl.map(|t| t.max(1) as u64),
             prev_exist: Some(true),
-            prev_index: (!node.dir).then_some(node.modified_index),
+            prev_index: Some(node.modified_index),
             ..WriteOptions::default()
         };
         self.write(&node.key, value, &opts)

@@ -26,8 +26,25 @@ pub(crate) fn into_success(reply: Reply) -> Result<Success> {
             body: reply.body,
         });
     }
+    let (status, write, endpoint) = (reply.status, reply.write, reply.endpoint.clone());
+    let e = error_of(reply);
+    // etcd answers a write it could not complete with a 5xx (300 "raft
+    // internal error" after its own request timeout, when it lost its
+    // leader): it may still be applied, if it was replicated.
+    if write && status >= 500 {
+        return Err(Error::Ambiguous {
+            endpoint,
+            reason: format!("etcd answered {status}: {e}"),
+            etcd: e.etcd().cloned(),
+        });
+    }
+    Err(e)
+}
+
+/// The error a non-2xx reply describes.
+fn error_of(reply: Reply) -> Error {
     if let Ok(e) = serde_json::from_slice::<EtcdError>(&reply.body) {
-        return Err(Error::from_etcd(e));
+        return Error::from_etcd(e);
     }
     // Outside the keys API etcd words its errors `{"message": "…"}`
     // (e.g. "No such member"); a 404 without one is a server that has
@@ -39,28 +56,28 @@ pub(crate) fn into_success(reply: Reply) -> Result<Success> {
     let body = match serde_json::from_slice::<Message>(&reply.body) {
         // The auth API's and members API's word for etcd's code 110.
         Ok(m) if reply.status == 401 => {
-            return Err(Error::Unauthorized(EtcdError {
+            return Error::Unauthorized(EtcdError {
                 code: 110,
                 message: "The request requires user authentication".into(),
                 cause: m.message,
                 index: 0,
-            }))
+            })
         }
         Ok(m) => m.message,
         Err(_) if reply.status == 404 => {
-            return Err(Error::V2NotEnabled {
+            return Error::V2NotEnabled {
                 endpoint: reply.endpoint,
-            })
+            }
         }
         Err(_) => {
             let shown = &reply.body[..reply.body.len().min(200)];
             String::from_utf8_lossy(shown).trim_end().to_owned()
         }
     };
-    Err(Error::HttpStatus {
+    Error::HttpStatus {
         status: reply.status,
         body,
-    })
+    }
 }
 
 /// The `X-Etcd-Index` of a response head, if present and valid.
@@ -99,7 +116,51 @@ mod tests {
             headers: Fields::default(),
             body: body.as_bytes().to_vec(),
             endpoint: "http://127.0.0.1:2379".into(),
+            write: false,
         }
+    }
+
+    /// etcd's 5xx to a write (300 after its own request timeout, when it lost
+    /// its leader) leaves the outcome unknown: `Ambiguous`, with etcd's
+    /// detail kept. The same answer to a read is etcd's error as it is.
+    #[test]
+    fn a_5xx_to_a_write_is_ambiguous() {
+        let etcd = r#"{"errorCode":300,"message":"Raft Internal Error","cause":"etcdserver: request timed out","index":0}"#;
+        let write = Reply {
+            write: true,
+            ..reply(500, etcd)
+        };
+        match into_success(write) {
+            Err(e @ Error::Ambiguous { .. }) => {
+                assert_eq!(e.etcd().map(|e| e.code), Some(300));
+                assert!(e.to_string().contains("etcd answered 500"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            into_success(reply(500, etcd)),
+            Err(Error::RaftInternal(_))
+        ));
+        let bare = Reply {
+            write: true,
+            ..reply(503, "overloaded")
+        };
+        assert!(matches!(
+            into_success(bare),
+            Err(Error::Ambiguous { etcd: None, .. })
+        ));
+        // A 4xx is etcd refusing the write: not applied, etcd's error.
+        let refused = Reply {
+            write: true,
+            ..reply(
+                412,
+                r#"{"errorCode":101,"message":"Compare failed","cause":"[a != b]","index":9}"#,
+            )
+        };
+        assert!(matches!(
+            into_success(refused),
+            Err(Error::CompareFailed(_))
+        ));
     }
 
     #[test]

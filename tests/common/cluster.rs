@@ -179,6 +179,30 @@ impl Cluster {
         }
     }
 
+    /// Stops member `i` (SIGSTOP): it keeps its connections open and answers
+    /// nothing, as a hung host does, until [`cont`](Self::cont).
+    #[allow(dead_code)]
+    pub fn pause(&self, i: usize) {
+        self.signal(i, libc::SIGSTOP);
+    }
+
+    /// Lets a [`pause`](Self::pause)d member run again.
+    #[allow(dead_code)]
+    pub fn cont(&self, i: usize) {
+        self.signal(i, libc::SIGCONT);
+    }
+
+    fn signal(&self, i: usize, signal: libc::c_int) {
+        let keeper = self.members[i]
+            .keeper
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(keeper) = keeper.as_ref() {
+            // SAFETY: a signal to our own child process.
+            unsafe { libc::kill(keeper.pid as libc::pid_t, signal) };
+        }
+    }
+
     /// Starts member `i` again (killing it first if it runs) on the same
     /// ports with the same data dir (`--initial-cluster-state existing`), and
     /// waits until it reports a leader.
@@ -192,7 +216,9 @@ impl Cluster {
     /// healthy. Returns an error instead of panicking (for `Drop` guards).
     pub fn revive_all(&self) -> Result<(), String> {
         for i in 0..self.len() {
-            if !self.is_up(i) {
+            if self.is_up(i) {
+                self.signal(i, libc::SIGCONT);
+            } else {
                 self.launch(i, "existing");
             }
         }

@@ -18,12 +18,19 @@
 //! [`cluster::Cluster`] starts a real 3-member (or n-member) cluster the same
 //! way, one keeper per member.
 //!
+//! [`etcd35`] finds etcd 3.5.1's upstream `etcd` and `etcdctl` (installing them
+//! with scripts/ensure-etcd35.sh) and starts that etcd the same way
+//! ([`Etcd::start_binary`] starts any other binary).
+//!
 //! [`Relay`] is a TCP relay to put between a client and etcd, to count the
 //! client's connections, cut them, or hold new ones.
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod dns;
+pub mod etcd35;
 pub mod fault;
+pub mod h2peer;
 pub mod tls;
 
 use std::net::{TcpListener, TcpStream};
@@ -44,6 +51,8 @@ pub struct Etcd {
     pub port: u16,
     peer_port: u16,
     dir: PathBuf,
+    /// The etcd binary it runs (and runs again on a restart).
+    binary: PathBuf,
     options: Options,
     tls: Option<tls::ServerTls>,
     keeper: Keeper,
@@ -51,6 +60,8 @@ pub struct Etcd {
 
 /// The thread that owns one etcd process (see the module doc).
 struct Keeper {
+    /// The etcd process, for signals (SIGSTOP/SIGCONT).
+    pid: u32,
     /// `true`: kill etcd but keep its data dir (for a restart).
     stop: mpsc::Sender<bool>,
     stopped: std::sync::Mutex<mpsc::Receiver<()>>,
@@ -176,7 +187,13 @@ impl Etcd {
     /// with v2, `/version` without); panics with etcd's log if it does not
     /// within 20 s.
     pub fn start_with(options: Options) -> Etcd {
-        Etcd::start_inner(options, None)
+        Etcd::start_inner(etcd_binary().into(), options, None)
+    }
+
+    /// [`start_with`](Self::start_with) running `binary` (e.g. an etcd 3.5,
+    /// see [`etcd35`]) instead of the default etcd.
+    pub fn start_binary(binary: impl Into<PathBuf>, options: Options) -> Etcd {
+        Etcd::start_inner(binary.into(), options, None)
     }
 
     /// Starts an etcd with `options` that serves clients over https only
@@ -185,10 +202,10 @@ impl Etcd {
     /// and waits until it answers (checked with `curl`, through `tls.ca`
     /// and `tls.probe_cert`); panics with etcd's log if it does not within 20 s.
     pub fn start_tls(options: Options, tls: tls::ServerTls) -> Etcd {
-        Etcd::start_inner(options, Some(tls))
+        Etcd::start_inner(etcd_binary().into(), options, Some(tls))
     }
 
-    fn start_inner(options: Options, tls: Option<tls::ServerTls>) -> Etcd {
+    fn start_inner(binary: PathBuf, options: Options, tls: Option<tls::ServerTls>) -> Etcd {
         remove_stale_dirs();
         static SEQ: AtomicU64 = AtomicU64::new(0);
         let dir = data_root().join(format!(
@@ -198,13 +215,14 @@ impl Etcd {
         ));
         std::fs::create_dir_all(&dir).expect("create etcd data dir");
         let (port, peer_port) = (free_port(), free_port());
-        let keeper = launch(&dir, port, peer_port, &options, tls.as_ref());
+        let keeper = launch(&binary, &dir, port, peer_port, &options, tls.as_ref());
         let scheme = if tls.is_some() { "https" } else { "http" };
         let etcd = Etcd {
             url: format!("{scheme}://127.0.0.1:{port}"),
             port,
             peer_port,
             dir,
+            binary,
             options,
             tls,
             keeper,
@@ -231,6 +249,7 @@ impl Etcd {
     /// same data dir; returns once it answers.
     pub fn resume(&mut self) {
         self.keeper = launch(
+            &self.binary,
             &self.dir,
             self.port,
             self.peer_port,
@@ -335,9 +354,11 @@ impl Drop for Etcd {
     }
 }
 
-/// Runs etcd on `port`/`peer_port` with its data in `dir` (appending to
-/// `dir/etcd.log`), from a new keeper thread. Does not wait until it answers.
+/// Runs `binary` (an etcd) on `port`/`peer_port` with its data in `dir`
+/// (appending to `dir/etcd.log`), from a new keeper thread. Does not wait
+/// until it answers.
 fn launch(
+    binary: &Path,
     dir: &Path,
     port: u16,
     peer_port: u16,
@@ -352,7 +373,7 @@ fn launch(
         .append(true)
         .open(dir.join("etcd.log"))
         .unwrap();
-    let mut cmd = Command::new(etcd_binary());
+    let mut cmd = Command::new(binary);
     cmd.arg(format!("--enable-v2={}", options.enable_v2))
         .args(["--name", "n1", "--data-dir"])
         .arg(dir.join("data"))
@@ -396,7 +417,7 @@ fn keep(mut cmd: Command, dir: &Path) -> Keeper {
             Ok(())
         });
     }
-    let (started_tx, started_rx) = mpsc::channel::<Result<(), String>>();
+    let (started_tx, started_rx) = mpsc::channel::<Result<u32, String>>();
     let (stop_tx, stop_rx) = mpsc::channel::<bool>();
     let (stopped_tx, stopped_rx) = mpsc::channel::<()>();
     let keeper_dir = dir.to_owned();
@@ -413,7 +434,7 @@ fn keep(mut cmd: Command, dir: &Path) -> Keeper {
                 return;
             }
         };
-        let _ = started_tx.send(Ok(()));
+        let _ = started_tx.send(Ok(child.id()));
         // Until stop(), restart() or the process exits.
         let keep_dir = stop_rx.recv().unwrap_or(false);
         let _ = child.kill();
@@ -423,10 +444,9 @@ fn keep(mut cmd: Command, dir: &Path) -> Keeper {
         }
         let _ = stopped_tx.send(());
     });
-    if let Err(e) = started_rx.recv().unwrap() {
-        panic!("{e}");
-    }
+    let pid = started_rx.recv().unwrap().unwrap_or_else(|e| panic!("{e}"));
     Keeper {
+        pid,
         stop: stop_tx,
         stopped: std::sync::Mutex::new(stopped_rx),
     }

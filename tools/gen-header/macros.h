@@ -15,7 +15,7 @@
 /** Initialiser for etcdc_client_options: the defaults. */
 #define ETCDC_CLIENT_OPTIONS_INIT \
     { ETCDC_CLIENT_OPTIONS_VERSION, NULL, 0, NULL, NULL, 0, 0, 0, NULL, false, 0, false, NULL, \
-      NULL, NULL, NULL, false, NULL, NULL }
+      NULL, NULL, NULL, false, NULL, NULL, NULL, NULL }
 
 // after etcdc_write_options
 /** Initialiser for etcdc_write_options: a plain set. */

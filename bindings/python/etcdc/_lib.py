@@ -52,7 +52,7 @@ ABI_FIRST_VERSION = (0, 2, 0)
 # The versions of the options structs below, passed to their _init().
 # tests/test_abi.py checks these constants, the statuses and the structs'
 # layouts against include/etcdc.h as a C compiler sees it.
-CLIENT_OPTIONS_VERSION = 2
+CLIENT_OPTIONS_VERSION = 3
 WRITE_OPTIONS_VERSION = 1
 READ_OPTIONS_VERSION = 1
 DELETE_OPTIONS_VERSION = 1
@@ -150,6 +150,8 @@ class ClientOptions(Structure):
         ("insecure_skip_verify", c_bool),
         ("username", c_char_p),
         ("password", c_char_p),
+        ("srv_domain", c_char_p),
+        ("dns_server", c_char_p),
     ]
 
 
@@ -276,6 +278,7 @@ _PROTOTYPES = {
     # client
     "etcdc_client_options_init": (status_t, [POINTER(ClientOptions), c_uint32]),
     "etcdc_client_new": (status_t, [POINTER(ClientOptions), POINTER(client_p)]),
+    "etcdc_client_endpoints": (status_t, [client_p, POINTER(strings_p)]),
     "etcdc_client_free": (None, [client_p]),
     # keys
     "etcdc_write_options_init": (status_t, [POINTER(WriteOptions), c_uint32]),

@@ -114,9 +114,18 @@ class Client(object):
     tuple of ``(host, port)`` tuples (the members to fail over between).
     The default port is etcd's 2379, not python-etcd's 4001.
     ``allow_reconnect`` learns the cluster's members from ``/v2/members``.
-    DNS discovery (``srv_domain``) is not supported and raises
-    EtcdException; ``per_host_pool_size`` and ``assert_hostname`` are
-    accepted and ignored.
+    ``per_host_pool_size`` and ``assert_hostname`` are accepted and ignored.
+
+    ``srv_domain`` finds the members in DNS (etcd's ``--discovery-srv``):
+    the targets of the SRV records ``_etcd-client-ssl._tcp.<srv_domain>``
+    (https) and ``_etcd-client._tcp.<srv_domain>`` (http), which replace
+    ``host``, ``port`` and ``protocol`` (python-etcd asked the older
+    ``_etcd._tcp`` name). They are looked up here, waiting at most
+    ``connect_timeout``: no records raises EtcdConnectionFailed naming the
+    domain, no answer EtcdTimeout. When every member later fails, a request
+    looks them up again once. ``dns_server`` (etcdc's own, e.g.
+    ``"127.0.0.1:5353"``) is the DNS server to ask; default: the first
+    ``nameserver`` of /etc/resolv.conf.
 
     TLS, as python-etcd with a current urllib3: ``protocol='https'``;
     ``ca_cert`` a PEM file of the CAs to trust (default: the system's
@@ -164,13 +173,9 @@ class Client(object):
         max_response_bytes=None,
         lock_prefix="/_locks",
         insecure_skip_verify=False,
+        dns_server=None,
     ):
         self._h = None
-        if srv_domain is not None:
-            raise EtcdException(
-                "srv_domain (DNS SRV discovery) is not supported by etcdc: "
-                "pass host=((host, port), ...) instead"
-            )
         if username and password:
             self._username = username
         else:
@@ -203,7 +208,12 @@ class Client(object):
             keep.append(b)
             return b
 
-        if isinstance(host, (tuple, list)):
+        if srv_domain is not None:
+            opts.srv_domain = c(srv_domain)
+            if dns_server is not None:
+                opts.dns_server = c(dns_server)
+            self._machines_cache = []  # what the records name, below
+        elif isinstance(host, (tuple, list)):
             urls = []
             for h in host:
                 if isinstance(h, (tuple, list)):
@@ -265,6 +275,11 @@ class Client(object):
         if status:
             raise from_status(lib, status)
         self._h = Handle(out.value, lib.etcdc_client_free, "client")
+        if srv_domain is not None:
+            found = _lib.strings_p()
+            self._call(lib.etcdc_client_endpoints, ctypes.byref(found))
+            self._machines_cache = _lib.take_strings(lib, found.value)
+            self._protocol = self._machines_cache[0].split("://", 1)[0]
 
     # -- lifetime --------------------------------------------------------
 

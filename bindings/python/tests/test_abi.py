@@ -335,3 +335,36 @@ def test_prototypes_match_header(header):
             assert _py_kind(mine) == _c_kind(theirs, header, mirrored), (
                 "%s: parameter %d is %s in etcdc.h, %r in _lib.py" % (name, i + 1, theirs, mine)
             )
+
+
+class _ClientOptionsV2(ctypes.Structure):
+    """etcdc_client_options as the version-2 header declared it (before
+    srv_domain and dns_server): what a binding written for it passes."""
+
+    _fields_ = [f for f in _lib.ClientOptions._fields_ if f[0] not in ("srv_domain", "dns_server")]
+
+
+def test_a_version_2_client_options_struct_still_works(compiled, endpoint):
+    """Version 3 only added fields at the end: a version-2 struct, of its
+    own (shorter) size, is initialised and read within that size."""
+    assert ctypes.sizeof(_ClientOptionsV2) == compiled[
+        ("offset", "etcdc_client_options", "srv_domain")
+    ]
+    lib = _lib.load()
+    buf = ctypes.create_string_buffer(b"\xab" * (ctypes.sizeof(_ClientOptionsV2) + 16))
+    opts = ctypes.cast(buf, ctypes.POINTER(_lib.ClientOptions))
+    assert lib.etcdc_client_options_init(opts, 2) == 0
+    v2 = _ClientOptionsV2.from_buffer(buf)
+    assert v2.version == 2 and v2.password is None
+    # Nothing written past version 2's size.
+    size = ctypes.sizeof(_ClientOptionsV2)
+    assert buf.raw[size : size + 16] == b"\xab" * 16
+    url = ctypes.c_char_p(endpoint.encode())
+    v2.endpoints = ctypes.pointer(url)
+    v2.endpoint_count = 1
+    out = _lib.client_p()
+    assert lib.etcdc_client_new(opts, ctypes.byref(out)) == 0
+    found = _lib.strings_p()
+    assert lib.etcdc_client_endpoints(out, ctypes.byref(found)) == 0
+    assert _lib.take_strings(lib, found.value) == [endpoint]
+    lib.etcdc_client_free(out)

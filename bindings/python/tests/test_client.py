@@ -70,9 +70,7 @@ def test_version_prefix(host_port):
         c.read("/")
 
 
-def test_unsupported_options():
-    with pytest.raises(etcdc.EtcdException):
-        etcdc.Client(srv_domain="example.com")
+def test_ignored_options():
     etcdc.Client(per_host_pool_size=5, assert_hostname=True, use_proxies=True)
 
 

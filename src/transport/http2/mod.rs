@@ -1,0 +1,220 @@
+//! HTTP/2 client connections (RFC 9113) on blocking sockets, for etcd's v3
+//! API over gRPC ([`crate::transport::grpc`]).
+//!
+//! One [`H2Connection`] carries any number of concurrent calls from any
+//! number of threads. Writers (the calling threads) take turns on the
+//! socket under one lock and write whole frames; one **reader thread** per
+//! connection reads every frame and hands each stream's headers and data
+//! to its caller, who waits on a condition variable of its own. The reader
+//! also answers PINGs and SETTINGS, applies WINDOW_UPDATEs and GOAWAY,
+//! tops up the connection's receive window, and sends keepalive PINGs
+//! while calls are open. Because the reader is always there, deadlines and
+//! cancellation are a wait with a timeout and a wake-up: a blocked call
+//! returns within milliseconds of its deadline or of a [`CancelToken`]
+//! being cancelled from another thread, and the stream is reset
+//! (RST_STREAM CANCEL) so etcd stops working on it.
+//!
+//! No runtime, no thread pool: the reader thread exists while its
+//! connection is open and ends when it closes (dropped, broken, GOAWAY'd
+//! and drained).
+//!
+//! Modules: [`frame`] (parsing and encoding frames), [`hpack`] (header
+//! compression), [`flow`] (window accounting), [`connection`] (the
+//! connection, its writer side and its reader thread), [`stream`] (a call's
+//! handle and [`CancelToken`]).
+//!
+//! # What a failure means ([`CallError`])
+//!
+//! The failover rule above needs to know whether a request may have taken
+//! effect:
+//! - [`CallError::NotSent`]: nothing of the call reached etcd, or etcd
+//!   said it did not process it (a GOAWAY whose last stream id is below the
+//!   call's, RST_STREAM REFUSED_STREAM), or the connection could not be
+//!   made. Safe to send again, to this member or another.
+//! - [`CallError::MaybeSent`]: the request was (at least partly) written
+//!   and no complete answer came: the connection broke, the deadline
+//!   passed, etcd reset the stream. A write is then ambiguous.
+//! - [`CallError::Cancelled`]: a [`CancelToken`] was cancelled; `sent`
+//!   says whether the request had been written.
+//! - [`CallError::Status`]: etcd answered with a gRPC status.
+//! - [`CallError::Protocol`]: etcd answered, but not in a way we can read.
+//! - [`CallError::TooLarge`]: the answer is over the configured limit.
+//! - [`CallError::Invalid`]: refused before sending (a bad header value).
+//!
+//! # Fork
+//!
+//! A connection belongs to the fork generation of the process that opened
+//! it ([`crate::transport::connection::generation`]). In a forked child its
+//! reader thread does not exist and its locks may be held by threads that
+//! do not exist either, so every call on an inherited connection returns
+//! at once, touching nothing, with `NotSent(Reason::Forked)`: the layer
+//! above then drops it and opens a new connection (its own, with its own
+//! reader thread). Dropping an inherited connection leaks it: no lock
+//! taken, no frame written, the socket neither shut down nor closed (the
+//! parent still uses it).
+//!
+//! # Not done yet
+//!
+//! TLS (ALPN `h2`): the socket is plain TCP (h2c). The seam is
+//! [`connection::Socket`]: a TLS variant needs the reader thread to do the
+//! raw `read` outside a lock and decrypt under one, and writers to encrypt
+//! under it.
+
+pub(crate) mod connection;
+pub(crate) mod flow;
+pub(crate) mod frame;
+pub(crate) mod hpack;
+pub(crate) mod stream;
+
+use std::fmt;
+use std::time::Duration;
+
+pub use connection::H2Connection;
+pub use stream::{CancelToken, H2Stream};
+
+/// Settings of a connection. [`Default`] suits etcd.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Time to connect and to receive the server's SETTINGS.
+    pub connect_timeout: Duration,
+    /// The largest gRPC message accepted from the server (256 MiB, as the
+    /// v2 client's `max_response_bytes`).
+    pub max_message_bytes: usize,
+    /// The largest header list accepted (name + value + 32 per field),
+    /// advertised as SETTINGS_MAX_HEADER_LIST_SIZE.
+    pub max_header_list_bytes: usize,
+    /// The receive window of each stream (etcd sends that much without
+    /// waiting for us).
+    pub stream_window: u32,
+    /// The receive window of the connection.
+    pub connection_window: u32,
+    /// While calls are open, a PING after this long without anything from
+    /// the server; `None`: no keepalive pings. At least 5 s (etcd's
+    /// `--grpc-keepalive-min-time`: closer pings get a GOAWAY
+    /// `too_many_pings`).
+    pub keepalive_interval: Option<Duration>,
+    /// A PING not answered within this closes the connection; it also
+    /// bounds a write blocked on a server that stopped reading.
+    pub keepalive_timeout: Duration,
+}
+
+/// The closest keepalive pings may be.
+pub const MIN_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            connect_timeout: Duration::from_secs(5),
+            max_message_bytes: 256 << 20,
+            max_header_list_bytes: 64 << 10,
+            stream_window: 4 << 20,
+            connection_window: 64 << 20,
+            keepalive_interval: Some(Duration::from_secs(30)),
+            keepalive_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Why a call did not get an answer (see [`CallError::NotSent`] and
+/// [`CallError::MaybeSent`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// The deadline passed.
+    Timeout,
+    /// The connection could not be made (refused, unreachable, no HTTP/2
+    /// server there).
+    Connect(String),
+    /// The connection closed or broke.
+    Closed(String),
+    /// The server said GOAWAY (its code and debug text).
+    GoAway { code: u32, debug: String },
+    /// The server reset the stream with this HTTP/2 error code.
+    Reset(u32),
+    /// The server broke the protocol; the connection was closed.
+    Protocol(String),
+    /// The connection was opened before this process forked: it is the
+    /// parent's. Open a new one.
+    Forked,
+    /// The connection has used up its stream ids. Open a new one.
+    StreamIdsExhausted,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Timeout => f.write_str("deadline passed"),
+            Reason::Connect(e) => write!(f, "cannot connect: {e}"),
+            Reason::Closed(e) => write!(f, "connection closed: {e}"),
+            Reason::GoAway { code, debug } => {
+                write!(f, "server sent GOAWAY {}", frame::error_name(*code))?;
+                if !debug.is_empty() {
+                    write!(f, " ({debug})")?;
+                }
+                Ok(())
+            }
+            Reason::Reset(code) => {
+                write!(
+                    f,
+                    "stream reset by the server: {}",
+                    frame::error_name(*code)
+                )
+            }
+            Reason::Protocol(e) => write!(f, "HTTP/2 protocol error: {e}"),
+            Reason::Forked => f.write_str(
+                "the connection belongs to the parent process (opened before fork): open a new one",
+            ),
+            Reason::StreamIdsExhausted => {
+                f.write_str("the connection has used all its stream ids: open a new one")
+            }
+        }
+    }
+}
+
+/// How a call failed; see the module doc.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// Certainly not processed by the server: safe to send again.
+    NotSent(Reason),
+    /// Written, no complete answer: may have taken effect.
+    MaybeSent(Reason),
+    /// Cancelled through a [`CancelToken`]; `sent`: the request had been
+    /// (at least partly) written.
+    Cancelled { sent: bool },
+    /// The server answered with this status.
+    Status(crate::transport::grpc::GrpcStatus),
+    /// The server answered in a way that cannot be read.
+    Protocol(String),
+    /// A message from the server is larger than `limit` bytes.
+    TooLarge { limit: usize },
+    /// Refused before anything was sent (e.g. a header value with a
+    /// newline).
+    Invalid(String),
+}
+
+impl CallError {
+    /// Whether the request may have reached the server (and, for a write,
+    /// taken effect).
+    pub fn maybe_sent(&self) -> bool {
+        match self {
+            CallError::NotSent(_) | CallError::Invalid(_) => false,
+            CallError::Cancelled { sent } => *sent,
+            _ => true,
+        }
+    }
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::NotSent(r) => write!(f, "not sent: {r}"),
+            CallError::MaybeSent(r) => write!(f, "no answer: {r}"),
+            CallError::Cancelled { .. } => f.write_str("cancelled"),
+            CallError::Status(s) => write!(f, "{s}"),
+            CallError::Protocol(e) => write!(f, "protocol error: {e}"),
+            CallError::TooLarge { limit } => write!(f, "message larger than {limit} bytes"),
+            CallError::Invalid(e) => write!(f, "invalid request: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
