@@ -336,6 +336,7 @@ impl ClientBuilder {
                 expected_cluster_id: self.expected_cluster_id,
                 discover: self.discover,
                 discovery: crate::v2::cluster::DISCOVERY,
+                leader: Some(crate::v2::cluster::LEADER),
                 tls,
                 authorization,
                 srv,

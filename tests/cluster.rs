@@ -23,6 +23,14 @@ use common::cluster::Cluster;
 use common::Etcd;
 use etcdc::{Client, Error, ReadOptions, Response, WatchOptions};
 
+/// When the shared cluster became healthy.
+fn started() -> Instant {
+    cluster();
+    *STARTED.get().expect("set with the cluster")
+}
+
+static STARTED: OnceLock<Instant> = OnceLock::new();
+
 fn cluster() -> &'static Cluster {
     static CLUSTER: OnceLock<Cluster> = OnceLock::new();
     CLUSTER.get_or_init(|| {
@@ -32,6 +40,7 @@ fn cluster() -> &'static Cluster {
             "3-member cluster healthy {:.2} s after start",
             started.elapsed().as_secs_f64()
         );
+        let _ = STARTED.set(Instant::now());
         cluster
     })
 }
@@ -159,14 +168,27 @@ enum ClientOn {
     Follower,
 }
 
+/// Runs per endpoint order: each kills a leader (the cluster is revived
+/// between runs).
+const LEADER_KILL_RUNS: usize = 3;
+
+/// How long after the new leader (as every member agrees on it) the writer
+/// may resume: the goal is 0.5 s; the bound leaves room for a loaded CI
+/// machine, and every run prints its figure.
+const RESUME_AFTER_ELECTION: Duration = Duration::from_millis(1000);
+
 #[test]
 fn leader_killed_during_writes_loses_no_acknowledged_write() {
-    leader_kill_run(ClientOn::Leader);
+    for _ in 0..LEADER_KILL_RUNS {
+        leader_kill_run(ClientOn::Leader);
+    }
 }
 
 #[test]
 fn leader_of_the_clients_member_killed_during_writes_loses_no_acknowledged_write() {
-    leader_kill_run(ClientOn::Follower);
+    for _ in 0..LEADER_KILL_RUNS {
+        leader_kill_run(ClientOn::Follower);
+    }
 }
 
 /// 1,000 sequential writes through one client with the library's defaults
@@ -281,9 +303,18 @@ fn leader_kill_run(on: ClientOn) {
     // The write in flight when the leader died, and any sent to it while it
     // was dying (its listener still completes handshakes, then resets).
     assert!(tally.ambiguous <= 5, "too many ambiguous writes: {tally:?}");
+    // At most one write may come back of unknown outcome per kill (the one
+    // in flight); with the client on a follower, even that one may have
+    // committed before the leader died.
     assert!(
-        resume_time < Duration::from_secs(15),
-        "resumed only {resume_time:?} after the kill"
+        tally.ambiguous + tally.timeout + tally.raft_internal <= 1,
+        "client on the {on:?}: more than the write in flight failed: {tally:?}"
+    );
+    let after_election = resume_time.saturating_sub(elected_at - kill_at);
+    assert!(
+        after_election <= RESUME_AFTER_ELECTION,
+        "client on the {on:?}: resumed {after_election:?} after the new leader \
+         ({resume_time:?} after the kill)"
     );
     // Writes go on after the failover: every later one succeeds.
     let after: Vec<usize> = failed.iter().copied().filter(|&i| i > resumed).collect();
@@ -969,12 +1000,18 @@ fn a_write_refused_for_its_cluster_id_is_not_applied() {
 /// no new one can be elected: the leader killed, the other follower
 /// stopped) comes back from etcd as 300 "raft internal error" after etcd's
 /// own 7-second request timeout. That write may still be applied once a
-/// leader is back (it was, in the field), so it is `Ambiguous`, with
-/// etcd's code kept, never `RaftInternal` (which a caller would take as
-/// "not applied" and retry).
+/// leader is back (it was, in the field), so it is `Ambiguous` (with
+/// etcd's code when etcd answered first), never `RaftInternal`, which a
+/// caller would take as "not applied" and retry.
 #[test]
 fn a_write_etcd_times_out_is_ambiguous_with_etcds_code() {
     let (_guard, cluster) = exclusive();
+    // On a cluster seconds old, leadership is still settling (members hold
+    // leases, step down, campaign): the scenario needs a settled one.
+    let settle = Duration::from_secs(4);
+    if let Some(young) = settle.checked_sub(started().elapsed()) {
+        std::thread::sleep(young);
+    }
     let leader = cluster.leader_index();
     let follower = (leader + 1) % cluster.len();
     let other = (leader + 2) % cluster.len();
@@ -991,15 +1028,22 @@ fn a_write_etcd_times_out_is_ambiguous_with_etcds_code() {
     let write = client.set(&key, "during");
     let took = started.elapsed();
     cluster.cont(other);
-    match &write {
-        Err(e @ Error::Ambiguous { .. }) => {
-            // etcd 3.4 answers 300 here; a member that saw no leader at all
-            // may answer 301. Either way etcd's code travels with it.
-            let code = e.etcd().map(|e| e.code);
-            assert!(matches!(code, Some(300 | 301)), "{e:?}");
-        }
+    // etcd 3.4 answers 300 here after 7 s (301 from a member that saw no
+    // leader at all), with etcd's code kept. The client usually says so
+    // sooner: about 1 s in, its member reports that it lost its leader (it
+    // turned candidate), and the write is Ambiguous then. Either way: never
+    // a status a caller could take for "not applied".
+    let how = match &write {
+        Err(e @ Error::Ambiguous { .. }) => match e.etcd().map(|e| e.code) {
+            Some(code @ (300 | 301)) => format!("etcd's {code}"),
+            Some(other) => panic!("etcd code {other}: {e:?}"),
+            None => {
+                assert!(e.to_string().contains("lost its leader"), "{e:?}");
+                "the member lost its leader".to_owned()
+            }
+        },
         other => panic!("expected Ambiguous, got {other:?} after {took:?}"),
-    }
+    };
     // What became of it, once a leader is back (information: either is
     // possible, which is the point).
     cluster.restart(leader);
@@ -1011,7 +1055,7 @@ fn a_write_etcd_times_out_is_ambiguous_with_etcds_code() {
         },
     );
     println!(
-        "300 after {:.2} s; the write was {} applied",
+        "ambiguous ({how}) after {:.2} s; the write was {} applied",
         secs(took),
         match read.as_ref().map(|r| r.node.value.as_deref()) {
             Ok(Some("during")) => "later",

@@ -35,6 +35,7 @@ pub(crate) mod grpc;
 pub(crate) mod health;
 pub(crate) mod http1;
 pub(crate) mod http2;
+pub(crate) mod leader;
 mod redirect;
 pub(crate) mod srv;
 pub(crate) mod tls;
@@ -81,6 +82,9 @@ pub(crate) struct TransportConfig {
     pub tls: crate::transport::tls::Tls,
     /// Sent with every request, when set.
     pub authorization: Option<Authorization>,
+    /// How to ask a member about its leader while a write waits (see
+    /// [`leader`]); `None`: never asked.
+    pub leader: Option<leader::LeaderProbe>,
     /// DNS SRV discovery: asked again when every member failed.
     pub srv: Option<srv::Srv>,
 }
@@ -482,7 +486,15 @@ impl Transport {
                 (pooled, exchange)
             }
         };
-        let answer = match exchange.advance(&mut *pooled.conn, answer_by, on_head) {
+        let write = *method != Method::GET;
+        let answer = match self.advance(
+            &mut pooled,
+            &mut exchange,
+            answer_by,
+            on_head,
+            write,
+            endpoint,
+        ) {
             Ok(Some(answer)) => answer,
             Ok(None) => {
                 let Some(slot) = slot else {
@@ -498,7 +510,7 @@ impl Transport {
                     endpoint: endpoint.to_owned(),
                 }));
             }
-            Err(e) => return Err(explain(classify_exchange(e, endpoint))),
+            Err(failure) => return Err(failure),
         };
         if answer.head.keep_alive {
             self.connections.put(pooled);
@@ -508,8 +520,55 @@ impl Transport {
             headers: answer.head.fields,
             body: answer.body,
             endpoint: endpoint.to_owned(),
-            write: *method != Method::GET,
+            write,
         })
+    }
+
+    /// Waits for the answer until `answer_by` (`Ok(None)` then, the exchange
+    /// intact). A write asks, once it has waited [`leader::CHECK_AFTER`],
+    /// whether its member's leader changed since it was sent, and again
+    /// every [`leader::CHECK_EVERY`]: if so, it stops waiting and fails as
+    /// "maybe sent" (see [`leader`]).
+    fn advance(
+        &self,
+        pooled: &mut Pooled,
+        exchange: &mut http1::Exchange,
+        answer_by: Option<Instant>,
+        on_head: &mut dyn FnMut(&Head),
+        write: bool,
+        endpoint: &str,
+    ) -> std::result::Result<Option<http1::Answer>, Failure> {
+        let classify = |e| {
+            explain(
+                classify_exchange(e, endpoint),
+                endpoint,
+                &self.config.tls,
+                self.config.connect_timeout,
+            )
+        };
+        if !write || self.config.leader.is_none() {
+            return exchange
+                .advance(&mut *pooled.conn, answer_by, on_head)
+                .map_err(classify);
+        }
+        let sent = Instant::now();
+        let mut check_at = sent + leader::CHECK_AFTER;
+        loop {
+            let until = answer_by.map_or(check_at, |by| by.min(check_at));
+            match exchange.advance(&mut *pooled.conn, Some(until), on_head) {
+                Ok(None) if answer_by.is_none_or(|by| Instant::now() < by) => {}
+                other => return other.map_err(classify),
+            }
+            if self.leader_changed_since(endpoint, sent) {
+                return Err(Failure::MaybeSent(Error::Connection {
+                    endpoint: endpoint.to_owned(),
+                    reason: "the member lost its leader while the write waited for its \
+                             answer (it went to the old leader)"
+                        .into(),
+                }));
+            }
+            check_at = Instant::now() + leader::CHECK_EVERY;
+        }
     }
 
     /// A transport with the same configuration and a pool of its own, for a

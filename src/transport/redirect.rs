@@ -112,6 +112,7 @@ mod tests {
                 path: "/members",
                 client_urls: |_| Ok(Vec::new()),
             },
+            leader: None,
             tls: tls::config(&TlsOptions::default(), true).unwrap(),
             authorization,
             srv: None,

@@ -7,6 +7,7 @@ use ureq::http::Method;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::transport::health::parse_health;
+use crate::transport::leader::LeaderProbe;
 use crate::transport::{Discovery, Limit, Payload, Reply};
 use crate::v2::reply::into_success;
 
@@ -44,6 +45,67 @@ pub(crate) const DISCOVERY: Discovery = Discovery {
     path: "/members",
     client_urls: members_client_urls,
 };
+
+/// How a write's member tells how long its leader has led (see
+/// [`crate::transport::leader`]): `GET /v2/stats/self`, whose `leaderInfo`
+/// a follower updates when a new leader first reaches it.
+pub(crate) const LEADER: LeaderProbe = LeaderProbe {
+    path: "/stats/self",
+    leader_for,
+};
+
+/// `leaderInfo.uptime` of a `/v2/stats/self` answer, when it names a leader.
+fn leader_for(body: &[u8]) -> Option<std::time::Duration> {
+    #[derive(serde::Deserialize)]
+    struct Stats {
+        #[serde(rename = "leaderInfo")]
+        leader_info: Info,
+    }
+    #[derive(serde::Deserialize)]
+    struct Info {
+        #[serde(default)]
+        leader: String,
+        #[serde(default)]
+        uptime: String,
+    }
+    let stats: Stats = serde_json::from_slice(body).ok()?;
+    let info = stats.leader_info;
+    if info.leader.is_empty() {
+        return None;
+    }
+    go_duration(&info.uptime)
+}
+
+/// A Go `time.Duration` as printed (`"1h2m3.5s"`, `"52.216286ms"`, `"0s"`).
+fn go_duration(text: &str) -> Option<std::time::Duration> {
+    let mut rest = text;
+    let mut total = 0f64;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let seconds = match &rest[..unit] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 1e-3,
+            "us" | "µs" | "μs" => 1e-6,
+            "ns" => 1e-9,
+            _ => return None,
+        };
+        total += number * seconds;
+        rest = &rest[unit..];
+    }
+    std::time::Duration::try_from_secs_f64(total).ok()
+}
 
 /// The members' client URLs in a `/v2/members` answer, in its order; for
 /// any other answer, the error it describes.
@@ -234,4 +296,29 @@ fn member_id(id: &str) -> Result<&str> {
         )));
     }
     Ok(id)
+}
+
+#[cfg(test)]
+mod leader_tests {
+    use super::{go_duration, leader_for};
+    use std::time::Duration;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(go_duration("0s"), Some(Duration::ZERO));
+        assert_eq!(go_duration("52.5ms"), Some(Duration::from_micros(52_500)));
+        assert_eq!(go_duration("1h2m3s"), Some(Duration::from_secs(3723)));
+        assert_eq!(go_duration("1.5µs"), Some(Duration::from_nanos(1500)));
+        assert_eq!(go_duration("3x"), None);
+        assert_eq!(go_duration(""), None);
+    }
+
+    #[test]
+    fn leader_uptime_from_stats() {
+        let body = br#"{"name":"n1","id":"ec91","state":"StateFollower","leaderInfo":{"leader":"ec91","uptime":"1.25s","startTime":"2026-12-02T06:45:15Z"}}"#;
+        assert_eq!(leader_for(body), Some(Duration::from_millis(1250)));
+        let none = br#"{"leaderInfo":{"leader":"","uptime":"1s"}}"#;
+        assert_eq!(leader_for(none), None);
+        assert_eq!(leader_for(b"garbage"), None);
+    }
 }
