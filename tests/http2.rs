@@ -464,6 +464,324 @@ fn a_forked_child_opens_its_own_connection() {
     }
 }
 
+// ---- over TLS (ALPN h2), against etcd's https client port ----
+
+/// A TLS etcd shared by these tests: without client certificates
+/// required (`false`), or with `--client-cert-auth` (`true`).
+fn tls_etcd(client_cert_auth: bool) -> &'static common::Etcd {
+    static PLAIN: std::sync::OnceLock<common::Etcd> = std::sync::OnceLock::new();
+    static CERT: std::sync::OnceLock<common::Etcd> = std::sync::OnceLock::new();
+    let cell = if client_cert_auth { &CERT } else { &PLAIN };
+    cell.get_or_init(|| {
+        common::Etcd::start_tls(
+            common::Options::default(),
+            common::tls::pki().server_tls(client_cert_auth),
+        )
+    })
+}
+
+/// A configuration trusting the test CA, with the test client certificate
+/// if `cert`.
+fn tls_config(cert: bool) -> Config {
+    let p = common::tls::pki();
+    let client = cert.then_some((p.client_cert.as_path(), p.client_key.as_path()));
+    Config::default()
+        .with_tls(Some(&p.ca), client, false)
+        .expect("TLS configuration")
+}
+
+fn tls_connect(url: &str, config: Config) -> Arc<H2Connection> {
+    H2Connection::connect(url, config).expect("TLS connect")
+}
+
+/// A connect that must fail, within 5 s, as `NotSent`: its TLS error.
+fn tls_refused(url: &str, config: Config) -> etcdc::Error {
+    let start = Instant::now();
+    let e = H2Connection::connect(url, config).expect_err("the connect must fail");
+    assert!(start.elapsed() < Duration::from_secs(5), "{e}");
+    assert!(matches!(e, CallError::NotSent(_)), "{e:?}");
+    assert!(!e.maybe_sent());
+    e.tls_error()
+        .unwrap_or_else(|| panic!("not a TLS error: {e:?}"))
+}
+
+#[test]
+fn tls_a_put_then_a_range_with_the_ca() {
+    let etcd = tls_etcd(false);
+    assert!(etcd.url.starts_with("https://"));
+    let conn = tls_connect(&etcd.url, tls_config(false));
+    let key = common::prefix("h2tls") + "/k";
+    let answer = put(&conn, &key, b"over TLS %+&=\0\xff").unwrap();
+    assert_eq!(fields(&answer, 1).len(), 1);
+    assert_eq!(
+        get(&conn, &key).unwrap().as_deref(),
+        Some(&b"over TLS %+&=\0\xff"[..])
+    );
+    assert_eq!(get(&conn, &(key.clone() + "/none")).unwrap(), None);
+    assert!(conn.is_usable());
+    // Without verification, no CA needed.
+    let insecure = Config::default().with_tls(None, None, true).unwrap();
+    let conn = tls_connect(&etcd.url, insecure);
+    assert!(get(&conn, &key).unwrap().is_some());
+}
+
+#[test]
+fn tls_a_put_then_a_range_with_a_client_certificate() {
+    let etcd = tls_etcd(true);
+    let conn = tls_connect(&etcd.url, tls_config(true));
+    let key = common::prefix("h2tlscert") + "/k";
+    put(&conn, &key, b"with a certificate").unwrap();
+    assert_eq!(
+        get(&conn, &key).unwrap().as_deref(),
+        Some(&b"with a certificate"[..])
+    );
+    assert!(conn.is_usable());
+}
+
+#[test]
+fn tls_an_untrusted_server_certificate_is_refused() {
+    let etcd = tls_etcd(false);
+    let p = common::tls::pki();
+    // The system's store (the default), and an unrelated CA.
+    for config in [
+        Config::default(),
+        Config::default()
+            .with_tls(Some(&p.other_ca), None, false)
+            .unwrap(),
+    ] {
+        match tls_refused(&etcd.url, config) {
+            etcdc::Error::TlsUntrusted { endpoint, .. } => assert_eq!(endpoint, etcd.url),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn tls_a_wrong_host_name_is_refused() {
+    let etcd = tls_etcd(false);
+    let url = etcd.url_with_host("localhost");
+    match tls_refused(&url, tls_config(false)) {
+        etcdc::Error::TlsHostname { endpoint, .. } => assert_eq!(endpoint, url),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// etcd refuses a missing or untrusted client certificate after the
+/// handshake (TLS 1.3): an alert racing a reset. Every try must say so.
+#[test]
+fn tls_no_client_certificate_when_required_is_refused() {
+    let etcd = tls_etcd(true);
+    let p = common::tls::pki();
+    for round in 0..8 {
+        match tls_refused(&etcd.url, tls_config(false)) {
+            etcdc::Error::TlsClientCert { .. } => {}
+            other => panic!("round {round}: {other:?}"),
+        }
+    }
+    let foreign = Config::default()
+        .with_tls(
+            Some(&p.ca),
+            Some((&p.other_client_cert, &p.other_client_key)),
+            false,
+        )
+        .unwrap();
+    match tls_refused(&etcd.url, foreign) {
+        etcdc::Error::TlsClientCert { .. } => {}
+        other => panic!("{other:?}"),
+    }
+    // The same etcd takes the right certificate.
+    let conn = tls_connect(&etcd.url, tls_config(true));
+    assert_eq!(get(&conn, "/h2tls-none").unwrap(), None);
+}
+
+#[test]
+fn tls_to_a_plain_port_is_a_tls_error() {
+    match tls_refused(
+        &common::shared().url.replace("http://", "https://"),
+        tls_config(false),
+    ) {
+        etcdc::Error::Tls { reason, .. } => assert!(reason.contains("http endpoint"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn tls_eight_threads_share_one_connection_without_mixups() {
+    let conn = tls_connect(&tls_etcd(true).url, tls_config(true));
+    let base = common::prefix("h2tlsthreads");
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let (conn, base) = (&conn, &base);
+            s.spawn(move || {
+                for round in 0..200 {
+                    let key = format!("{base}/t{t}/r{round}");
+                    let value = format!("thread {t} round {round}");
+                    put(conn, &key, value.as_bytes()).unwrap();
+                    assert_eq!(get(conn, &key).unwrap(), Some(value.into_bytes()));
+                }
+            });
+        }
+    });
+    assert!(conn.is_usable());
+}
+
+/// 1.5 MB each way over TLS, with small windows on one connection.
+#[test]
+fn tls_a_large_value_round_trips_through_flow_control() {
+    let url = &tls_etcd(false).url;
+    let value: Vec<u8> = (0..1_500_000u32).map(|i| (i % 251) as u8).collect();
+    let small = Config {
+        stream_window: 64 * 1024,
+        connection_window: 65_535,
+        ..tls_config(false)
+    };
+    let small = tls_connect(url, small);
+    let conn = tls_connect(url, tls_config(false));
+    let key = common::prefix("h2tlsbig");
+    put(&conn, &key, &value).unwrap();
+    assert!(get(&conn, &key).unwrap().unwrap() == value);
+    assert!(get(&small, &key).unwrap().unwrap() == value);
+    put(&small, &key, &value[1..]).unwrap();
+    assert!(get(&conn, &key).unwrap().unwrap() == value[1..]);
+    assert!(conn.is_usable() && small.is_usable());
+}
+
+/// A watch `recv` and a unary call over TLS, each cancelled from another
+/// thread: both wake within 100 ms, and the connection goes on.
+#[test]
+fn tls_calls_are_cancelled_from_another_thread() {
+    let conn = tls_connect(&tls_etcd(true).url, tls_config(true));
+    let key = common::prefix("h2tlswatch");
+    let mut watch = conn.stream(WATCH, &[], within(5000)).unwrap();
+    watch
+        .send(&watch_request(key.as_bytes()), within(5000))
+        .unwrap();
+    assert!(!watch.recv(within(5000)).unwrap().unwrap().is_empty());
+    put(&conn, &key, b"seen").unwrap();
+    let event = watch.recv(within(5000)).unwrap().unwrap();
+    assert_eq!(fields(&event, 11).len(), 1);
+    let canceller = watch.canceller();
+    let late = std::thread::scope(|s| {
+        let t = s.spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            canceller.cancel();
+            Instant::now()
+        });
+        let e = watch.recv(None).unwrap_err();
+        let woke = Instant::now();
+        assert_eq!(e, CallError::Cancelled { sent: true });
+        woke.duration_since(t.join().unwrap())
+    });
+    assert!(late < Duration::from_millis(100), "woke {late:?} late");
+    drop(watch);
+    assert_eq!(get(&conn, &key).unwrap().as_deref(), Some(&b"seen"[..]));
+    assert!(conn.is_usable());
+}
+
+/// A TLS etcd stopped (SIGSTOP): a unary call returns `MaybeSent` at its
+/// deadline, and one cancelled from another thread within 100 ms; after
+/// SIGCONT the connection works again.
+#[test]
+fn tls_a_stopped_etcd_gives_the_deadline_and_cancel_wakes() {
+    let etcd = common::Etcd::start_tls(
+        common::Options::default(),
+        common::tls::pki().server_tls(false),
+    );
+    let conn = tls_connect(&etcd.url, tls_config(false));
+    put(&conn, "/h2tlsstop", b"before").unwrap();
+    let pid = etcd_pid(etcd.port);
+    // SAFETY: signals a process this test started.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let e = conn
+        .unary(
+            PUT,
+            &put_request(b"/h2tlsstop", b"x"),
+            within(300),
+            &[],
+            None,
+        )
+        .unwrap_err();
+    let token = CancelToken::new();
+    let late = std::thread::scope(|s| {
+        let t = token.clone();
+        let canceller = s.spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            t.cancel();
+            Instant::now()
+        });
+        let e = conn.unary(
+            RANGE,
+            &range_request(b"/h2tlsstop"),
+            None,
+            &[],
+            Some(&token),
+        );
+        let woke = Instant::now();
+        (e, woke.duration_since(canceller.join().unwrap()))
+    });
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    assert_eq!(e, CallError::MaybeSent(Reason::Timeout));
+    assert_eq!(late.0, Err(CallError::Cancelled { sent: true }));
+    assert!(
+        late.1 < Duration::from_millis(100),
+        "woke {:?} late",
+        late.1
+    );
+    assert!(get(&conn, "/h2tlsstop").unwrap().is_some());
+    assert!(conn.is_usable());
+}
+
+/// A TLS server that does not select h2 (`openssl s_server`, no ALPN): a
+/// clear connect error, not sent.
+#[test]
+fn tls_a_server_without_h2_is_refused_clearly() {
+    let p = common::tls::pki();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let openssl = std::env::var("OPENSSL_BIN")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "openssl".into());
+    /// Ends the server however the test ends.
+    struct Server(std::process::Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let server = std::process::Command::new(openssl)
+        .args(["s_server", "-quiet", "-www", "-accept"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-cert")
+        .arg(&p.server_cert)
+        .arg("-key")
+        .arg(&p.server_key)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(Server)
+        .expect("openssl s_server");
+    let up = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(up.elapsed() < Duration::from_secs(10), "s_server not up");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let e = H2Connection::connect(&format!("https://127.0.0.1:{port}"), tls_config(false));
+    drop(server);
+    match e {
+        Err(CallError::NotSent(Reason::Connect(why))) => {
+            assert!(why.contains("ALPN h2"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 // ---- against the scripted peer ----
 
 /// A peer that shakes hands and then runs `then` with the connection.

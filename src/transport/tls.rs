@@ -181,43 +181,60 @@ impl Tls {
     /// handshake, `None` if the server accepts us (or cannot be reached).
     /// Used only on the failure path.
     pub(crate) fn diagnose(&self, endpoint: &str, within: Duration) -> Option<Error> {
-        let config = &self.probe;
-        let uri: ureq::http::Uri = endpoint.parse().ok()?;
-        if uri.scheme_str() != Some("https") {
-            return None;
+        diagnose_with(&self.probe, endpoint, within)
+    }
+
+    /// The same settings (CA file or system store, client certificate,
+    /// verification or not) for HTTP/2: ALPN `h2` only.
+    pub(crate) fn h2_client_config(&self) -> Arc<rustls::ClientConfig> {
+        let mut config = (*self.probe).clone();
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        Arc::new(config)
+    }
+}
+
+/// [`Tls::diagnose`] with this rustls configuration (also used by the
+/// HTTP/2 transport with its own).
+pub(crate) fn diagnose_with(
+    config: &Arc<rustls::ClientConfig>,
+    endpoint: &str,
+    within: Duration,
+) -> Option<Error> {
+    let uri: ureq::http::Uri = endpoint.parse().ok()?;
+    if uri.scheme_str() != Some("https") {
+        return None;
+    }
+    let host = uri.host()?.trim_start_matches('[').trim_end_matches(']');
+    let within = within.min(Duration::from_secs(2));
+    if within.is_zero() {
+        return None;
+    }
+    let addr = (host, uri.port_u16().unwrap_or(443))
+        .to_socket_addrs()
+        .ok()?
+        .next()?;
+    let mut tcp = TcpStream::connect_timeout(&addr, within).ok()?;
+    tcp.set_read_timeout(Some(within)).ok()?;
+    tcp.set_write_timeout(Some(within)).ok()?;
+    let name = ServerName::try_from(host.to_owned()).ok()?;
+    let mut conn = rustls::ClientConnection::new(config.clone(), name).ok()?;
+    let failed = |e: io::Error| {
+        let e = io_rustls_error(&e)?.clone();
+        classify(&ureq::Error::Rustls(e), endpoint)
+    };
+    while conn.is_handshaking() {
+        if let Err(e) = conn.complete_io(&mut tcp) {
+            return failed(e);
         }
-        let host = uri.host()?.trim_start_matches('[').trim_end_matches(']');
-        let within = within.min(Duration::from_secs(2));
-        if within.is_zero() {
-            return None;
-        }
-        let addr = (host, uri.port_u16().unwrap_or(443))
-            .to_socket_addrs()
-            .ok()?
-            .next()?;
-        let mut tcp = TcpStream::connect_timeout(&addr, within).ok()?;
-        tcp.set_read_timeout(Some(within)).ok()?;
-        tcp.set_write_timeout(Some(within)).ok()?;
-        let name = ServerName::try_from(host.to_owned()).ok()?;
-        let mut conn = rustls::ClientConnection::new(config.clone(), name).ok()?;
-        let failed = |e: io::Error| {
-            let e = io_rustls_error(&e)?.clone();
-            classify(&ureq::Error::Rustls(e), endpoint)
-        };
-        while conn.is_handshaking() {
-            if let Err(e) = conn.complete_io(&mut tcp) {
-                return failed(e);
-            }
-        }
-        // The server's first records after the handshake: session tickets
-        // if it accepts us, an alert if not.
-        match conn.read_tls(&mut tcp) {
-            Ok(0) | Err(_) => None,
-            Ok(_) => conn
-                .process_new_packets()
-                .err()
-                .and_then(|e| classify(&ureq::Error::Rustls(e), endpoint)),
-        }
+    }
+    // The server's first records after the handshake: session tickets
+    // if it accepts us, an alert if not.
+    match conn.read_tls(&mut tcp) {
+        Ok(0) | Err(_) => None,
+        Ok(_) => conn
+            .process_new_packets()
+            .err()
+            .and_then(|e| classify(&ureq::Error::Rustls(e), endpoint)),
     }
 }
 
@@ -234,10 +251,15 @@ pub(crate) fn classify(e: &ureq::Error, endpoint: &str) -> Option<Error> {
         }
         _ => return None,
     };
+    Some(classify_rustls(rustls_error, endpoint))
+}
+
+/// A rustls error, told apart in the user's terms (as [`classify`]).
+pub(crate) fn classify_rustls(rustls_error: &rustls::Error, endpoint: &str) -> Error {
     let endpoint = endpoint.to_owned();
     let reason = rustls_error.to_string();
     use rustls::Error as R;
-    Some(match rustls_error {
+    match rustls_error {
         R::InvalidCertificate(
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
         ) => Error::TlsHostname { endpoint, reason },
@@ -257,7 +279,7 @@ pub(crate) fn classify(e: &ureq::Error, endpoint: &str) -> Option<Error> {
             reason: format!("{reason} (is this an http endpoint?)"),
         },
         _ => Error::Tls { endpoint, reason },
-    })
+    }
 }
 
 /// An I/O error that breaks a TLS handshake: the connection closed or reset
@@ -325,6 +347,6 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCert {
 }
 
 /// The rustls error inside an I/O error, if that is what it is.
-fn io_rustls_error(e: &io::Error) -> Option<&rustls::Error> {
+pub(crate) fn io_rustls_error(e: &io::Error) -> Option<&rustls::Error> {
     e.get_ref()?.downcast_ref::<rustls::Error>()
 }

@@ -6,7 +6,8 @@
 //! Locks: `writer` (the right to write to the socket) is taken before
 //! `state` when both are needed, never the other way; the reader thread
 //! collects the frames it must send while it holds `state` and writes them
-//! after releasing it.
+//! after releasing it. A TLS socket's own lock ([`super::tls`]) is the
+//! innermost: taken last, and never held while waiting on the network.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -17,29 +18,47 @@ use std::time::{Duration, Instant};
 use super::flow::{RecvWindow, SendWindow};
 use super::frame::{self, ConnError, Frame, Head};
 use super::hpack::{self, Field};
-use super::{CallError, Config, Reason, MIN_KEEPALIVE_INTERVAL};
+use super::tls::TlsSocket;
+use super::{CallError, Config, H2Tls, Reason, MIN_KEEPALIVE_INTERVAL};
 use crate::transport::connection::{generation, set_keepalive, watch_forks};
+
+/// How long a failing connection waits for the writer lock to send its
+/// GOAWAY.
+const GOAWAY_WAIT: Duration = Duration::from_millis(100);
 
 /// The frames we accept: the protocol's default size (we do not raise it).
 const MAX_FRAME_IN: usize = frame::DEFAULT_MAX_FRAME as usize;
 
-/// The socket under a connection. Plain TCP (h2c) for now; a TLS variant
-/// would decrypt in the reader thread and encrypt under the writer lock.
+/// The socket under a connection: plain TCP (h2c) or TLS (see
+/// [`super::tls`]: the reader decrypts under the TLS lock, writers
+/// encrypt under it, neither holds it while waiting on the network).
 #[derive(Debug)]
 pub(crate) enum Socket {
     Plain(TcpStream),
+    Tls(Box<TlsSocket>),
 }
 
 impl Socket {
     fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Socket::Plain(s) => (&*s).read(buf),
+            Socket::Tls(s) => s.read(buf),
         }
     }
 
+    /// Writes whole frames; the caller holds the writer lock.
     fn write_all(&self, bytes: &[u8]) -> io::Result<()> {
         match self {
             Socket::Plain(s) => (&*s).write_all(bytes),
+            Socket::Tls(s) => s.write_all(bytes),
+        }
+    }
+
+    /// Whether the TLS layer has records of its own to send.
+    fn wants_write(&self) -> bool {
+        match self {
+            Socket::Plain(_) => false,
+            Socket::Tls(s) => s.wants_write(),
         }
     }
 
@@ -48,12 +67,23 @@ impl Socket {
             Socket::Plain(s) => {
                 let _ = s.shutdown(Shutdown::Both);
             }
+            Socket::Tls(s) => s.shutdown(),
         }
     }
 
     fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         match self {
             Socket::Plain(s) => s.set_read_timeout(t),
+            Socket::Tls(s) => s.set_read_timeout(t),
+        }
+    }
+
+    /// Why an I/O error (of `what`: read, write) happened: TLS failures
+    /// told apart.
+    fn reason(&self, e: &io::Error, endpoint: &str, what: &str) -> Reason {
+        match self {
+            Socket::Plain(_) => Reason::Closed(format!("{what}: {e}")),
+            Socket::Tls(_) => super::tls::reason(e, endpoint, what),
         }
     }
 }
@@ -212,6 +242,14 @@ fn split_origin(origin: &str) -> Option<(&'static str, &str, u16)> {
     Some((scheme, host, port))
 }
 
+/// TLS for an `https` origin when the configuration has none: the
+/// system's CA store, no client certificate.
+fn default_tls() -> Result<H2Tls, Reason> {
+    crate::transport::tls::config(&crate::transport::tls::TlsOptions::default(), true)
+        .map(|tls| H2Tls::from_client(&tls))
+        .map_err(|e| Reason::Connect(e.to_string()))
+}
+
 fn tcp_connect(host: &str, port: u16, deadline: Instant) -> Result<TcpStream, String> {
     let literal = host.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<SocketAddr> = match literal.parse::<std::net::IpAddr>() {
@@ -237,30 +275,74 @@ fn tcp_connect(host: &str, port: u16, deadline: Instant) -> Result<TcpStream, St
 }
 
 impl H2Connection {
-    /// Connects to `origin` (`http://host:port`: HTTP/2 without TLS),
-    /// sends the preface and our SETTINGS, starts the reader thread, and
-    /// waits for the server's SETTINGS, all within
+    /// Connects to `origin` (`http://host:port`: HTTP/2 without TLS;
+    /// `https://host:port`: over TLS with ALPN `h2`, as `config.tls` says),
+    /// does the TLS handshake, sends the preface and our SETTINGS, starts
+    /// the reader thread, and waits for the server's SETTINGS, all within
     /// `config.connect_timeout`. Every failure is `NotSent`: no call was
-    /// made.
+    /// made. TLS failures are `Reason::Tls` (see [`Reason::tls_error`]).
     pub fn connect(origin: &str, config: Config) -> Result<Arc<H2Connection>, CallError> {
         let not_sent = |e: String| CallError::NotSent(Reason::Connect(e));
         let (scheme, host, port) =
             split_origin(origin).ok_or_else(|| not_sent(format!("not an origin: {origin}")))?;
-        if scheme == "https" {
-            return Err(not_sent(
-                "TLS (https) is not supported by the HTTP/2 transport yet".into(),
-            ));
-        }
+        // TLS settings first: a bad one is refused before connecting.
+        let tls = match (scheme, &config.tls) {
+            ("https", Some(tls)) => Some(tls.clone()),
+            ("https", None) => Some(default_tls().map_err(CallError::NotSent)?),
+            _ => None,
+        };
         watch_forks();
         let deadline = Instant::now() + config.connect_timeout;
         let tcp = tcp_connect(host, port, deadline).map_err(not_sent)?;
+        // A write blocked this long means the server stopped reading.
+        let write_timeout = config.keepalive_timeout.max(Duration::from_secs(1));
         let setup = |tcp: &TcpStream| -> io::Result<()> {
             tcp.set_nodelay(true)?;
             set_keepalive(tcp)?;
-            // A write blocked this long means the server stopped reading.
-            tcp.set_write_timeout(Some(config.keepalive_timeout.max(Duration::from_secs(1))))
+            tcp.set_write_timeout(Some(write_timeout))
         };
         setup(&tcp).map_err(|e| not_sent(e.to_string()))?;
+        let socket = match &tls {
+            Some(tls) => Socket::Tls(Box::new(super::tls::handshake(
+                tcp,
+                host,
+                origin,
+                tls,
+                deadline,
+                write_timeout,
+            )?)),
+            None => Socket::Plain(tcp),
+        };
+        let result = Self::start(socket, scheme, host, port, origin, config, deadline);
+        match (result, &tls) {
+            (Err(CallError::NotSent(reason)), Some(tls))
+                if !matches!(reason, Reason::Tls { .. }) =>
+            {
+                // The server may have refused our certificate after the
+                // handshake (TLS 1.3), its alert lost to a reset: ask it
+                // again, without writing.
+                let left = deadline.saturating_duration_since(Instant::now());
+                match crate::transport::tls::diagnose_with(&tls.0, origin, left) {
+                    Some(e) => Err(CallError::NotSent(Reason::from_tls_error(e))),
+                    None => Err(CallError::NotSent(reason)),
+                }
+            }
+            (result, _) => result,
+        }
+    }
+
+    /// Sends the preface and our SETTINGS on `socket`, starts the reader
+    /// thread, and waits for the server's SETTINGS.
+    fn start(
+        socket: Socket,
+        scheme: &'static str,
+        host: &str,
+        port: u16,
+        origin: &str,
+        config: Config,
+        deadline: Instant,
+    ) -> Result<Arc<H2Connection>, CallError> {
+        let not_sent = |e: String| CallError::NotSent(Reason::Connect(e));
         let mut config = config;
         config.keepalive_interval = config
             .keepalive_interval
@@ -287,9 +369,14 @@ impl H2Connection {
         if grow > 0 {
             frame::put_window_update(&mut hello, 0, grow);
         }
-        (&tcp)
-            .write_all(&hello)
-            .map_err(|e| not_sent(format!("write: {e}")))?;
+        if let Err(e) = socket.write_all(&hello) {
+            return Err(CallError::NotSent(
+                match socket.reason(&e, origin, "write") {
+                    Reason::Closed(why) => Reason::Connect(why),
+                    other => other,
+                },
+            ));
+        }
 
         let authority = if port == if scheme == "https" { 443 } else { 80 } {
             host.to_owned()
@@ -298,7 +385,7 @@ impl H2Connection {
         };
         let inner = Arc::new(Inner {
             generation: generation(),
-            socket: Socket::Plain(tcp),
+            socket,
             scheme,
             authority,
             origin: origin.to_owned(),
@@ -412,7 +499,7 @@ impl Inner {
         match self.socket.write_all(bytes) {
             Ok(()) => Ok(()),
             Err(e) => {
-                let reason = Reason::Closed(format!("write: {e}"));
+                let reason = self.socket.reason(&e, &self.origin, "write");
                 self.fail(reason.clone(), None);
                 Err(reason)
             }
@@ -430,7 +517,7 @@ impl Inner {
         loop {
             if let Some(reason) = &st.closed {
                 let reason = match reason {
-                    Reason::Connect(_) => reason.clone(),
+                    Reason::Connect(_) | Reason::Tls { .. } => reason.clone(),
                     other => Reason::Connect(other.to_string()),
                 };
                 return Err(CallError::NotSent(reason));
@@ -477,7 +564,21 @@ impl Inner {
             }
         }
         if let Some(e) = goaway {
-            if let Ok(_w) = self.writer.try_lock() {
+            // A writer may hold the lock for a moment (between its write
+            // and the unlock), or for long (blocked on a server that does
+            // not read): wait for the first, not the second.
+            let give_up = Instant::now() + GOAWAY_WAIT;
+            let writer = loop {
+                match self.writer.try_lock() {
+                    Ok(w) => break Some(w),
+                    Err(std::sync::TryLockError::Poisoned(p)) => break Some(p.into_inner()),
+                    Err(std::sync::TryLockError::WouldBlock) if Instant::now() < give_up => {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    Err(std::sync::TryLockError::WouldBlock) => break None,
+                }
+            };
+            if let Some(_w) = writer {
                 let mut out = Vec::new();
                 frame::put_goaway(&mut out, 0, e.code, e.reason.as_bytes());
                 let _ = self.socket.write_all(&out);
@@ -578,9 +679,23 @@ fn read_loop(inner: &Inner, r: &mut Reader) -> Stop {
                 }
                 continue;
             }
-            Err(e) => return closed(format!("read: {e}")),
+            Err(e) => {
+                return Stop {
+                    reason: inner.socket.reason(&e, &inner.origin, "read"),
+                    goaway: None,
+                }
+            }
         };
         last_read = Instant::now();
+        if inner.socket.wants_write() {
+            // rustls's own records (e.g. a key update's answer).
+            if let Err(reason) = inner.write(&[]) {
+                return Stop {
+                    reason,
+                    goaway: None,
+                };
+            }
+        }
         end += n;
         {
             let mut st = inner.lock_state();

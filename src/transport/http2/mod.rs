@@ -53,20 +53,30 @@
 //! taken, no frame written, the socket neither shut down nor closed (the
 //! parent still uses it).
 //!
-//! # Not done yet
+//! # TLS
 //!
-//! TLS (ALPN `h2`): the socket is plain TCP (h2c). The seam is
-//! [`connection::Socket`]: a TLS variant needs the reader thread to do the
-//! raw `read` outside a lock and decrypt under one, and writers to encrypt
-//! under it.
+//! `https` origins are HTTP/2 over TLS, ALPN `h2` (as etcd serves gRPC on
+//! an https client port), with the client's TLS settings ([`Config::tls`]:
+//! the same CA file or system store, client certificate and verification
+//! as the v2 transport; the system's store when none is given). The
+//! reader thread reads raw bytes outside any lock and decrypts them under
+//! the socket's TLS lock; writers encrypt under it and write the records
+//! outside it, while holding the writer lock (so records go out in the
+//! order they were sealed). A failed handshake is `NotSent(Reason::Tls)`,
+//! told apart as the v2 transport does ([`Reason::tls_error`]: untrusted
+//! certificate, wrong host name, client certificate refused, other); a
+//! server that does not select `h2` is `NotSent(Reason::Connect)`.
 
 pub(crate) mod connection;
 pub(crate) mod flow;
 pub(crate) mod frame;
 pub(crate) mod hpack;
 pub(crate) mod stream;
+pub(crate) mod tls;
 
 use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use connection::H2Connection;
@@ -96,6 +106,52 @@ pub struct Config {
     /// A PING not answered within this closes the connection; it also
     /// bounds a write blocked on a server that stopped reading.
     pub keepalive_timeout: Duration,
+    /// TLS for `https` origins ([`Config::with_tls`]); `None`: the
+    /// system's CA store, no client certificate.
+    pub tls: Option<H2Tls>,
+}
+
+/// The TLS settings of HTTP/2 connections: a rustls configuration with
+/// ALPN `h2`, made from the client's TLS settings.
+#[derive(Clone)]
+pub struct H2Tls(pub(crate) Arc<rustls::ClientConfig>);
+
+impl fmt::Debug for H2Tls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("H2Tls")
+            .field("client_cert", &self.0.client_auth_cert_resolver.has_certs())
+            .finish_non_exhaustive()
+    }
+}
+
+impl H2Tls {
+    /// From the client's TLS settings.
+    pub(crate) fn from_client(tls: &crate::transport::tls::Tls) -> H2Tls {
+        H2Tls(tls.h2_client_config())
+    }
+}
+
+impl Config {
+    /// This configuration with TLS set up as the client builder sets it
+    /// up: trust `ca_file` (the system's store without one), present a
+    /// client certificate chain and key, or accept any server certificate
+    /// (testing only). Every file is checked now, as `ClientBuilder::build`
+    /// does.
+    pub fn with_tls(
+        mut self,
+        ca_file: Option<&Path>,
+        client_cert: Option<(&Path, &Path)>,
+        accept_invalid_certs: bool,
+    ) -> crate::Result<Config> {
+        let options = crate::transport::tls::TlsOptions {
+            ca_file: ca_file.map(Path::to_path_buf),
+            client_cert: client_cert.map(|(c, k)| (c.to_path_buf(), k.to_path_buf())),
+            accept_invalid_certs,
+        };
+        let tls = crate::transport::tls::config(&options, true)?;
+        self.tls = Some(H2Tls::from_client(&tls));
+        Ok(self)
+    }
 }
 
 /// The closest keepalive pings may be.
@@ -111,6 +167,7 @@ impl Default for Config {
             connection_window: 64 << 20,
             keepalive_interval: Some(Duration::from_secs(30)),
             keepalive_timeout: Duration::from_secs(20),
+            tls: None,
         }
     }
 }
@@ -137,6 +194,71 @@ pub enum Reason {
     Forked,
     /// The connection has used up its stream ids. Open a new one.
     StreamIdsExhausted,
+    /// TLS failed (in the handshake, or a record or alert from the
+    /// server): see [`Reason::tls_error`].
+    Tls {
+        kind: TlsKind,
+        endpoint: String,
+        reason: String,
+    },
+}
+
+/// The kinds of TLS failure the client tells apart (as
+/// [`crate::Error`]'s TLS variants).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsKind {
+    /// [`crate::Error::TlsUntrusted`]: the server's certificate is not
+    /// trusted.
+    Untrusted,
+    /// [`crate::Error::TlsHostname`]: not valid for the host name.
+    Hostname,
+    /// [`crate::Error::TlsClientCert`]: the server refused our client
+    /// certificate (or its absence).
+    ClientCert,
+    /// [`crate::Error::Tls`]: anything else.
+    Other,
+}
+
+impl Reason {
+    /// The reason for a TLS error of the client ([`crate::Error`]'s TLS
+    /// variants); any other error is a `Connect` with its text.
+    pub(crate) fn from_tls_error(e: crate::Error) -> Reason {
+        use crate::Error as E;
+        let (kind, endpoint, reason) = match e {
+            E::TlsUntrusted { endpoint, reason } => (TlsKind::Untrusted, endpoint, reason),
+            E::TlsHostname { endpoint, reason } => (TlsKind::Hostname, endpoint, reason),
+            E::TlsClientCert { endpoint, reason } => (TlsKind::ClientCert, endpoint, reason),
+            E::Tls { endpoint, reason } => (TlsKind::Other, endpoint, reason),
+            other => return Reason::Connect(other.to_string()),
+        };
+        Reason::Tls {
+            kind,
+            endpoint,
+            reason,
+        }
+    }
+
+    /// A TLS failure as the client reports it ([`crate::Error::TlsUntrusted`],
+    /// [`TlsHostname`](crate::Error::TlsHostname),
+    /// [`TlsClientCert`](crate::Error::TlsClientCert) or
+    /// [`Tls`](crate::Error::Tls)); `None` for other reasons.
+    pub fn tls_error(&self) -> Option<crate::Error> {
+        let Reason::Tls {
+            kind,
+            endpoint,
+            reason,
+        } = self
+        else {
+            return None;
+        };
+        let (endpoint, reason) = (endpoint.clone(), reason.clone());
+        Some(match kind {
+            TlsKind::Untrusted => crate::Error::TlsUntrusted { endpoint, reason },
+            TlsKind::Hostname => crate::Error::TlsHostname { endpoint, reason },
+            TlsKind::ClientCert => crate::Error::TlsClientCert { endpoint, reason },
+            TlsKind::Other => crate::Error::Tls { endpoint, reason },
+        })
+    }
 }
 
 impl fmt::Display for Reason {
@@ -166,6 +288,10 @@ impl fmt::Display for Reason {
             Reason::StreamIdsExhausted => {
                 f.write_str("the connection has used all its stream ids: open a new one")
             }
+            Reason::Tls { .. } => match self.tls_error() {
+                Some(e) => write!(f, "{e}"),
+                None => Ok(()),
+            },
         }
     }
 }
@@ -199,6 +325,17 @@ impl CallError {
             CallError::NotSent(_) | CallError::Invalid(_) => false,
             CallError::Cancelled { sent } => *sent,
             _ => true,
+        }
+    }
+}
+
+impl CallError {
+    /// The TLS failure behind this error, as the client reports it (see
+    /// [`Reason::tls_error`]).
+    pub fn tls_error(&self) -> Option<crate::Error> {
+        match self {
+            CallError::NotSent(r) | CallError::MaybeSent(r) => r.tls_error(),
+            _ => None,
         }
     }
 }
