@@ -405,3 +405,473 @@ pub fn dns_bytes(data: &[u8]) -> bool {
         Err(_) => false,
     }
 }
+
+/// The header list the HTTP/2 targets keep, at most: small, so that the
+/// limit is hit.
+const FUZZ_MAX_HEADER_LIST: usize = 4096;
+
+/// The `h2_frames` target's input: one byte (the frame size the header
+/// blocks are re-split at), then what an HTTP/2 server sends after the
+/// preface. The bytes are read as the connection's reader reads them: frame
+/// after frame (none over the 16 KiB we accept), each parsed, HEADERS and
+/// CONTINUATION gathered into header blocks that one HPACK decoder (one
+/// table, as on a connection) decodes. Every error is a clean connection
+/// error with a code the peer can be told; every frame the client can
+/// encode re-encodes to the same frame (and to the same bytes when it was
+/// written as our encoder writes it); every decoded header list is within
+/// its limit and re-encodes to the same fields. Returns whether the bytes
+/// were frames to the end (a last frame may be incomplete).
+pub fn h2_frames_bytes(data: &[u8]) -> bool {
+    use crate::transport::http2::frame::{self, ConnError, Frame, Head};
+    use crate::transport::http2::hpack::Decoder;
+    let Some((&split, wire)) = data.split_first() else {
+        return false;
+    };
+    let max_frame = frame::DEFAULT_MAX_FRAME as usize;
+    let mut decoder = Decoder::new(FUZZ_MAX_HEADER_LIST);
+    // A header block waiting for its CONTINUATIONs: stream, fragments.
+    let mut pending: Option<(u32, Vec<u8>)> = None;
+    let mut at = 0;
+    let outcome: Result<(), ConnError> = loop {
+        let Some(head) = Head::parse(&wire[at..]) else {
+            break Ok(());
+        };
+        let len = head.len as usize;
+        if len > max_frame {
+            break Err(ConnError::new(
+                frame::FRAME_SIZE_ERROR,
+                "a frame over 16 KiB",
+            ));
+        }
+        let Some(raw) = wire.get(at..at + frame::HEADER_LEN + len) else {
+            break Ok(());
+        };
+        at += raw.len();
+        let parsed = match frame::parse(&head, &raw[frame::HEADER_LEN..]) {
+            Ok(f) => f,
+            Err(e) => break Err(e),
+        };
+        frame_round_trip(&head, raw, &parsed, split);
+        if let Some((stream, _)) = &pending {
+            if !matches!(parsed, Frame::Continuation { stream: s, .. } if s == *stream) {
+                break Err(ConnError::new(
+                    frame::PROTOCOL_ERROR,
+                    "a header block interrupted",
+                ));
+            }
+        }
+        let block = match parsed {
+            Frame::Headers {
+                stream,
+                block,
+                end_headers,
+                ..
+            } => {
+                if !end_headers {
+                    pending = Some((stream, block.to_vec()));
+                    continue;
+                }
+                block.to_vec()
+            }
+            Frame::Continuation {
+                block, end_headers, ..
+            } => {
+                let Some((stream, mut acc)) = pending.take() else {
+                    break Err(ConnError::new(
+                        frame::PROTOCOL_ERROR,
+                        "CONTINUATION without HEADERS",
+                    ));
+                };
+                acc.extend_from_slice(block);
+                if acc.len() > decoder.max_block() {
+                    break Err(ConnError::new(frame::PROTOCOL_ERROR, "a long header block"));
+                }
+                if !end_headers {
+                    pending = Some((stream, acc));
+                    continue;
+                }
+                acc
+            }
+            Frame::Settings(entries) => {
+                assert_eq!(frame::settings_entries(entries).count() * 6, entries.len());
+                continue;
+            }
+            _ => continue,
+        };
+        if let Err(e) = decode_block(&mut decoder, &block, split) {
+            break Err(e);
+        }
+    };
+    match outcome {
+        Ok(()) => true,
+        Err(e) => {
+            assert!(
+                [
+                    frame::PROTOCOL_ERROR,
+                    frame::FRAME_SIZE_ERROR,
+                    frame::COMPRESSION_ERROR
+                ]
+                .contains(&e.code),
+                "{e}"
+            );
+            // The reason fits in a GOAWAY.
+            let mut goaway = Vec::new();
+            frame::put_goaway(&mut goaway, 0, e.code, e.reason.as_bytes());
+            assert!(goaway.len() <= frame::HEADER_LEN + max_frame, "{e}");
+            false
+        }
+    }
+}
+
+/// Decodes one header block and checks what came out: within the list
+/// limit, and our encoder's block of the same fields (plain or secret, as
+/// `how` chooses) decodes to them again on a fresh connection.
+fn decode_block(
+    decoder: &mut crate::transport::http2::hpack::Decoder,
+    block: &[u8],
+    how: u8,
+) -> Result<(), crate::transport::http2::frame::ConnError> {
+    use crate::transport::http2::frame::COMPRESSION_ERROR;
+    use crate::transport::http2::hpack::{encode_field, field_size, Decoder, Sensitivity};
+    let decoded = decoder.decode(block).inspect_err(|e| {
+        assert_eq!(e.code, COMPRESSION_ERROR, "{e}");
+    })?;
+    let size: usize = decoded.fields.iter().map(|(n, v)| field_size(n, v)).sum();
+    assert!(size <= FUZZ_MAX_HEADER_LIST, "{size}");
+    let mut again = Vec::new();
+    for (i, (name, value)) in decoded.fields.iter().enumerate() {
+        let secret = how.rotate_right(i as u32) & 1 == 1;
+        let sensitivity = if secret {
+            Sensitivity::Secret
+        } else {
+            Sensitivity::Plain
+        };
+        encode_field(&mut again, name, value, sensitivity);
+    }
+    let round = Decoder::new(FUZZ_MAX_HEADER_LIST)
+        .decode(&again)
+        .expect("our own header block decodes");
+    assert!(!round.oversized);
+    assert_eq!(round.fields, decoded.fields);
+    Ok(())
+}
+
+/// A frame the client has an encoder for, encoded again: it parses to the
+/// same frame, and to the same bytes (`raw`) when those have only the flags
+/// the encoder sets and no reserved bit. HEADERS are also re-split at
+/// `split` bytes into HEADERS and CONTINUATIONs that carry the same block.
+fn frame_round_trip(
+    head: &crate::transport::http2::frame::Head,
+    raw: &[u8],
+    parsed: &crate::transport::http2::frame::Frame<'_>,
+    split: u8,
+) {
+    use crate::transport::http2::frame::*;
+    let reparse = |bytes: &[u8]| -> (Vec<u8>, bool) {
+        let h = Head::parse(bytes).expect("a header");
+        assert_eq!(h.len as usize + HEADER_LEN, bytes.len());
+        let again = parse(&h, &bytes[HEADER_LEN..]).expect("our own frame parses");
+        // Compare through Debug: the frames borrow different buffers.
+        let same = format!("{again:?}");
+        (same.into_bytes(), bytes == raw)
+    };
+    let reserved = raw[5] & 0x80 != 0;
+    let mut out = Vec::new();
+    // The frame again, and the flags of the frames the encoder writes
+    // (`None`: a reserved bit in the payload, the bytes cannot be the same).
+    let (want, flags): (String, Option<u8>) = match *parsed {
+        Frame::Data {
+            stream,
+            data,
+            end_stream,
+            ..
+        } => {
+            put_data(&mut out, stream, data, end_stream);
+            let f = Frame::Data {
+                stream,
+                data,
+                end_stream,
+                flow_len: data.len() as u32,
+            };
+            (format!("{f:?}"), Some(head.flags & FLAG_END_STREAM))
+        }
+        Frame::Headers {
+            stream,
+            block,
+            end_stream,
+            ..
+        } => {
+            let mut pieces = Vec::new();
+            put_headers(&mut pieces, stream, block, end_stream, usize::from(split));
+            let (mut at, mut got, mut first) = (0, Vec::new(), true);
+            while at < pieces.len() {
+                let h = Head::parse(&pieces[at..]).expect("a header");
+                let end = at + HEADER_LEN + h.len as usize;
+                let last = end == pieces.len();
+                match parse(&h, &pieces[at + HEADER_LEN..end]).expect("our own frame") {
+                    Frame::Headers {
+                        block,
+                        end_stream: e,
+                        end_headers,
+                        ..
+                    } => {
+                        assert!(first && e == end_stream && end_headers == last);
+                        got.extend_from_slice(block);
+                    }
+                    Frame::Continuation {
+                        block, end_headers, ..
+                    } => {
+                        assert!(!first && end_headers == last);
+                        got.extend_from_slice(block);
+                    }
+                    other => panic!("{other:?}"),
+                }
+                first = false;
+                at = end;
+            }
+            assert_eq!(got, block);
+            put_headers(
+                &mut out,
+                stream,
+                block,
+                end_stream,
+                DEFAULT_MAX_FRAME as usize,
+            );
+            let f = Frame::Headers {
+                stream,
+                block,
+                end_stream,
+                end_headers: true,
+            };
+            let canonical = FLAG_END_HEADERS | (head.flags & FLAG_END_STREAM);
+            (format!("{f:?}"), Some(canonical))
+        }
+        Frame::RstStream { stream, code } => {
+            put_rst_stream(&mut out, stream, code);
+            (format!("{parsed:?}"), Some(0))
+        }
+        Frame::Settings(entries) => {
+            let list: Vec<(u16, u32)> = settings_entries(entries).collect();
+            put_settings(&mut out, &list);
+            (format!("{parsed:?}"), Some(0))
+        }
+        Frame::SettingsAck => {
+            put_settings_ack(&mut out);
+            (format!("{parsed:?}"), Some(FLAG_ACK))
+        }
+        Frame::Ping { ack, payload } => {
+            put_ping(&mut out, ack, payload);
+            (format!("{parsed:?}"), Some(head.flags & FLAG_ACK))
+        }
+        Frame::GoAway {
+            last_stream,
+            code,
+            debug,
+        } => {
+            put_goaway(&mut out, last_stream, code, debug);
+            let reserved_last = raw[HEADER_LEN] & 0x80 != 0;
+            (format!("{parsed:?}"), (!reserved_last).then_some(0))
+        }
+        Frame::WindowUpdate { stream, increment } => {
+            put_window_update(&mut out, stream, increment);
+            let reserved_inc = raw[HEADER_LEN] & 0x80 != 0;
+            (format!("{parsed:?}"), (!reserved_inc).then_some(0))
+        }
+        Frame::Continuation { .. } | Frame::PushPromise | Frame::Ignored => return,
+    };
+    let (got, same_bytes) = reparse(&out);
+    assert_eq!(String::from_utf8(got).unwrap(), want);
+    if !reserved && Some(head.flags) == flags {
+        assert!(same_bytes, "{parsed:?}: {raw:?} re-encoded as {out:?}");
+    }
+}
+
+/// The `hpack` target's input: one byte that chooses the header list
+/// limit (64 KiB, the default, halved that many times modulo 16), then
+/// header blocks, each a 2-byte big-endian length and that many bytes (the
+/// last one what is left), decoded in order by one decoder (one dynamic
+/// table, as on a connection) until one fails. Every error is a
+/// COMPRESSION_ERROR; a decoded list is within the limit (flagged
+/// oversized when it was over); our encoder's block of the same fields
+/// decodes to them again. Returns whether every block decoded.
+pub fn hpack_bytes(data: &[u8]) -> bool {
+    use crate::transport::http2::frame::COMPRESSION_ERROR;
+    use crate::transport::http2::hpack::{encode_field, field_size, Decoder, Sensitivity};
+    let Some((&choice, mut rest)) = data.split_first() else {
+        return false;
+    };
+    let max = (64usize << 10) >> (choice % 16);
+    let mut decoder = Decoder::new(max);
+    let mut block_no = 0u32;
+    while !rest.is_empty() {
+        let block = match rest {
+            [hi, lo, tail @ ..] => {
+                let len = usize::from(u16::from_be_bytes([*hi, *lo])).min(tail.len());
+                rest = &tail[len..];
+                &tail[..len]
+            }
+            _ => std::mem::take(&mut rest),
+        };
+        let decoded = match decoder.decode(block) {
+            Ok(d) => d,
+            Err(e) => {
+                assert_eq!(e.code, COMPRESSION_ERROR, "{e}");
+                assert!(!e.to_string().is_empty());
+                return false;
+            }
+        };
+        let size: usize = decoded.fields.iter().map(|(n, v)| field_size(n, v)).sum();
+        assert!(size <= max, "{size} > {max}");
+        let mut again = Vec::new();
+        for (i, (name, value)) in decoded.fields.iter().enumerate() {
+            let how = if (choice >> 4).rotate_right(i as u32 + block_no) & 1 == 1 {
+                Sensitivity::Secret
+            } else {
+                Sensitivity::Plain
+            };
+            encode_field(&mut again, name, value, how);
+        }
+        let round = Decoder::new(max)
+            .decode(&again)
+            .expect("our own header block decodes");
+        assert!(!round.oversized);
+        assert_eq!(round.fields, decoded.fields);
+        block_no += 1;
+    }
+    true
+}
+
+/// The largest gRPC message [`grpc_bytes`] accepts: small, so that the
+/// limit is hit.
+const FUZZ_MAX_MESSAGE: usize = 4096;
+
+/// The `grpc` target's input: a byte that chooses how the DATA bytes are
+/// cut, a flags byte (bit 0: the header block ends the stream; bits 1-2:
+/// the DATA bytes come 1 to 4 times over), a 2-byte big-endian length and
+/// that many bytes of header fields (name, NUL, value, NUL, ...), then a
+/// stream's DATA bytes.
+///
+/// The DATA bytes are cut into gRPC messages whole and cut into pieces:
+/// the same messages and the same end (an error, or bytes of a message
+/// left or not) either way, and the messages re-framed are the bytes they
+/// came from. The fields go through the response head check and the
+/// status reading: consistent with each other, every `grpc-message`
+/// percent-decoded as grpc-go does, never a panic. Returns whether the
+/// messages were read without an error.
+pub fn grpc_bytes(data: &[u8]) -> bool {
+    use crate::transport::grpc::{fuzz_check_head, fuzz_status_of, percent_decode};
+    use crate::transport::grpc::{put_message, Code};
+    use crate::transport::http2::hpack::Field;
+    use crate::transport::http2::CallError;
+    let [cut, flags, hi, lo, rest @ ..] = data else {
+        return false;
+    };
+    let len = usize::from(u16::from_be_bytes([*hi, *lo])).min(rest.len());
+    let (text, wire) = rest.split_at(len);
+    let wire = wire.repeat(1 + usize::from(flags >> 1 & 3));
+
+    // The fields.
+    let mut parts = text.split(|&b| b == 0);
+    let mut fields: Vec<Field> = Vec::new();
+    while let Some(name) = parts.next() {
+        let value = parts.next().unwrap_or_default();
+        if name.is_empty() && value.is_empty() {
+            continue;
+        }
+        fields.push((name.to_vec(), value.to_vec()));
+    }
+    let end = flags & 1 == 1;
+    let value_of = |name: &[u8]| {
+        fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    };
+    for (_, value) in &fields {
+        let text = percent_decode(value);
+        if !value.contains(&b'%') {
+            assert_eq!(text, String::from_utf8_lossy(value));
+        }
+        // Every byte escaped decodes to the bytes.
+        let escaped: Vec<u8> = value
+            .iter()
+            .flat_map(|b| format!("%{b:02x}").into_bytes())
+            .collect();
+        assert_eq!(percent_decode(&escaped), String::from_utf8_lossy(value));
+    }
+    let status = fuzz_status_of(&fields);
+    match (&status, value_of(b"grpc-status")) {
+        (None, None) => {}
+        (Some(Ok(s)), Some(raw)) => {
+            let n: u32 = std::str::from_utf8(raw).unwrap().parse().unwrap();
+            assert_eq!(s.code, Code::from_u32(n));
+            let message = value_of(b"grpc-message").map(percent_decode);
+            assert_eq!(s.message, message.unwrap_or_default());
+            assert!(!s.to_string().is_empty());
+        }
+        (Some(Err(CallError::Protocol(e))), Some(_)) => assert!(!e.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    match fuzz_check_head(&fields, end) {
+        Ok(None) => assert!(!end),
+        Ok(Some(s)) => assert_eq!(status, Some(Ok(s))),
+        Err(CallError::Status(s)) => {
+            // An HTTP error without a gRPC status.
+            assert!(status.is_none() && s.code != Code::Ok, "{s}");
+        }
+        Err(CallError::Protocol(e)) => assert!(!e.is_empty()),
+        Err(e) => panic!("{e:?}"),
+    }
+
+    // The messages: whole, then cut.
+    let read = |cut: u8| {
+        let mut reader = crate::transport::grpc::MessageReader::new(FUZZ_MAX_MESSAGE);
+        let mut messages = Vec::new();
+        let mut at = 0;
+        let mut pieces = 0usize;
+        while at < wire.len() {
+            pieces += 1;
+            let size = match cut {
+                0 => wire.len(),
+                c => 1 + (pieces.wrapping_mul(2_654_435_761) >> 7) % usize::from(c),
+            };
+            let piece = &wire[at..wire.len().min(at + size)];
+            at += piece.len();
+            reader.push(piece.to_vec());
+            loop {
+                match reader.next_message() {
+                    Ok(Some(m)) => messages.push(m),
+                    Ok(None) => break,
+                    Err(e) => return (messages, Err(e)),
+                }
+            }
+        }
+        let partial = reader.is_partial();
+        (messages, Ok(partial))
+    };
+    let whole = read(0);
+    let pieces = read(*cut);
+    assert_eq!(whole, pieces, "cut by {cut}");
+    let (messages, end) = whole;
+    let mut framed = Vec::new();
+    for m in &messages {
+        assert!(m.len() <= FUZZ_MAX_MESSAGE);
+        put_message(&mut framed, m).unwrap();
+    }
+    assert_eq!(framed, wire[..framed.len()]);
+    match end {
+        Ok(partial) => {
+            assert_eq!(partial, framed.len() < wire.len());
+            true
+        }
+        Err(CallError::TooLarge { limit }) => {
+            assert_eq!(limit, FUZZ_MAX_MESSAGE);
+            false
+        }
+        Err(CallError::Protocol(e)) => {
+            assert!(!e.is_empty());
+            false
+        }
+        Err(e) => panic!("{e:?}"),
+    }
+}

@@ -46,3 +46,23 @@ fn reply_inputs() {
 fn request_target_inputs() {
     assert!(replay("request_target", etcdc::fuzzing::request_target_bytes) >= 5);
 }
+
+#[test]
+fn h2_frames_inputs() {
+    assert!(replay("h2_frames", etcdc::fuzzing::h2_frames_bytes) >= 8);
+}
+
+#[test]
+fn hpack_inputs() {
+    assert!(replay("hpack", etcdc::fuzzing::hpack_bytes) >= 8);
+}
+
+#[test]
+fn grpc_inputs() {
+    assert!(replay("grpc", etcdc::fuzzing::grpc_bytes) >= 10);
+}
+
+#[test]
+fn dns_inputs() {
+    assert!(replay("dns", etcdc::fuzzing::dns_bytes) >= 7);
+}

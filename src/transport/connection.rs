@@ -694,30 +694,9 @@ impl Transport for Conn {
 mod tests {
     use super::*;
 
-    /// A connection that is always open, for the fork test.
-    #[derive(Debug)]
-    pub(super) struct FakeOpen {
-        pub(super) buffers: LazyBuffers,
-    }
-
-    impl Transport for FakeOpen {
-        fn buffers(&mut self) -> &mut dyn Buffers {
-            &mut self.buffers
-        }
-        fn transmit_output(&mut self, _: usize, _: NextTimeout) -> Result<(), ureq::Error> {
-            Ok(())
-        }
-        fn await_input(&mut self, _: NextTimeout) -> Result<bool, ureq::Error> {
-            Ok(false)
-        }
-        fn is_open(&mut self) -> bool {
-            true
-        }
-    }
-
     /// A connection that holds its number as its one unread input byte.
     #[derive(Debug)]
-    struct Fake {
+    pub(super) struct Fake {
         buffers: LazyBuffers,
         open: bool,
     }
@@ -737,7 +716,7 @@ mod tests {
         }
     }
 
-    fn fake(origin: &str, id: u8, open: bool) -> Pooled {
+    pub(super) fn fake(origin: &str, id: u8, open: bool) -> Pooled {
         let mut buffers = LazyBuffers::new(16, 16);
         buffers.input_append_buf()[0] = id;
         buffers.input_appended(1);
@@ -819,22 +798,8 @@ mod fork_tests {
     #[test]
     fn a_child_never_takes_the_parents_connections() {
         let pool = Connections::new(ureq::tls::TlsConfig::default(), Duration::from_secs(1));
-        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-        drop(b);
-        let fake = |n: u8| {
-            let mut buffers = LazyBuffers::new(16, 16);
-            buffers.input_append_buf()[0] = n;
-            buffers.input_appended(1);
-            Pooled {
-                origin: "http://a:1".into(),
-                generation: generation(),
-                owner: this_thread(),
-                head: Vec::new(),
-                conn: Box::new(tests::FakeOpen { buffers }),
-            }
-        };
+        let fake = |n: u8| tests::fake("http://a:1", n, true);
         pool.put(fake(1));
-        drop(a);
         // SAFETY: the child only calls async-signal-safe-enough code of its
         // own (no locks held by other threads: this test holds none) and
         // leaves with _exit.

@@ -321,6 +321,17 @@ fn check_head(head: &[Field], end: bool) -> Result<Option<GrpcStatus>, CallError
     Ok(None)
 }
 
+/// [`check_head`] and [`status_of`] for the fuzz targets (`src/fuzzing.rs`).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_check_head(head: &[Field], end: bool) -> Result<Option<GrpcStatus>, CallError> {
+    check_head(head, end)
+}
+
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_status_of(fields: &[Field]) -> Option<Result<GrpcStatus, CallError>> {
+    status_of(fields)
+}
+
 /// Checks a metadata name and value: lowercase token names, visible ASCII
 /// values (binary `-bin` metadata is not supported).
 fn check_metadata(name: &str, value: &str) -> Result<(), CallError> {
