@@ -81,9 +81,10 @@ pub(crate) unsafe fn give_opt<T>(out: *mut *mut T, value: T) {
 
 /// Stores `value` through an out-parameter that may be NULL.
 pub(crate) unsafe fn put_opt<T>(out: *mut T, value: T) {
-    // SAFETY: NULL or writable, per the caller.
-    if let Some(out) = unsafe { out.as_mut() } {
-        *out = value;
+    if !out.is_null() {
+        // SAFETY: writable, per the caller; what was there is C memory,
+        // not a `T` to drop.
+        unsafe { out.write(value) };
     }
 }
 

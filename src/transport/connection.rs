@@ -151,14 +151,22 @@ impl Shared {
                 idle: Mutex::new(Vec::new()),
                 sockets: Mutex::new(Vec::new()),
             }));
-            if self
+            match self
                 .pool
                 .compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire)
-                .is_err()
             {
-                // Another thread installed one first: use that.
-                // SAFETY: ours was never shared.
-                drop(unsafe { Box::from_raw(fresh) });
+                Ok(_) => {
+                    // SAFETY: as above; the inherited pool is leaked, never
+                    // freed.
+                    if let Some(inherited) = unsafe { current.as_ref() } {
+                        close_inherited(inherited);
+                    }
+                }
+                Err(_) => {
+                    // Another thread installed one first: use that.
+                    // SAFETY: ours was never shared.
+                    drop(unsafe { Box::from_raw(fresh) });
+                }
             }
         }
     }
@@ -168,6 +176,17 @@ impl Shared {
         // SAFETY: as in `pool`.
         let pool = unsafe { self.pool.load(Ordering::Acquire).as_ref() }?;
         (pool.generation == generation()).then_some(pool)
+    }
+}
+
+/// Closes this process's copies of the sockets of an inherited pool's idle
+/// connections (the parent's connections: closing a copy neither writes to
+/// them nor shuts them down), so a child does not keep them half-alive.
+/// Only if its lock is free: one held at the fork by a thread the child
+/// does not have stays held forever, and the list is left as it is.
+fn close_inherited(pool: &Pool) {
+    if let Ok(mut idle) = pool.idle.try_lock() {
+        drop(std::mem::take(&mut *idle));
     }
 }
 
@@ -244,10 +263,10 @@ impl Connections {
 
     /// Keeps a connection for the next request to its origin, unless the
     /// transport is shut down or the process forked since it was opened
-    /// (then it is the parent's: forgotten, not closed).
+    /// (then it is the parent's socket: this process's copy is closed,
+    /// which the parent does not notice; nothing is written or shut down).
     pub fn put(&self, pooled: Pooled) {
         if pooled.generation != generation() {
-            std::mem::forget(pooled);
             return;
         }
         let pool = self.shared.pool();

@@ -45,20 +45,32 @@ pub(crate) struct LeaderProbe {
 
 impl Transport {
     /// Whether `endpoint`'s current leader took over after `sent`: asked
-    /// now, on another connection, within [`PROBE_LIMIT`]. `false` when it
-    /// cannot tell (no probe, no answer, no leader yet).
-    pub(super) fn leader_changed_since(&self, endpoint: &str, sent: Instant) -> bool {
+    /// now, on another connection, within [`PROBE_LIMIT`] and never past
+    /// `answer_by` (the write's own deadline). `false` when it cannot tell
+    /// (no probe, no time, no answer, no leader yet).
+    pub(super) fn leader_changed_since(
+        &self,
+        endpoint: &str,
+        sent: Instant,
+        answer_by: Option<Instant>,
+    ) -> bool {
         let Some(probe) = self.config.leader else {
             return false;
         };
+        let left = answer_by.map_or(PROBE_LIMIT, |by| {
+            by.saturating_duration_since(Instant::now())
+                .min(PROBE_LIMIT)
+        });
+        if left.is_zero() {
+            return false;
+        }
         let url = format!("{endpoint}{}", self.api_path(probe.path));
         let (origin, target) = split_url(&url);
         let request = (&Method::GET, origin, target, Payload::Empty);
         // The leader's start, by our clock, is no earlier than `asked` minus
         // how long it has led (etcd measured that after `asked`).
         let asked = Instant::now();
-        let Ok(reply) = self.send_once(request, endpoint, Limit::Within(PROBE_LIMIT), &mut |_| {})
-        else {
+        let Ok(reply) = self.send_once(request, endpoint, Limit::Within(left), &mut |_| {}) else {
             return false;
         };
         if reply.status != 200 {

@@ -127,14 +127,11 @@ impl InFlight {
 }
 
 impl Drop for InFlight {
-    /// Closes the connection, unless it is the parent's: forgotten, as the
-    /// pool does with inherited ones (see [`connection`]).
+    /// Closes the connection: also one inherited from the parent, whose
+    /// socket is only closed here, never shut down or written to (see
+    /// [`connection`]).
     fn drop(&mut self) {
-        if let Some((pooled, _)) = self.parked.take() {
-            if pooled.inherited() {
-                std::mem::forget(pooled);
-            }
-        }
+        drop(self.parked.take());
     }
 }
 
@@ -333,17 +330,18 @@ impl Transport {
             let i = (start + attempt) % endpoints.len();
             let endpoint = &endpoints[i];
             // A write to a member we just moved to waits for a leader first.
-            let moved = attempt > 0 || self.cluster.take_moved();
-            if moved && !read {
+            // (Only a write takes the flag: a read must not use it up.)
+            let waited = !read && (attempt > 0 || self.cluster.take_moved());
+            if waited {
                 self.wait_for_leader(endpoint, deadline);
             }
             // Everything spends one budget: a member whose id must be
-            // checked first, redirects, later attempts. Only the plain first
-            // attempt keeps the caller's limit (no per-request configuration
-            // on the fast path).
+            // checked first, the leader wait, redirects, later attempts.
+            // Only the plain first attempt keeps the caller's limit (no
+            // per-request configuration on the fast path).
             let checked = self.verify_before_write(endpoint, read, deadline);
             let limit = match checked {
-                Ok(false) if attempt == 0 || slot.is_some() => Ok(limit),
+                Ok(false) if (attempt == 0 && !waited) || slot.is_some() => Ok(limit),
                 Ok(_) => deadline::remaining(deadline, endpoint),
                 Err(e) => Err(e),
             };
@@ -559,7 +557,7 @@ impl Transport {
                 Ok(None) if answer_by.is_none_or(|by| Instant::now() < by) => {}
                 other => return other.map_err(classify),
             }
-            if self.leader_changed_since(endpoint, sent) {
+            if self.leader_changed_since(endpoint, sent, answer_by) {
                 return Err(Failure::MaybeSent(Error::Connection {
                     endpoint: endpoint.to_owned(),
                     reason: "the member lost its leader while the write waited for its \
