@@ -19,7 +19,10 @@ use crate::error::{Error, Result};
 /// The implementor is `repr(C)`, starts with `version: u32`, is valid when
 /// all-zero (the defaults), and `SIZES[v - 1]` is the size of version `v`
 /// (the offset where version `v + 1`'s first field starts), the last being
-/// `size_of::<Self>()`.
+/// `size_of::<Self>()`. That offset is no larger than C's `sizeof` of
+/// version `v` only because every version already has the struct's final
+/// alignment (each version 1 holds a pointer or a `u64`): a later field may
+/// never need a larger alignment than version 1 had.
 pub(crate) unsafe trait Options: Sized {
     /// The struct's C name, for messages.
     const NAME: &'static str;
