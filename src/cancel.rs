@@ -1,7 +1,13 @@
 //! Cancelling a blocked call from another thread.
+//!
+//! Fork: no lock. A cancel must work in a forked child whatever the
+//! parent's threads were doing with the same canceller at the fork (a lock
+//! one of them held would stay held in the child forever), so the linked
+//! canceller sits in an atomic pointer slot whose every change is one swap.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::Arc;
 
 use crate::transport::Shutdown;
 
@@ -21,27 +27,45 @@ struct Slot {
     /// The connections to shut down (a watcher's own).
     shutdown: Option<Shutdown>,
     /// Another canceller to cancel with this one: the watch a lock is
-    /// waiting in, while it waits.
-    linked: Mutex<Option<Canceller>>,
+    /// waiting in, while it waits. Null, or an `Arc<Slot>` from
+    /// `Arc::into_raw` that the slot owns: it changes hands only by
+    /// [`swap`](AtomicPtr::swap), so whoever swaps it out owns it and no
+    /// other thread can be using it.
+    linked: AtomicPtr<Slot>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        drop(take(*self.linked.get_mut()));
+    }
+}
+
+/// The canceller a pointer swapped out of a `linked` slot owns.
+fn take(raw: *mut Slot) -> Option<Canceller> {
+    // SAFETY: null, or from Arc::into_raw in `link`, owned by the slot it
+    // was swapped out of and so by the caller now: taken back once.
+    (!raw.is_null()).then(|| Canceller(unsafe { Arc::from_raw(raw) }))
 }
 
 impl Canceller {
     /// A canceller that also shuts down `shutdown`'s connections.
     pub(crate) fn with_shutdown(shutdown: Shutdown) -> Canceller {
         Canceller(Arc::new(Slot {
+            cancelled: AtomicBool::new(false),
             shutdown: Some(shutdown),
-            ..Slot::default()
+            linked: AtomicPtr::new(ptr::null_mut()),
         }))
     }
 
     /// Cancels: sets the flag, shuts the connections down, cancels what is
-    /// linked. Any thread, any number of times.
+    /// linked (and unlinks it: it is cancelled for good). Any thread, any
+    /// number of times.
     pub fn cancel(&self) {
         self.0.cancelled.store(true, Ordering::SeqCst);
         if let Some(shutdown) = &self.0.shutdown {
             shutdown.shutdown();
         }
-        if let Some(linked) = self.lock_linked().as_ref() {
+        if let Some(linked) = take(self.0.linked.swap(ptr::null_mut(), Ordering::SeqCst)) {
             linked.cancel();
         }
     }
@@ -54,8 +78,14 @@ impl Canceller {
     /// Cancels `other` with this one until [`unlink`](Self::unlink); at once
     /// if this one is cancelled already (also when the cancel came between
     /// the caller's last check and this link).
+    ///
+    /// Either the swap here or the one in [`cancel`](Self::cancel) comes
+    /// first (all `SeqCst`, with the flag set before `cancel`'s swap): if
+    /// `cancel` came first, the flag is seen here; if this came first,
+    /// `cancel` takes `other` and cancels it.
     pub(crate) fn link(&self, other: Canceller) {
-        *self.lock_linked() = Some(other.clone());
+        let raw = Arc::into_raw(other.0.clone()).cast_mut();
+        drop(take(self.0.linked.swap(raw, Ordering::SeqCst)));
         if self.is_cancelled() {
             other.cancel();
         }
@@ -63,11 +93,6 @@ impl Canceller {
 
     /// Ends [`link`](Self::link).
     pub(crate) fn unlink(&self) {
-        *self.lock_linked() = None;
-    }
-
-    fn lock_linked(&self) -> std::sync::MutexGuard<'_, Option<Canceller>> {
-        // A panic while holding it leaves a valid Option: go on with it.
-        self.0.linked.lock().unwrap_or_else(|p| p.into_inner())
+        drop(take(self.0.linked.swap(ptr::null_mut(), Ordering::SeqCst)));
     }
 }

@@ -1,11 +1,19 @@
 //! A client used on both sides of `fork()`: the child must leave the
 //! parent's connections alone (they share the sockets) and open its own, so
 //! that neither process ever takes the other's answer. Its own test binary:
-//! the child runs in a process that has only the test's thread.
+//! the child runs in a process that has only the test's threads (the
+//! tests take turns: [`serial`]).
 
 mod common;
 
 use etcdc::ReadOptions;
+
+/// One test at a time (the harness runs them on parallel threads). Only
+/// parents take it; a child never does.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// The reproduction from the field: a parent reads through a client (one
 /// keep-alive connection now pooled), forks, and both processes read
@@ -13,6 +21,7 @@ use etcdc::ReadOptions;
 /// of 100 rounds gave one side the other's answer.
 #[test]
 fn both_sides_of_a_fork_get_their_own_answers() {
+    let _serial = serial();
     // A short read timeout: a side that waits for an answer the other side
     // took fails within the round, not after a minute.
     let client = etcdc::Client::builder()
@@ -58,4 +67,124 @@ fn both_sides_of_a_fork_get_their_own_answers() {
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// No lock a fork can leave held: while threads hammer one client (reads
+/// and writes, whose every answer is checked for the cluster id; watchers
+/// made, polled and cancelled; one watcher's canceller cancelled over and
+/// over), the main thread forks, many rounds. Each child must read through
+/// the client, cancel that watcher, and poll and cancel a watcher of its
+/// own within 5 s (`alarm`: SIGALRM ends a child that hangs). Before the
+/// fix, 22 and 23 of 60 children hung (two runs; a lock caught held by the
+/// fork: the canceller's mutex above all).
+#[test]
+fn a_child_never_waits_for_a_lock_the_fork_left_held() {
+    let _serial = serial();
+    use etcdc::WatchOptions;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    const ROUNDS: usize = 60;
+    let client = etcdc::Client::builder()
+        .endpoints([common::shared().url.as_str()])
+        .read_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let key = common::prefix("fork-locks") + "/k";
+    client.set(&key, "v").unwrap();
+    let no_wait = WatchOptions {
+        timeout: Some(Duration::ZERO),
+        ..WatchOptions::default()
+    };
+    let shared = client.watcher(&key, &no_wait).unwrap();
+    let cancel = shared.canceller();
+    let stop = AtomicBool::new(false);
+    let mut failures = Vec::new();
+    std::thread::scope(|s| {
+        let (client, key, stop, cancel, no_wait) = (&client, &key, &stop, &cancel, &no_wait);
+        for _ in 0..2 {
+            s.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = client.read(key, &ReadOptions::default());
+                }
+            });
+        }
+        s.spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let _ = client.set(key, "v");
+            }
+        });
+        s.spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                cancel.cancel();
+            }
+        });
+        s.spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(mut watcher) = client.watcher(key, no_wait) {
+                    let _ = watcher.next_event(Some(Duration::ZERO));
+                    watcher.canceller().cancel();
+                }
+            }
+        });
+        for round in 0..ROUNDS {
+            std::thread::sleep(Duration::from_millis(20));
+            // SAFETY: the child uses the client (what this test checks),
+            // allocates (glibc's malloc is fork-safe) and leaves with _exit;
+            // SIGALRM ends it if it hangs.
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0, "fork failed");
+            if pid == 0 {
+                // SAFETY: arms a timer for this process.
+                unsafe { libc::alarm(5) };
+                let code = child_round(client, key, cancel, no_wait);
+                // SAFETY: ends the child without running the harness.
+                unsafe { libc::_exit(code) };
+            }
+            let mut status = 0;
+            // SAFETY: our own child.
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+            if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+                let how = if libc::WIFSIGNALED(status) {
+                    format!("killed by signal {} (14: hung)", libc::WTERMSIG(status))
+                } else {
+                    format!("exit {}", libc::WEXITSTATUS(status))
+                };
+                failures.push(format!("round {round}: {how}"));
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    assert!(
+        failures.is_empty(),
+        "{} of {ROUNDS}: {failures:#?}",
+        failures.len()
+    );
+}
+
+/// A forked child's round: 0 when all went well; 1: the read failed;
+/// 2: the inherited canceller did not cancel; 3: its own watcher could not
+/// be made; 4: its own watcher went on after its cancel.
+fn child_round(
+    client: &etcdc::Client,
+    key: &str,
+    cancel: &etcdc::Canceller,
+    no_wait: &etcdc::WatchOptions,
+) -> i32 {
+    if client.read(key, &ReadOptions::default()).is_err() {
+        return 1;
+    }
+    cancel.cancel();
+    if !cancel.is_cancelled() {
+        return 2;
+    }
+    let Ok(mut own) = client.watcher(key, no_wait) else {
+        return 3;
+    };
+    let _ = own.next_event(Some(std::time::Duration::ZERO));
+    own.canceller().cancel();
+    match own.next_event(Some(std::time::Duration::ZERO)) {
+        Err(etcdc::Error::Cancelled) => 0,
+        _ => 4,
+    }
 }

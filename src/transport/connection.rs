@@ -15,7 +15,13 @@
 //! thread held it at that instant, a locked pool. So the pool belongs to a
 //! fork generation ([`generation`]): a client used in a child leaves the
 //! inherited pool and its sockets alone (not closed, not shut down, not
-//! locked: they are the parent's) and opens its own.
+//! locked: they are the parent's) and opens its own. The connector chain
+//! belongs to the generation too: ureq's `RustlsConnector` builds its
+//! rustls configuration on the first `https` connect and keeps it in a
+//! `OnceLock` (ureq 3.5 has no way to hand it one built beforehand), and
+//! that configuration's session cache has a mutex; either, caught mid-use
+//! by a fork, would block the child's `https` connects forever. A child
+//! builds its own on its first connect instead.
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
@@ -56,7 +62,6 @@ pub(crate) struct Pooled {
 pub(crate) struct Connections {
     /// ureq's configuration: TLS, buffer sizes.
     config: ureq::config::Config,
-    connector: ChainedConnector<(), TcpConnector, Handshake>,
     connect_timeout: Duration,
     shared: Arc<Shared>,
 }
@@ -76,12 +81,22 @@ struct Shared {
 /// does not exist in the child, its sockets are the parent's). Replaced
 /// only in a child, and freed only with its [`Shared`], so a `&Pool` taken
 /// from [`Shared::pool`] stays valid while the transport lives.
-#[derive(Debug)]
 struct Pool {
     generation: u64,
+    /// Opens this generation's connections (TLS state included: see the
+    /// module doc).
+    connector: ChainedConnector<(), TcpConnector, Handshake>,
     /// Idle connections, the most recently used last.
     idle: Mutex<Vec<Pooled>>,
     sockets: Mutex<Vec<Weak<dyn ShutdownHandle>>>,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Pooled {
@@ -148,6 +163,8 @@ impl Shared {
             }
             let fresh = Box::into_raw(Box::new(Pool {
                 generation: now,
+                // RustlsConnector wraps only `https` connections.
+                connector: TcpConnector.chain(Handshake(RustlsConnector::default())),
                 idle: Mutex::new(Vec::new()),
                 sockets: Mutex::new(Vec::new()),
             }));
@@ -215,8 +232,6 @@ impl Connections {
             .build();
         Connections {
             config,
-            // RustlsConnector wraps only `https` connections.
-            connector: TcpConnector.chain(Handshake(RustlsConnector::default())),
             connect_timeout,
             shared: Arc::new(Shared::default()),
         }
@@ -312,7 +327,9 @@ impl Connections {
             run_connector: Arc::new(|_| Err(ureq::Error::ConnectionFailed)),
             register_shutdown: Arc::new(move |handle| shared.register(handle)),
         };
-        match self.connector.connect(&details, None)? {
+        // This generation's connector: in a child, a new one (one atomic
+        // load per new connection, none per request).
+        match self.shared.pool().connector.connect(&details, None)? {
             Some(conn) => Ok(Box::new(conn)),
             None => Err(ureq::Error::ConnectionFailed),
         }

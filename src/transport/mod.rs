@@ -398,7 +398,7 @@ impl Transport {
         // records may name other members now (once, within the deadline).
         if matches!(last, Some(Err(_))) {
             let again = |limit| self.request_in(method, target, payload, limit, on_head, slot);
-            if let Some(outcome) = self.after_every_member_failed(&endpoints, deadline, again) {
+            if let Some(outcome) = self.after_every_member_failed(endpoints, deadline, again) {
                 return outcome;
             }
         }
