@@ -13,7 +13,7 @@ export ETCD_BIN
 endif
 
 .PHONY: all build release demo test ensure-etcd ensure-tools fmt clippy header check-header proto check-proto \
-        rust-test c-test asan check-exports link-test python-test bench bench-smoke fuzz fuzz-replay \
+        rust-test c-test asan check-exports link-test python-test python-wheel bench bench-smoke fuzz fuzz-replay \
         install uninstall clean
 
 PREFIX  ?= /usr/local
@@ -131,9 +131,17 @@ check-exports: release
 link-test: release
 	scripts/link-test.sh
 
-# The Python binding (bindings/python) in a venv, pytest against etcd.
+# The Python binding (bindings/python) in a venv, pytest against etcd; then
+# its wheel, as a user gets it (python-wheel).
 python-test: release
 	bindings/python/run-tests.sh -q
+	bindings/python/test-wheel.sh
+
+# The binding's wheel (target/python-wheel/, libetcdc.so inside, built by pip
+# with setuptools-rust from target/release), installed alone in a fresh venv
+# outside the tree, runs python-etcd's README against etcd.
+python-wheel: release
+	bindings/python/test-wheel.sh
 
 # Benchmarks side by side (etcdc C/Rust/Python, python-etcd, wrk) on one
 # throwaway etcd; prints one table (also target/bench/results.md). ~4 min.

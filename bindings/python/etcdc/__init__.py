@@ -8,8 +8,9 @@ Switch from python-etcd by changing the import::
     print(client.read('/nodes/n1').value)
 
 The library (libetcdc.so) is loaded with ctypes on first use: from
-``$ETCDC_LIBRARY``, else the installed one, else a build tree above this
-package (``target/release`` or ``target/debug``).
+``$ETCDC_LIBRARY``, else the one the wheel carries in this package, else the
+installed one, else a build tree above this package (``target/release`` or
+``target/debug``).
 """
 
 from . import auth

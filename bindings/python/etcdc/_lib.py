@@ -6,12 +6,15 @@ restype, so that ctypes converts (and checks) arguments instead of guessing
 
 The library is looked for, in this order:
 
-1. the path in the environment variable ``ETCDC_LIBRARY``;
-2. the installed library: ``libetcdc.so.<ABI_MAJOR>`` through the dynamic
+1. the path in the environment variable ``ETCDC_LIBRARY`` (then nothing
+   else);
+2. the bundled library: ``libetcdc.so`` in this package's directory, which
+   the wheel carries (built by setup.py from the repository's crate);
+3. the installed library: ``libetcdc.so.<ABI_MAJOR>`` through the dynamic
    loader's own search path, then ``ctypes.util.find_library('etcdc')``,
    then ``libetcdc.so.<ABI_MAJOR>`` in ``<sys.prefix>/lib`` and
    ``/usr/local/lib``;
-3. the build tree: walking up from this package for
+4. the build tree: walking up from this package for
    ``target/release/libetcdc.so`` or ``target/debug/libetcdc.so``.
 
 A library is used only if it has this binding's ABI: its soname (read from
@@ -428,6 +431,12 @@ def _candidates():
         # library than the one asked for would hide the mistake.
         yield ("ETCDC_LIBRARY", env)
         return
+    # The wheel's own copy, next to this file (setup.py puts it there).
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in _shared_names():
+        path = os.path.join(here, name)
+        if os.path.isfile(path):
+            yield ("bundled", path)
     linux = sys.platform.startswith("linux")
     if linux:
         # The soname names the ABI: whatever the loader finds under it fits.
@@ -612,8 +621,10 @@ def load():
             _lib = lib
             return lib
         raise LibraryNotFound(
-            "libetcdc not found; set ETCDC_LIBRARY to its path, install it "
-            "(make install), or build it (cargo build --release). Tried: "
+            "libetcdc not found; install this package from its wheel or with "
+            "pip install ./bindings/python (which builds the library into it), "
+            "set ETCDC_LIBRARY to its path, install it (make install), or "
+            "build it (cargo build --release). Tried: "
             + ("; ".join(tried) if tried else "nothing (no candidate found)")
         )
 

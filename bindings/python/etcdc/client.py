@@ -27,7 +27,7 @@ from .result import take_response
 MAIN_THREAD_SLICE_MS = 1000
 
 # read_timeout=0 or None means no timeout (python-etcd); etcdc's 0 is its
-# default, so "none" is a very long time.
+# default, so "none" is a very long time (Client._read_timeout_ms).
 _FOREVER_MS = 10 * 365 * 24 * 3600 * 1000
 
 # etcdc's rule for every wait (timeout_ms): negative no limit, 0 do not
@@ -110,10 +110,12 @@ def _take_members(lib, lst):
 class Client(object):
     """A client of etcd's v2 API, with python-etcd's interface.
 
-    Arguments are python-etcd's, in its order. ``host`` is a host name, or a
-    tuple of ``(host, port)`` tuples (the members to fail over between).
-    The default port is etcd's 2379, not python-etcd's 4001.
-    ``allow_reconnect`` learns the cluster's members from ``/v2/members``.
+    Arguments are python-etcd's, in its order, with its defaults (port
+    4001: pass ``port=2379`` for etcd's own). ``host`` is a host name, or,
+    with ``allow_reconnect=True`` (python-etcd raises EtcdException
+    otherwise), a tuple of ``(host, port)`` tuples: the members to fail over
+    between. ``allow_reconnect`` learns the cluster's members from
+    ``/v2/members``.
     ``per_host_pool_size`` and ``assert_hostname`` are accepted and ignored.
 
     ``srv_domain`` finds the members in DNS (etcd's ``--discovery-srv``):
@@ -137,9 +139,9 @@ class Client(object):
     mismatched files raise EtcdInvalidArgument here.
 
     ``username`` and ``password`` (both, or neither is sent, as python-etcd)
-    are sent with every request (HTTP basic auth). The password is not kept
-    by this object and is never shown in an exception or repr. A 401 raises
-    EtcdInsufficientPermissions.
+    are sent with every request (HTTP basic auth); they are also attributes,
+    which may be set. The password is never shown in an exception or repr.
+    A 401 raises EtcdInsufficientPermissions.
 
     etcdc's own options: ``connect_timeout`` (seconds, default 5),
     ``max_response_bytes`` (default 256 MiB), ``lock_prefix`` (where
@@ -154,7 +156,7 @@ class Client(object):
     def __init__(
         self,
         host="127.0.0.1",
-        port=2379,
+        port=4001,
         srv_domain=None,
         version_prefix="/v2",
         read_timeout=60,
@@ -176,18 +178,9 @@ class Client(object):
         dns_server=None,
     ):
         self._h = None
-        if username and password:
-            self._username = username
-        else:
-            self._username = None
-            if username or password:
-                # python-etcd logs this and sends no credentials.
-                warnings.warn(
-                    "%s provided without %s, both are required for "
-                    "authentication: no credentials are sent"
-                    % (("username", "password") if username else ("password", "username")),
-                    stacklevel=2,
-                )
+        self._timed = {}  # read(timeout=...): {read_timeout_ms: Handle}
+        self._timed_lock = threading.Lock()
+        self._seen_cluster_id = None
         lib = _lib.load()
         self._lib = lib
         self._protocol = protocol
@@ -200,20 +193,33 @@ class Client(object):
         self.lock_prefix = lock_prefix
         self._election = None
 
-        opts = _lib.options(lib, _lib.ClientOptions)
-        keep = []  # byte strings that must live until etcdc_client_new returns
-
-        def c(s):
-            b = _utf8(s, "an option")
-            keep.append(b)
-            return b
-
+        # Everything etcdc_client_new needs, kept so that a client with other
+        # credentials (``username``/``password`` set later) or another
+        # timeout (``read(timeout=...)``) can be made alike.
+        cfg = self._cfg = {
+            "srv_domain": srv_domain,
+            "dns_server": dns_server,
+            "endpoints": None,
+            "host": host,
+            "port": port,
+            "protocol": protocol,
+            "connect_timeout": connect_timeout,
+            "version_prefix": version_prefix,
+            "allow_redirect": allow_redirect,
+            "max_response_bytes": max_response_bytes,
+            "discover": bool(allow_reconnect and not use_proxies),
+            "ca_cert": ca_cert,
+            "cert": cert,
+            "insecure_skip_verify": insecure_skip_verify,
+        }
         if srv_domain is not None:
-            opts.srv_domain = c(srv_domain)
-            if dns_server is not None:
-                opts.dns_server = c(dns_server)
             self._machines_cache = []  # what the records name, below
         elif isinstance(host, (tuple, list)):
+            if isinstance(host, tuple) and not allow_reconnect:
+                # python-etcd refuses a tuple of hosts without it.
+                raise EtcdException(
+                    "A list of hosts to connect to was given, but reconnection not allowed?"
+                )
             urls = []
             for h in host:
                 if isinstance(h, (tuple, list)):
@@ -226,32 +232,78 @@ class Client(object):
                     urls.append(str(h))  # a URL
             if not urls:
                 raise EtcdException("no host given")
-            arr = (ctypes.c_char_p * len(urls))(*[c(u) for u in urls])
-            keep.append(arr)
-            opts.endpoints = arr
-            opts.endpoint_count = len(urls)
+            cfg["endpoints"] = urls
             self._machines_cache = urls
         else:
-            opts.host = c(host)
-            opts.port = int(port)
-            opts.protocol = c(protocol)
             h = str(host)
             if ":" in h and not h.startswith("["):
                 h = "[%s]" % h
             self._machines_cache = ["%s://%s:%d" % (protocol, h, int(port))]
+
+        # python-etcd's plain attributes: both, or neither is sent.
+        self._username = self._password = None
+        if username and password:
+            self._username, self._password = username, password
+        elif username or password:
+            # python-etcd logs this and sends no credentials.
+            warnings.warn(
+                "%s provided without %s, both are required for "
+                "authentication: no credentials are sent"
+                % (("username", "password") if username else ("password", "username")),
+                stacklevel=2,
+            )
+        self._h = self._open(self._read_timeout_ms(read_timeout), expected_cluster_id)
+        if srv_domain is not None:
+            self._machines_cache = self._endpoints()
+            self._protocol = self._machines_cache[0].split("://", 1)[0]
+
+    @staticmethod
+    def _read_timeout_ms(read_timeout):
+        # read_timeout=0 or None means no timeout (python-etcd); etcdc's 0
+        # is its default, so "none" is a very long time.
         if read_timeout is None or read_timeout <= 0:
-            opts.read_timeout_ms = _FOREVER_MS
+            return _FOREVER_MS
+        return _ms(read_timeout)
+
+    def _open(self, read_timeout_ms, expected_cluster_id, endpoints=None):
+        """A new C client (a Handle) with this client's settings, its
+        credentials, ``read_timeout_ms``, and ``endpoints`` (URLs, no
+        discovery) when given."""
+        lib = self._lib
+        cfg = self._cfg
+        opts = _lib.options(lib, _lib.ClientOptions)
+        keep = []  # byte strings that must live until etcdc_client_new returns
+
+        def c(s):
+            b = _utf8(s, "an option")
+            keep.append(b)
+            return b
+
+        urls = endpoints or cfg["endpoints"]
+        if endpoints is None and cfg["srv_domain"] is not None:
+            opts.srv_domain = c(cfg["srv_domain"])
+            if cfg["dns_server"] is not None:
+                opts.dns_server = c(cfg["dns_server"])
+        elif urls:
+            arr = (ctypes.c_char_p * len(urls))(*[c(u) for u in urls])
+            keep.append(arr)
+            opts.endpoints = arr
+            opts.endpoint_count = len(urls)
         else:
-            opts.read_timeout_ms = _ms(read_timeout)
-        if connect_timeout is not None:
-            opts.connect_timeout_ms = _ms(connect_timeout)
-        opts.version_prefix = c(version_prefix)
-        opts.no_redirect = not allow_redirect
-        if max_response_bytes:
-            opts.max_response_bytes = int(max_response_bytes)
-        opts.discover = bool(allow_reconnect and not use_proxies)
+            opts.host = c(cfg["host"])
+            opts.port = int(cfg["port"])
+            opts.protocol = c(cfg["protocol"])
+        opts.read_timeout_ms = read_timeout_ms
+        if cfg["connect_timeout"] is not None:
+            opts.connect_timeout_ms = _ms(cfg["connect_timeout"])
+        opts.version_prefix = c(cfg["version_prefix"])
+        opts.no_redirect = not cfg["allow_redirect"]
+        if cfg["max_response_bytes"]:
+            opts.max_response_bytes = int(cfg["max_response_bytes"])
+        opts.discover = cfg["discover"] and endpoints is None
         if expected_cluster_id:
             opts.expected_cluster_id = c(expected_cluster_id)
+        ca_cert, cert = cfg["ca_cert"], cfg["cert"]
         if ca_cert:
             opts.ca_file = c(_path(ca_cert, "ca_cert"))
         if cert:
@@ -265,21 +317,67 @@ class Client(object):
                 # certificate (chain) and its key; etcdc takes the
                 # certificates from it as cert_file and the key as key_file.
                 opts.cert_file = opts.key_file = c(_path(cert, "cert"))
-        opts.insecure_skip_verify = bool(insecure_skip_verify)
-        if self._username:
-            opts.username = c(_utf8(username, "the username"))
-            opts.password = c(_utf8(password, "the password"))
+        opts.insecure_skip_verify = bool(cfg["insecure_skip_verify"])
+        if self._username and self._password:
+            opts.username = c(_utf8(self._username, "the username"))
+            opts.password = c(_utf8(self._password, "the password"))
 
         out = _lib.client_p()
         status = lib.etcdc_client_new(ctypes.byref(opts), ctypes.byref(out))
         if status:
             raise from_status(lib, status)
-        self._h = Handle(out.value, lib.etcdc_client_free, "client")
-        if srv_domain is not None:
-            found = _lib.strings_p()
-            self._call(lib.etcdc_client_endpoints, ctypes.byref(found))
-            self._machines_cache = _lib.take_strings(lib, found.value)
-            self._protocol = self._machines_cache[0].split("://", 1)[0]
+        return Handle(out.value, lib.etcdc_client_free, "client")
+
+    def _endpoints(self, h=None):
+        """The endpoints the C client uses now (discovered ones included)."""
+        found = _lib.strings_p()
+        self._call(self._lib.etcdc_client_endpoints, ctypes.byref(found), h=h)
+        return _lib.take_strings(self._lib, found.value)
+
+    def _reopen(self):
+        """Replaces the C client (and drops the per-timeout ones) after the
+        credentials changed. Calls under way finish on the old one."""
+        if self._h is None or self._h.closed:
+            return
+        endpoints = self._endpoints()
+        new = self._open(
+            self._read_timeout_ms(self._read_timeout),
+            self.expected_cluster_id or self._seen_cluster_id,
+            endpoints,
+        )
+        old, self._h = self._h, new
+        old.close()
+        self._drop_timed()
+
+    def _drop_timed(self):
+        with self._timed_lock:
+            timed, self._timed = self._timed, {}
+        for h in timed.values():
+            h.close()
+
+    def _timed_handle(self, timeout):
+        """The C client for requests with ``timeout`` (python-etcd's
+        per-request timeout; etcdc's is per client): made on first use, with
+        this client's current endpoints and the cluster ID it has seen."""
+        ms = self._read_timeout_ms(timeout)
+        if ms == self._read_timeout_ms(self._read_timeout):
+            return None
+        with self._timed_lock:
+            h = self._timed.get(ms)
+            if h is not None and not h.closed:
+                return h
+        h = self._open(
+            ms, self.expected_cluster_id or self._seen_cluster_id, self._endpoints()
+        )
+        with self._timed_lock:
+            if len(self._timed) >= 4:  # a few timeouts are kept, not one per value
+                for old in self._timed.values():
+                    old.close()
+                self._timed = {}
+            other = self._timed.setdefault(ms, h)
+        if other is not h:
+            h.close()
+        return other
 
     # -- lifetime --------------------------------------------------------
 
@@ -288,6 +386,7 @@ class Client(object):
         locks and watchers obtained from it stay valid."""
         if self._h is not None:
             self._h.close()
+            self._drop_timed()
 
     def __enter__(self):
         return self
@@ -303,21 +402,26 @@ class Client(object):
 
     # -- calls -----------------------------------------------------------
 
-    def _call(self, fn, *args):
-        """Calls fn(client, *args); raises the exception for its status."""
-        ptr = self._h.enter()
+    def _call(self, fn, *args, h=None):
+        """Calls fn(client, *args) on this client's C client (or ``h``);
+        raises the exception for its status."""
+        h = h or self._h
+        ptr = h.enter()
         try:
             status = fn(ptr, *args)
             if status:
                 raise from_status(self._lib, status)
         finally:
-            self._h.leave()
+            h.leave()
 
-    def _keys(self, fn, *args):
+    def _keys(self, fn, *args, h=None, event=False):
         """A keys call that answers with a response: its EtcdResult."""
         out = _lib.response_p()
-        self._call(fn, *(args + (ctypes.byref(out),)))
-        return take_response(self._lib, out.value)
+        self._call(fn, *(args + (ctypes.byref(out),)), h=h)
+        result = take_response(self._lib, out.value, event=event)
+        if result.cluster_id:
+            self._seen_cluster_id = result.cluster_id
+        return result
 
     def _string(self, fn, *args):
         out = _lib.owned_str_p()
@@ -346,9 +450,26 @@ class Client(object):
     @property
     def username(self):
         """The user name sent with every request, or None (python-etcd's
-        attribute; read-only here, and there is no ``password`` attribute:
-        etcdc keeps the credentials, the Python object does not)."""
+        attribute). Credentials are sent when both ``username`` and
+        ``password`` are set; setting either takes effect for the next
+        request."""
         return self._username
+
+    @username.setter
+    def username(self, value):
+        self._username = value
+        self._reopen()
+
+    @property
+    def password(self):
+        """The password sent with every request, or None (python-etcd's
+        attribute; never shown in a repr or an exception)."""
+        return self._password
+
+    @password.setter
+    def password(self, value):
+        self._password = value
+        self._reopen()
 
     @property
     def read_timeout(self):
@@ -439,7 +560,8 @@ class Client(object):
         level, or all with ``recursive``; in key order with ``sorted``;
         through consensus with ``quorum``). With ``wait``, waits for its next
         change instead, as ``watch(key, waitIndex, timeout, recursive)``.
-        ``timeout`` applies to waits only (plain reads use ``read_timeout``).
+        ``timeout`` (seconds) is this request's timeout, as in python-etcd:
+        None the client's ``read_timeout``, 0 none.
         """
         for k in kwdargs:
             warnings.warn("etcdc.Client.read: ignoring unknown argument %r" % k, stacklevel=2)
@@ -449,7 +571,8 @@ class Client(object):
         opts.recursive = bool(recursive)
         opts.sorted = bool(sorted)
         opts.quorum = bool(quorum)
-        return self._keys(self._lib.etcdc_read, _key(key), ctypes.byref(opts))
+        h = self._timed_handle(timeout) if timeout is not None else None
+        return self._keys(self._lib.etcdc_read, _key(key), ctypes.byref(opts), h=h)
 
     def get(self, key):
         """read(key)."""
@@ -534,7 +657,9 @@ class Client(object):
         opts.recursive = bool(recursive)
         opts.wait_index = int(index or 0)
         wait_ms = _ms(timeout) if timeout else _NO_LIMIT
-        return self._keys(self._lib.etcdc_watch, _key(key), ctypes.byref(opts), wait_ms)
+        return self._keys(
+            self._lib.etcdc_watch, _key(key), ctypes.byref(opts), wait_ms, event=True
+        )
 
     def eternal_watch(self, key, index=None, recursive=False):
         """A generator of every change of ``key`` (of its subtree with
@@ -547,7 +672,9 @@ class Client(object):
     # -- lock and election -----------------------------------------------
 
     def get_lock(self, name, ttl=60):
-        """A Lock named ``name`` (not acquired yet)."""
+        """A Lock named ``name`` (not acquired yet), whose TTL is ``ttl``
+        seconds (python-etcd's README; ``etcdc.Lock(client, name)`` is
+        python-etcd 0.4.5's ``etcd.Lock``, with its defaults)."""
         from .lock import Lock
 
         return Lock(self, name, ttl=ttl)
@@ -720,7 +847,7 @@ class Watcher(collections.abc.Generator):
                 out = _lib.response_p()
                 status = lib.etcdc_watcher_next(ptr, wait_ms, ctypes.byref(out))
                 if status == _lib.OK:
-                    return take_response(lib, out.value)
+                    return take_response(lib, out.value, event=True)
                 if status == _lib.ERR_WATCH_TIMEOUT and sliced:
                     continue  # the deadline check above decides
                 raise from_status(lib, status)

@@ -1,51 +1,80 @@
 """etcdc.Lock: a fair distributed lock on the keys API (etcdc_lock)."""
 
 import ctypes
+import logging
 import threading
 
 from . import _lib
-from .exceptions import EtcdLockExpired, from_status
+from .exceptions import EtcdException, from_status
+
+
+# python-etcd's acquire() default lock_ttl.
+DEFAULT_LOCK_TTL = 3600
+
+_UNSET = object()
+
+log = logging.getLogger("etcdc.lock")
 
 
 def _timeout_ms(blocking, timeout):
-    """etcdc's wait rule: 0 try once, -1 (negative) as long as it takes,
-    else at most that many milliseconds."""
+    """python-etcd's timeout in etcdc's wait rule: ``blocking=False`` tries
+    once (0); ``timeout`` 0 or None waits as long as it takes (-1); else at
+    most that many milliseconds."""
     if not blocking:
         return 0
-    if timeout is None or timeout < 0:
+    if not timeout or timeout < 0:
         return -1
-    if timeout == 0:
-        return 0
     return max(1, int(round(float(timeout) * 1000)))
+
+
+def _c_ttl(lock_ttl):
+    """A lock TTL for etcdc: None or 0 (python-etcd's eternal lock) is
+    etcdc's longest TTL, 100 years (an etcdc lock always has one)."""
+    if not lock_ttl:
+        return _lib.MAX_TTL
+    return min(int(lock_ttl), _lib.MAX_TTL)
 
 
 class Lock(object):
     """A distributed lock named ``lock_name`` (python-etcd's Lock).
 
-    Contenders queue as in-order keys with a TTL under
-    ``<client.lock_prefix>/<lock_name>``; the first holds the lock, each
-    waiter watches its predecessor, so the lock goes in arrival order. A
-    holder that dies loses the lock after ``ttl`` seconds.
+    Contenders queue as in-order keys under ``<client.lock_prefix>/<lock_name>``
+    (python-etcd's ``path``), each holding its contender's ``uuid``; the
+    first holds the lock, each waiter watches its predecessor, so the lock
+    goes in arrival order. A holder that dies loses the lock after its TTL.
 
-    ``acquire(blocking=True, lock_ttl=None, timeout=None)`` returns True, or
-    False when not acquired in time. ``is_acquired`` / ``is_locked()`` ask
-    etcd. ``renew(ttl)``, ``release()``, and use as a context manager.
+    ``acquire(blocking=True, lock_ttl=3600, timeout=0)`` as python-etcd:
+    ``lock_ttl=None`` for a lock without expiry, ``timeout=0`` to wait as
+    long as it takes; returns True, or False when not acquired in time.
+    ``ttl`` (``client.get_lock(name, ttl)``) replaces python-etcd's defaults:
+    it is then the lock's TTL for ``acquire()`` and ``with lock:``. Without
+    it, ``with lock:`` takes a lock without expiry, as python-etcd.
+    ``is_acquired`` / ``is_locked()`` ask etcd. ``renew(ttl)``, ``release()``
+    (nothing happens if the lock is not held, or its key is gone), and use
+    as a context manager. ``lock_key`` and ``uuid``: the key this handle
+    holds (or last held) and its value.
     One thread at a time uses a Lock (calls from several are serialised);
     ``cancel()`` may be called from any thread to stop a waiting acquire.
     """
 
-    def __init__(self, client, lock_name, ttl=60, prefix=None):
+    def __init__(self, client, lock_name, ttl=None, prefix=None):
         self._lib = client._lib
         self._ptr = None
         self.client = client
         self.name = lock_name
-        self.ttl = int(ttl) if ttl else 60  # etcdc's default; a lock always has a TTL
+        self.ttl = int(ttl) if ttl else None
         self.prefix = prefix or getattr(client, "lock_prefix", "/_locks")
         self.path = "%s/%s" % (self.prefix.rstrip("/"), str(lock_name).strip("/"))
         self.is_taken = False
+        self._lock_key = None
+        self._uuid = None
         self._mutex = threading.RLock()  # one thread at a time in etcdc_lock_*
         self._state = threading.Lock()  # guards _ptr for cancel()
-        self._ptr = self._new(self.ttl)
+        self._ptr_ttl = _c_ttl(self._default_ttl())
+        self._ptr = self._new(self._ptr_ttl)
+
+    def _default_ttl(self):
+        return self.ttl if self.ttl is not None else DEFAULT_LOCK_TTL
 
     def _new(self, ttl):
         opts = _lib.options(self._lib, _lib.LockOptions)
@@ -68,32 +97,64 @@ class Lock(object):
                 self.is_taken = False
             raise exc
 
-    def acquire(self, blocking=True, lock_ttl=None, timeout=None):
-        """Takes the lock. ``blocking=False`` tries once; else waits at most
-        ``timeout`` seconds (None: as long as it takes; 0: try once).
-        ``lock_ttl`` changes the lock's TTL (else the one given to
-        ``get_lock``). Returns True when held, False when not acquired in
-        time (nothing is left behind). Raises EtcdLockExpired if its key
-        vanished while it waited, EtcdCancelled after ``cancel()``."""
+    @property
+    def lock_key(self):
+        """The key this handle holds, or last held (python-etcd's
+        ``lock_key``); ValueError before it first acquired the lock."""
+        if not self._lock_key:
+            raise ValueError("No sequence present.")
+        return self._lock_key
+
+    @property
+    def uuid(self):
+        """The value of this handle's key: what tells it from the other
+        contenders (python-etcd's ``uuid``); None before it first acquired
+        the lock. etcdc picks it (read-only)."""
+        return self._uuid
+
+    def acquire(self, blocking=True, lock_ttl=_UNSET, timeout=0):
+        """Takes the lock (python-etcd's arguments and defaults).
+        ``blocking=False`` tries once; else waits at most ``timeout``
+        seconds (0 or None: as long as it takes). ``lock_ttl`` is the
+        lock's TTL in seconds (default 3600, or the ``ttl`` given to
+        ``get_lock``; None: no expiry); if the lock is already held, a
+        ``lock_ttl`` renews it. Returns True when held, False when not
+        acquired in time (nothing is left behind). Raises EtcdLockExpired if
+        its key vanished while it waited, EtcdCancelled after ``cancel()``."""
+        if lock_ttl is _UNSET:
+            lock_ttl = self._default_ttl()
         ms = _timeout_ms(blocking, timeout)
         with self._mutex:
             self._alive()
-            if lock_ttl and int(lock_ttl) != self.ttl:
-                if not self.is_taken:
-                    new = self._new(int(lock_ttl))
-                    with self._state:
-                        old, self._ptr = self._ptr, new
-                    self._lib.etcdc_lock_free(old)
-                    self.ttl = int(lock_ttl)
-                else:
-                    self.renew(int(lock_ttl))
+            ttl = _c_ttl(lock_ttl)
+            if self.is_taken:
+                if lock_ttl:
+                    self.renew(ttl)
+            elif ttl != self._ptr_ttl:
+                new = self._new(ttl)
+                with self._state:
+                    old, self._ptr = self._ptr, new
+                self._lib.etcdc_lock_free(old)
+                self._ptr_ttl = ttl
             status = self._lib.etcdc_lock_acquire(self._ptr, ms)
             if status == _lib.ERR_ACQUIRE_TIMEOUT:
                 self.is_taken = False
                 return False
             self._check(status)
+            if not self.is_taken:
+                self._learn_key()
             self.is_taken = True
             return True
+
+    def _learn_key(self):
+        """The key etcdc holds the lock with is the first under ``path``:
+        it and its value become ``lock_key`` and ``uuid``."""
+        try:
+            listed = self.client.read(self.path, sorted=True).nodes
+        except EtcdException:
+            return  # best effort: the lock is held all the same
+        if listed:
+            self._lock_key, self._uuid = listed[0].key, listed[0].value
 
     def is_locked(self):
         """Whether this handle holds the lock, as etcd says now."""
@@ -115,19 +176,25 @@ class Lock(object):
         with self._mutex:
             self._alive()
             self._check(self._lib.etcdc_lock_renew(self._ptr, int(ttl)))
-            self.ttl = int(ttl)
+            self._ptr_ttl = int(ttl)
 
     def release(self):
         """Releases the lock, waking the next waiter. Nothing happens if it
-        is not held; raises EtcdLockExpired if its key had expired (someone
-        else may have held the lock meanwhile)."""
+        is not held, or if its key is gone (it expired: python-etcd too
+        passes over that; it is logged as a warning on ``etcdc.lock``)."""
         with self._mutex:
             self._alive()
             status = self._lib.etcdc_lock_release(self._ptr)
-            if status == _lib.ERR_NOT_HELD:
-                self.is_taken = False
-                return
             self.is_taken = False
+            if status == _lib.ERR_NOT_HELD:
+                return
+            if status == _lib.ERR_LOCK_EXPIRED:
+                log.warning(
+                    "lock %s: its key %s was gone at release (it expired; "
+                    "another contender may have held the lock meanwhile)",
+                    self.path, self._lock_key or "?",
+                )
+                return
             self._check(status)
 
     def cancel(self):
@@ -152,15 +219,14 @@ class Lock(object):
             raise ValueError("this lock is closed")
 
     def __enter__(self):
-        self.acquire()
+        # python-etcd: acquire(blocking=True, lock_ttl=None), no expiry;
+        # with a ttl given to get_lock, that one.
+        self.acquire(blocking=True, lock_ttl=self.ttl)
         return self
 
     def __exit__(self, typ, value, tb):
-        try:
-            self.release()
-        except EtcdLockExpired:
-            if typ is None:
-                raise
+        self.release()
+        return False
 
     def __del__(self):
         try:
@@ -171,4 +237,4 @@ class Lock(object):
             pass
 
     def __repr__(self):
-        return "<etcdc.Lock %s ttl=%d>" % (self.path, self.ttl)
+        return "<etcdc.Lock %s ttl=%s>" % (self.path, self.ttl)

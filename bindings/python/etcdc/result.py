@@ -125,8 +125,9 @@ def _top(d):
     return d
 
 
-def take_response(lib, resp):
-    """Copies a response into an EtcdResult and frees it (whatever happens)."""
+def take_response(lib, resp, event=False):
+    """Copies a response into an EtcdResult and frees it (whatever happens).
+    ``event``: the response is a watch's event."""
     try:
         action = lib.etcdc_response_action(resp)
         node = _top(_node_dict(lib, lib.etcdc_response_node(resp)))
@@ -143,8 +144,10 @@ def take_response(lib, resp):
         )
     finally:
         lib.etcdc_response_free(resp)
-    # etcd answers 201 Created (python-etcd's newKey) when a key is created.
-    result.newKey = result.action == "create" or (
-        result.action == "set" and result._prev_node is None
+    # python-etcd's newKey: the answer was 201 Created, which etcd sends
+    # when a write created the key; a watch's event comes in a 200, whatever
+    # its action, so its newKey is False.
+    result.newKey = not event and (
+        result.action == "create" or (result.action == "set" and result._prev_node is None)
     )
     return result

@@ -98,6 +98,11 @@ class Background(threading.Thread):
         except BaseException as e:  # noqa: B902 - reported to the test
             self.error = e
 
+    def run_now(self, timeout=20):
+        """Runs it in its thread and returns its outcome."""
+        self.start()
+        return self.outcome(timeout)
+
     def outcome(self, timeout=20):
         self.join(timeout)
         assert not self.is_alive(), "background call still running"
@@ -193,10 +198,16 @@ class EtcdServer(object):
     ``d``; with ``pki``, its client port speaks https only and wants a
     client certificate signed by ``pki``'s CA (--client-cert-auth)."""
 
-    def __init__(self, d, pki=None):
+    def __init__(self, d, pki=None, client_port=None):
         self.pki = pki
         self.data = os.path.join(d, "data")
-        client_port, peer_port = _free_ports(2)
+        if client_port is not None:
+            # A fixed port: OSError if it is taken.
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", client_port))
+            peer_port = _free_ports(1)[0]
+        else:
+            client_port, peer_port = _free_ports(2)
         self.port = client_port
         self.url = "%s://127.0.0.1:%d" % ("https" if pki else "http", client_port)
         peer = "http://127.0.0.1:%d" % peer_port

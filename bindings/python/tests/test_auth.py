@@ -168,6 +168,30 @@ def test_wrong_password(ac):
     assert root.read("/app/k").value == "v"
 
 
+def test_credentials_are_attributes(ac):
+    """python-etcd's client.username and client.password: read, and set
+    (the next request sends them; both, or none)."""
+    root = ac.enable()
+    ac.lock_out_guest(root)
+    root.write("/app/k", "v")
+    c = ac.as_user("root", WRONG_PW)
+    assert c.username == "root" and c.password == WRONG_PW
+    with pytest.raises(etcdc.EtcdInsufficientPermissions):
+        c.read("/app/k")
+    c.password = ROOT_PW
+    assert c.read("/app/k").value == "v"
+    c.username = None  # one of the two: no credentials are sent
+    with pytest.raises(etcdc.EtcdInsufficientPermissions):
+        c.read("/app/k")
+    c.username = "root"
+    assert c.read("/app/k", timeout=5).value == "v"
+    anon = ac.as_user(None, None)
+    assert anon.username is None and anon.password is None
+    anon.username, anon.password = "root", ROOT_PW
+    assert anon.read("/app/k").value == "v"
+    root.delete("/app/k")
+
+
 def test_user_round_trip(ac):
     root = ac.enable()
     for name in ("r1", "r2", "r3"):

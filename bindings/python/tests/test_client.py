@@ -14,12 +14,12 @@ import etcdc
 from etcdc import _lib
 
 
-def test_defaults_as_python_etcd_except_port():
+def test_defaults_as_python_etcd():
     c = etcdc.Client()  # sends nothing
-    assert c.host == "127.0.0.1" and c.port == 2379  # python-etcd: 4001
+    assert c.host == "127.0.0.1" and c.port == 4001  # python-etcd's README
     assert c.protocol == "http" and c.read_timeout == 60
     assert c.allow_redirect is True and c.allow_reconnect is False
-    assert c.base_uri == "http://127.0.0.1:2379"
+    assert c.base_uri == "http://127.0.0.1:4001"
     assert c.version_prefix == "/v2" and c.key_endpoint == "/v2/keys"
     assert c.expected_cluster_id is None
     c.close()
@@ -35,12 +35,40 @@ def test_python_etcd_constructor_forms(host_port):
     assert c.read("/").dir
 
 
+def test_default_port_is_4001(tmp_path):
+    """Client() talks to 127.0.0.1:4001, python-etcd's default."""
+    from conftest import EtcdServer
+
+    try:
+        server = EtcdServer(str(tmp_path), client_port=4001)
+    except OSError:
+        pytest.skip("port 4001 is in use")
+    try:
+        c = etcdc.Client()
+        c.write("/pytest-default-port", "v")
+        assert c.read("/pytest-default-port").value == "v"
+        assert c.machines == ["http://127.0.0.1:4001"]
+        c.close()
+    finally:
+        server.stop()
+
+
+def test_host_tuple_needs_allow_reconnect(host_port):
+    h, p = host_port
+    # python-etcd: "A list of hosts to connect to was given, but
+    # reconnection not allowed?"
+    with pytest.raises(etcdc.EtcdException, match="reconnection not allowed"):
+        etcdc.Client(host=((h, p), (h, p)))
+    with pytest.raises(etcdc.EtcdException, match="reconnection not allowed"):
+        etcdc.Client(host=((h, p),), allow_reconnect=False)
+
+
 def test_host_tuple_failover(host_port):
     from test_errors import _free_port
 
     h, p = host_port
     dead = _free_port()
-    c = etcdc.Client(host=((h, dead), (h, p)), allow_reconnect=False)
+    c = etcdc.Client(host=((h, dead), (h, p)), allow_reconnect=True)
     assert c.base_uri == "http://%s:%d" % (h, dead)
     # The first member refuses connections: reads and writes go to the next.
     c.write("/pytest-tuple", "v")
@@ -77,15 +105,19 @@ def test_ignored_options():
 def test_tls_and_credentials_options():
     """Sends nothing: https with the system's store, credentials kept by
     etcdc (test_tls.py and test_auth.py use them for real)."""
-    c = etcdc.Client(protocol="https", username="u", password="p")
-    assert c.base_uri == "https://127.0.0.1:2379" and c.protocol == "https"
-    assert c.username == "u" and not hasattr(c, "password")
-    assert etcdc.Client().username is None
+    c = etcdc.Client(protocol="https", username="u", password="s3cret-pw")
+    assert c.base_uri == "https://127.0.0.1:4001" and c.protocol == "https"
+    assert c.username == "u" and c.password == "s3cret-pw"  # python-etcd's attributes
+    assert "s3cret-pw" not in repr(c) + str(c)
+    c2 = etcdc.Client()
+    assert c2.username is None and c2.password is None
     # python-etcd: one without the other sends no credentials (and says so).
     with pytest.warns(UserWarning, match="both are required"):
-        assert etcdc.Client(username="u").username is None
+        c3 = etcdc.Client(username="u")
+    assert c3.username is None and c3.password is None
     with pytest.warns(UserWarning, match="both are required"):
-        assert etcdc.Client(password="p").username is None
+        c3 = etcdc.Client(password="p")
+    assert c3.username is None and c3.password is None
     with pytest.raises(etcdc.EtcdInvalidArgument) as ei:
         etcdc.Client(username="u", password="p\0q")
     assert "p\0q" not in str(ei.value)
@@ -162,17 +194,14 @@ def test_library_lookup_order():
     # import alone does not need the library.
     r = _run("import etcdc; print('ok')", env)
     assert r.returncode == 0 and r.stdout.strip() == "ok"
-    # Without it: the installed library if any, else the build tree above
-    # the package (this venv lives in <repo>/target/python-venv).
+    # Without it: the library the package carries (pip install built it
+    # into the package), before any installed one or build tree.
     del env["ETCDC_LIBRARY"]
     r = _run("import etcdc; print(etcdc.library_path())", env)
     assert r.returncode == 0, r.stderr
-    found = r.stdout.strip()
     pkg = os.path.dirname(etcdc.__file__)
-    if "libetcdc.so.%d" % _lib.ABI_MAJOR in found or "/" not in found:
-        return  # an installed library (find_library / soname)
-    assert found.endswith(("target/release/libetcdc.so", "target/debug/libetcdc.so"))
-    assert os.path.commonpath([os.path.realpath(found), os.path.realpath(pkg)]) != "/"
+    assert r.stdout.strip() == os.path.join(pkg, "libetcdc.so")
+    assert _lib.elf_soname(r.stdout.strip()) == "libetcdc.so.%d" % _lib.ABI_MAJOR
 
 
 def test_abi_check(monkeypatch):

@@ -250,6 +250,24 @@ def test_timeout(fake):
         c.write("/x", "v")
 
 
+def test_read_timeout_per_request(fake, client, prefix):
+    """python-etcd: read(key, timeout=...) is that request's timeout (None:
+    the client's read_timeout, 0: none), also on a plain read."""
+    srv = fake(lambda req: "hang")
+    c = etcdc.Client(host="127.0.0.1", port=srv.port, read_timeout=60)
+    t = time.monotonic()
+    with pytest.raises(etcdc.EtcdConnectionFailed) as ei:
+        c.read("/x", timeout=0.5)
+    assert 0.4 < time.monotonic() - t < 5
+    assert isinstance(ei.value, etcdc.EtcdTimeout)
+    c.close()
+    # Against etcd: the same reads answer, with any timeout.
+    client.write(prefix + "/k", "v")
+    for timeout in (None, 0, 5, 0.5):
+        assert client.read(prefix + "/k", timeout=timeout).value == "v"
+    assert client.read(prefix, timeout=5, recursive=True).nodes[0].value == "v"
+
+
 def _http(status, body, ctype="application/json"):
     return (
         "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"

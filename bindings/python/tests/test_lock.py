@@ -55,7 +55,6 @@ def test_try_and_timeout(client, name):
     other = client.get_lock(name)
     assert holder.acquire()
     assert other.acquire(blocking=False) is False
-    assert other.acquire(timeout=0) is False
     t = time.monotonic()
     assert other.acquire(timeout=0.5) is False
     assert 0.4 < time.monotonic() - t < 5
@@ -116,22 +115,25 @@ def test_contention_between_two_threads(host_port, name):
     assert shared["n"] == 30
 
 
-def test_lock_ttl_change_and_expiry(client, name):
+def test_lock_ttl_change_and_expiry(client, name, caplog):
     lock = client.get_lock(name, ttl=60)
     assert lock.acquire(lock_ttl=1) is True
-    assert lock.ttl == 1
+    assert client.read(lock.lock_key).ttl == 1
     time.sleep(2.5)
     assert lock.is_locked() is False  # its key expired
-    with pytest.raises(etcdc.EtcdLockExpired):
+    # python-etcd's release() passes over a key that is gone (etcdc logs it).
+    with caplog.at_level("WARNING", logger="etcdc.lock"):
         lock.release()
+    assert "was gone at release" in caplog.text
+    assert lock.is_taken is False
     lock2 = client.get_lock(name, ttl=1)
     assert lock2.acquire()
     time.sleep(2.5)
     with pytest.raises(etcdc.EtcdLockExpired):
         lock2.renew(10)
-    with pytest.raises(etcdc.EtcdLockExpired):
-        with client.get_lock(name, ttl=1) as l3:
-            time.sleep(2.5)
+    with client.get_lock(name, ttl=1) as l3:  # its TTL: get_lock's
+        time.sleep(2.5)
+    assert l3.is_taken is False
     l3.close()
 
 
@@ -169,12 +171,56 @@ def test_lock_outlives_client(host_port, name):
 
 
 def test_lock_class_as_python_etcd(client, name):
+    """python-etcd 0.4.5's etcd.Lock(client, lock_name): acquire(blocking=True,
+    lock_ttl=3600, timeout=0); uuid, lock_key; release() of a key that is
+    gone does nothing; `with` takes a lock without expiry."""
     lock = etcdc.Lock(client, name)
-    assert lock.ttl == 60
-    assert lock.acquire(blocking=True, lock_ttl=30, timeout=5)
-    assert lock.ttl == 30
+    assert lock.path == "/_locks/" + name
+    with pytest.raises(ValueError, match="No sequence present"):
+        lock.lock_key  # python-etcd: before the lock has a key
+    assert lock.acquire() is True
+    assert lock.is_acquired
+    # lock_key is its key under path, uuid the value that key holds.
+    assert lock.lock_key.startswith(lock.path + "/")
+    node = client.read(lock.lock_key)
+    assert lock.uuid and node.value == lock.uuid
+    assert 3590 <= node.ttl <= 3600  # lock_ttl's default: 3600
     lock.release()
-    assert client.get_lock(name, ttl=0).ttl == 60  # a lock always has a TTL
+    assert not lock.is_acquired
+    held = lock.lock_key
+    # With lock_ttl and timeout, as python-etcd's docstring has them.
+    assert lock.acquire(blocking=True, lock_ttl=30, timeout=5)
+    assert lock.lock_key != held and 25 <= client.read(lock.lock_key).ttl <= 30
+    # Already held: a lock_ttl renews it (python-etcd writes the key again).
+    assert lock.acquire(lock_ttl=45) is True
+    assert 40 <= client.read(lock.lock_key).ttl <= 45
+    # Its key removed behind its back: release() does nothing.
+    client.delete(lock.lock_key)
+    lock.release()
+    assert lock.is_taken is False
+    # lock_ttl=None: a lock that does not expire (etcdc: 100 years).
+    assert lock.acquire(lock_ttl=None)
+    assert client.read(lock.lock_key).ttl > 10 * 365 * 24 * 3600
+    lock.release()
+    # `with`: python-etcd's acquire(lock_ttl=None).
+    with etcdc.Lock(client, name) as inside:
+        assert client.read(inside.lock_key).ttl > 10 * 365 * 24 * 3600
+    assert client.get_lock(name).ttl == 60  # get_lock(name, ttl=60)
+
+
+def test_acquire_timeout_zero_waits_as_long_as_it_takes(client, name):
+    """python-etcd: timeout=0 (acquire's default) is no limit."""
+    holder = etcdc.Lock(client, name)
+    waiter = etcdc.Lock(client, name)
+    assert holder.acquire(lock_ttl=60)
+    bg = Background(waiter.acquire, lock_ttl=60, timeout=0)
+    bg.start()
+    time.sleep(1.5)
+    assert bg.is_alive()  # still waiting, past any "try once"
+    holder.release()
+    assert bg.outcome() is True
+    assert waiter.is_locked()
+    waiter.release()
 
 
 def test_threading_semantics_serialised(client, name):

@@ -62,6 +62,7 @@ def test_combined_cert_file(tls_etcd, pki):
 def test_host_tuple_https(tls_etcd, pki):
     c = etcdc.Client(
         host=(("127.0.0.1", tls_etcd.port),),
+        allow_reconnect=True,  # python-etcd refuses a tuple without it
         protocol="https",
         ca_cert=pki.pem("ca"),
         cert=(pki.pem("client"), pki.key("client")),

@@ -269,3 +269,27 @@ def test_ctrl_c_interrupts_a_main_thread_watch(client, prefix, python_handles_si
     gen.close()
     # No watcher is left behind in etcd.
     assert wait_for(lambda: client.store_stats["watchers"] == 0, 5)
+
+
+def test_event_newkey_is_false_as_python_etcd(client, prefix):
+    """python-etcd sets newKey from the answer's 201 Created: a write that
+    creates the key has it, a watch's event (a 200) never, whatever its
+    action; EtcdResult == compares newKey too."""
+    k = prefix + "/new"
+    created = client.write(k, "v")
+    assert created.newKey is True and created.action == "set"
+    # A watch from the creation's index: the same node, as an event.
+    for event in (
+        client.watch(k, index=created.modifiedIndex),
+        client.read(k, wait=True, waitIndex=created.modifiedIndex),
+        Background(client.watch, k, index=created.modifiedIndex).run_now(),
+        next(iter(client.eternal_watch(k, index=created.modifiedIndex))),
+    ):
+        assert event.action == "set" and event._prev_node is None
+        assert event.newKey is False
+        assert event == client.read(k)  # the node, as read
+        assert event != created  # newKey differs
+    appended = client.write(prefix + "/q", "x", append=True)
+    assert appended.newKey is True and appended.action == "create"
+    event = client.watch(appended.key, index=appended.modifiedIndex)
+    assert event.action == "create" and event.newKey is False
