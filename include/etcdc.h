@@ -33,8 +33,8 @@
  *   or a lock is used by one thread at a time, except its _cancel function,
  *   which any thread may call to wake a blocked call.
  * - fork(): a child may go on using a client, watcher or lock it inherited.
- *   It never touches the parent's connections (they share the sockets): it
- *   leaves them open and opens its own. A lock the parent held is still the
+ *   It never reads, writes or shuts down the parent's connections (they
+ *   share the sockets): it closes only its own copies and opens its own. A lock the parent held is still the
  *   parent's; the child must not release it. Another thread's call in
  *   progress at the fork does not exist in the child.
  */

@@ -13,9 +13,10 @@
 //!
 //! Fork: a child process inherits the parent's sockets and, if another
 //! thread held it at that instant, a locked pool. So the pool belongs to a
-//! fork generation ([`generation`]): a client used in a child leaves the
-//! inherited pool and its sockets alone (not closed, not shut down, not
-//! locked: they are the parent's) and opens its own. The connector chain
+//! fork generation ([`generation`]): a client used in a child never reads,
+//! writes, shuts down or locks the inherited connections (they are the
+//! parent's); it only closes its own copies of their sockets, which the
+//! parent does not notice, and opens its own. The connector chain
 //! belongs to the generation too: ureq's `RustlsConnector` builds its
 //! rustls configuration on the first `https` connect and keeps it in a
 //! `OnceLock` (ureq 3.5 has no way to hand it one built beforehand), and
@@ -828,8 +829,8 @@ mod tests {
 mod fork_tests {
     use super::*;
 
-    /// In a forked child, the inherited pool is left alone (its connections
-    /// forgotten, never handed out) and a new one is used; the parent's is
+    /// In a forked child, the inherited pool's connections are never handed
+    /// out (only this process's copies closed) and a new pool is used; the parent's is
     /// untouched. Runs the child's side in a real fork.
     #[test]
     fn a_child_never_takes_the_parents_connections() {

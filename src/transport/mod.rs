@@ -259,7 +259,8 @@ impl Transport {
     ///
     /// The slot belongs to one logical request: whoever owns it drops its
     /// content when that request changes. A parked exchange inherited
-    /// across fork is the parent's: dropping it leaves its connection alone.
+    /// across fork is the parent's: dropping it only closes this process's
+    /// copy of its socket.
     pub fn request_resumable(
         &self,
         target: &str,
