@@ -78,7 +78,8 @@ typedef struct etcdc_strings etcdc_strings;
  * | `CONNECTION`, `TIMEOUT` | not sent: no member could be reached (refused, unreachable, the connection or the time limit ran out before the request left) |
  * | `INVALID_ARGUMENT`, `TLS*`, `CLUSTER_ID_MISMATCH` | not sent (refused before sending; a member of another cluster is checked before it gets a first write) |
  * | `PROTOCOL` | an answer that could not be read: a 2xx means applied; anything else is reported as `AMBIGUOUS` |
- * | `RESPONSE_TOO_LARGE` | unknown (etcd answered, the answer was not read) |
+ * | `RESPONSE_TOO_LARGE` | unknown (etcd answered, the answer was not read); on v3, reported as `AMBIGUOUS` |
+ * | `GRPC_*` (v3: etcd answered with a gRPC status) | refused by etcd: not applied (etcd's `UNAVAILABLE` and `DEADLINE_EXCEEDED` on a write are `AMBIGUOUS`, but its "no leader" refusal moves on to the next member) |
  *
  * etcd's 300 and 301 on a write are therefore `AMBIGUOUS`; on a read they
  * are themselves (after every member was tried).
@@ -276,6 +277,87 @@ typedef enum etcdc_status {
      * Any other TLS failure (e.g. an `https` URL for an `http` endpoint).
      */
     ETCDC_ERR_TLS = 1020,
+    /**
+     * A member answered a linearizable v3 read with a raft term older than
+     * one the client already saw: it is cut off from the cluster's
+     * majority. The read moved on; this is the status only when no member
+     * did better.
+     */
+    ETCDC_ERR_STALE_MEMBER = 1021,
+    /**
+     * etcd answered a v3 call with a gRPC status: 2000 + the gRPC code,
+     * etcd's text in `etcdc_error_last()->server_message`. `CANCELLED`: etcd
+     * cancelled it (shutting down).
+     */
+    ETCDC_ERR_GRPC_CANCELLED = 2001,
+    /**
+     * An error etcd did not classify.
+     */
+    ETCDC_ERR_GRPC_UNKNOWN = 2002,
+    /**
+     * etcd refused the request: an empty key, a key written twice in one
+     * transaction, too many ops, a wrong password ("authentication
+     * failed"), no user name while auth is on.
+     */
+    ETCDC_ERR_GRPC_INVALID_ARGUMENT = 2003,
+    /**
+     * etcd's own deadline passed (on a write: reported as
+     * `ETCDC_ERR_AMBIGUOUS`).
+     */
+    ETCDC_ERR_GRPC_DEADLINE_EXCEEDED = 2004,
+    /**
+     * Not found: a lease, a member, a user or a role that does not exist.
+     */
+    ETCDC_ERR_GRPC_NOT_FOUND = 2005,
+    /**
+     * Already exists: a user, a role, a member's peer URL.
+     */
+    ETCDC_ERR_GRPC_ALREADY_EXISTS = 2006,
+    /**
+     * The user lacks the permission for this request.
+     */
+    ETCDC_ERR_GRPC_PERMISSION_DENIED = 2007,
+    /**
+     * A request or its answer over etcd's size limit (`--max-request-bytes`),
+     * or etcd's space quota is exhausted (a NOSPACE alarm).
+     */
+    ETCDC_ERR_GRPC_RESOURCE_EXHAUSTED = 2008,
+    /**
+     * etcd's state does not allow it: e.g. authenticate while auth is off,
+     * remove the last member, a lease id already granted.
+     */
+    ETCDC_ERR_GRPC_FAILED_PRECONDITION = 2009,
+    /**
+     * Aborted by etcd.
+     */
+    ETCDC_ERR_GRPC_ABORTED = 2010,
+    /**
+     * A revision compacted away ("required revision has been compacted")
+     * or in the future.
+     */
+    ETCDC_ERR_GRPC_OUT_OF_RANGE = 2011,
+    /**
+     * This etcd does not have the method (an older version).
+     */
+    ETCDC_ERR_GRPC_UNIMPLEMENTED = 2012,
+    /**
+     * etcd failed inside.
+     */
+    ETCDC_ERR_GRPC_INTERNAL = 2013,
+    /**
+     * etcd cannot serve it now: no leader, stopping, its request timed out
+     * (after every member was tried; on a write: `ETCDC_ERR_AMBIGUOUS`).
+     */
+    ETCDC_ERR_GRPC_UNAVAILABLE = 2014,
+    /**
+     * Data lost or corrupted (etcd's corruption alarm).
+     */
+    ETCDC_ERR_GRPC_DATA_LOSS = 2015,
+    /**
+     * The auth token is invalid or missing and could not be renewed (the
+     * client renews an expired token on its own and repeats the call once).
+     */
+    ETCDC_ERR_GRPC_UNAUTHENTICATED = 2016,
 } etcdc_status;
 
 /* ==== Client ============================================================== */

@@ -28,6 +28,8 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 << 20;
 #[derive(Debug)]
 pub struct Client {
     pub(crate) transport: Transport,
+    /// For the v3 API's `Authenticate` (v2 sends them as basic auth).
+    pub(crate) credentials: Option<crate::v3::Credentials>,
 }
 
 impl Client {
@@ -325,7 +327,15 @@ impl ClientBuilder {
         if let Some(srv) = &srv {
             endpoints = srv.endpoints(Instant::now() + self.connect_timeout)?;
         }
+        let credentials =
+            self.credentials
+                .as_ref()
+                .map(|(user, Password(password))| crate::v3::Credentials {
+                    user: user.clone(),
+                    password: password.clone(),
+                });
         let client = Client {
+            credentials,
             transport: Transport::new(TransportConfig {
                 endpoints,
                 prefix: prefix.to_owned(),
@@ -340,6 +350,7 @@ impl ClientBuilder {
                 tls,
                 authorization,
                 srv,
+                grpc: Some(crate::v3::GRPC),
             }),
         };
         if self.discover {

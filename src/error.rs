@@ -163,6 +163,18 @@ errors! {
         /// could apply it twice; read the key to learn its state.
         #[error("outcome unknown: the request to {endpoint} may have been applied ({reason})")]
         Ambiguous { endpoint: String, reason: String, etcd: Option<EtcdError> },
+        /// etcd answered a v3 call with a gRPC status other than OK: `code`
+        /// says what kind of failure (`NotFound` for a lease that does not
+        /// exist, `OutOfRange` for a compacted revision, `PermissionDenied`,
+        /// `Unauthenticated`…), `message` is etcd's text.
+        #[error("{endpoint} answered {code}: {message}")]
+        Grpc { code: crate::v3::Code, message: String, endpoint: String },
+        /// A member answered a linearizable read with a raft term older than
+        /// one the client already saw: it is cut off from the cluster's
+        /// majority. Reads move on to another member; this is the error only
+        /// when no member did better.
+        #[error("{endpoint} is behind the cluster (raft term {term}, the cluster is at {seen} or later)")]
+        StaleMember { endpoint: String, term: u64, seen: u64 },
         /// A member answered for another cluster than the one required.
         #[error("{endpoint} belongs to cluster {found}, not {expected}")]
         ClusterIdMismatch { endpoint: String, expected: String, found: String },

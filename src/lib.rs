@@ -1,10 +1,13 @@
-//! etcdc: a client for etcd's v2 HTTP API.
+//! etcdc: a client for etcd, its v3 API (gRPC) and its v2 HTTP API.
 //!
-//! A blocking Rust client ([`Client`]) and, in [`ffi`], the C API over it that
-//! `include/etcdc.h` declares.
+//! A blocking Rust client ([`Client`]; the v3 API is [`Client::v3`]) and,
+//! in [`ffi`], the C API over it that `include/etcdc.h` declares.
 //!
 //! ```no_run
 //! let client = etcdc::Client::new("127.0.0.1", 2379)?;
+//! client.v3().put("nodes/n1", "1")?;
+//! assert_eq!(client.v3().get("nodes/n1")?.unwrap().value, b"1");
+//! // v2, on an etcd that serves it:
 //! client.set("/nodes/n1", "1")?;
 //! assert_eq!(client.get("/nodes/n1")?.node.value.as_deref(), Some("1"));
 //! # Ok::<(), etcdc::Error>(())
@@ -20,15 +23,14 @@ pub mod fuzzing;
 mod recipes;
 mod transport;
 /// Not an API: the HTTP/2 + gRPC connection layer the v3 client is built
-/// on, reachable for `tests/http2.rs` until that client exists.
+/// on, reachable for `tests/http2.rs` (its fault-server cases).
 #[doc(hidden)]
 pub mod __http2 {
     pub use crate::transport::grpc::{Code, GrpcStatus, GrpcStream};
     pub use crate::transport::http2::{CallError, CancelToken, Config, H2Connection, Reason};
 }
 mod v2;
-#[allow(dead_code)] // until the v3 client uses it
-mod v3;
+pub mod v3;
 
 pub use cancel::Canceller;
 pub use client::{

@@ -296,7 +296,7 @@ fn an_unknown_method_is_unimplemented() {
 fn a_watch_stream_sees_a_put_and_is_cancelled_from_another_thread() {
     let conn = connect(&common::shared().url);
     let key = common::prefix("h2watch");
-    let mut watch = conn.stream(WATCH, &[], within(5000)).unwrap();
+    let mut watch = conn.stream(WATCH, &[], within(5000), None).unwrap();
     watch
         .send(&watch_request(key.as_bytes()), within(5000))
         .unwrap();
@@ -652,7 +652,7 @@ fn tls_a_large_value_round_trips_through_flow_control() {
 fn tls_calls_are_cancelled_from_another_thread() {
     let conn = tls_connect(&tls_etcd(true).url, tls_config(true));
     let key = common::prefix("h2tlswatch");
-    let mut watch = conn.stream(WATCH, &[], within(5000)).unwrap();
+    let mut watch = conn.stream(WATCH, &[], within(5000), None).unwrap();
     watch
         .send(&watch_request(key.as_bytes()), within(5000))
         .unwrap();

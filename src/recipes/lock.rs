@@ -61,6 +61,7 @@ impl Client {
         Ok(Lock {
             client: Client {
                 transport: self.transport.fork(),
+                credentials: self.credentials.clone(),
             },
             dir,
             ttl: opts.ttl,

@@ -28,7 +28,7 @@
 
 use std::fmt;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 use crate::error::{Error, Result};
 use crate::transport::Reply;
@@ -51,6 +51,9 @@ pub(crate) struct ClusterView {
     /// `current` was moved on after a member failed mid-request: the next
     /// write waits for a leader there, as a failover attempt does.
     moved: AtomicBool,
+    /// The highest raft term any member's v3 answer carried: a member that
+    /// answers with an older one is cut off from the cluster's majority.
+    raft_term: AtomicU64,
 }
 
 /// One entry of an append-only, lock-free linked list: written once before
@@ -140,6 +143,7 @@ impl ClusterView {
             ),
             verified: AtomicPtr::new(ptr::null_mut()),
             moved: AtomicBool::new(false),
+            raft_term: AtomicU64::new(0),
         }
     }
 
@@ -217,9 +221,16 @@ impl ClusterView {
     /// expected id, else the first one this client saw. An answer that
     /// carries the required id verifies the member that sent it.
     pub fn check_cluster_id(&self, reply: Reply) -> Result<Reply> {
-        let Some(found) = reply.headers.cluster_id.as_deref() else {
-            return Ok(reply);
-        };
+        if let Some(found) = reply.headers.cluster_id.as_deref() {
+            self.check_id(&reply.endpoint, found)?;
+        }
+        Ok(reply)
+    }
+
+    /// [`check_cluster_id`](Self::check_cluster_id) for an answer of
+    /// `endpoint` that carries cluster id `found` (hex, as etcd's header
+    /// gives it; a v3 answer's number printed `{:x}` is the same id).
+    pub fn check_id(&self, endpoint: &str, found: &str) -> Result<()> {
         // The first id seen is pinned, unless one was expected.
         let expected = match self.cluster_id() {
             Some(expected) => expected,
@@ -227,15 +238,21 @@ impl ClusterView {
         };
         if !expected.eq_ignore_ascii_case(found) {
             return Err(Error::ClusterIdMismatch {
-                endpoint: reply.endpoint.clone(),
+                endpoint: endpoint.to_owned(),
                 expected: expected.to_owned(),
                 found: found.to_owned(),
             });
         }
-        if !self.is_verified(&reply.endpoint) {
-            push(&self.verified, reply.endpoint.clone(), |a, b| a == b);
+        if !self.is_verified(endpoint) {
+            push(&self.verified, endpoint.to_owned(), |a, b| a == b);
         }
-        Ok(reply)
+        Ok(())
+    }
+
+    /// Records a raft term seen in an answer; returns the highest one
+    /// seen before (0 if none).
+    pub fn see_term(&self, term: u64) -> u64 {
+        self.raft_term.fetch_max(term, Ordering::Relaxed)
     }
 
     /// Pins `found` as the required cluster id, unless another thread

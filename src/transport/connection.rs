@@ -28,7 +28,9 @@ use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Once, Weak};
+use std::sync::{Arc, Mutex, Once, OnceLock, Weak};
+
+use crate::transport::http2::{self, CallError, H2Connection, H2Tls, Reason};
 use std::time::{Duration, Instant};
 
 use ureq::http;
@@ -90,6 +92,15 @@ struct Pool {
     /// Idle connections, the most recently used last.
     idle: Mutex<Vec<Pooled>>,
     sockets: Mutex<Vec<Weak<dyn ShutdownHandle>>>,
+    /// This generation's HTTP/2 connections (gRPC, the v3 API): at most
+    /// one usable per origin, shared by every call to it.
+    h2: Mutex<Vec<Arc<H2Connection>>>,
+    /// This generation's HTTP/2 TLS configuration (its session cache has a
+    /// mutex of its own), made on the first `https` HTTP/2 connection.
+    h2_tls: OnceLock<H2Tls>,
+    /// etcd's v3 auth token, once authenticated (a child authenticates
+    /// again: the lock is this generation's).
+    token: Mutex<Option<Arc<str>>>,
 }
 
 impl std::fmt::Debug for Pool {
@@ -168,6 +179,9 @@ impl Shared {
                 connector: TcpConnector.chain(Handshake(RustlsConnector::default())),
                 idle: Mutex::new(Vec::new()),
                 sockets: Mutex::new(Vec::new()),
+                h2: Mutex::new(Vec::new()),
+                h2_tls: OnceLock::new(),
+                token: Mutex::new(None),
             }));
             match self
                 .pool
@@ -336,6 +350,65 @@ impl Connections {
         }
     }
 
+    /// The HTTP/2 connection to `origin` every gRPC call shares: the open
+    /// one, else a new one (made with `config`, and `tls` for `https`,
+    /// within the connect timeout and `deadline`). One that cannot take
+    /// new calls (broken, GOAWAY'd, out of stream ids) is replaced. A
+    /// failure is `NotSent`.
+    pub fn h2(
+        &self,
+        origin: &str,
+        config: &http2::Config,
+        tls: &dyn Fn() -> H2Tls,
+        deadline: Option<Instant>,
+    ) -> Result<Arc<H2Connection>, CallError> {
+        let pool = self.shared.pool();
+        {
+            let mut open = pool.h2.lock().unwrap_or_else(|p| p.into_inner());
+            open.retain(|c| c.is_usable());
+            if let Some(conn) = open.iter().find(|c| c.origin() == origin) {
+                return Ok(conn.clone());
+            }
+        }
+        if self.shared.closed.load(Ordering::Acquire) {
+            return Err(CallError::NotSent(Reason::Closed(
+                "the client was shut down".into(),
+            )));
+        }
+        let mut config = config.clone();
+        if let Some(left) = deadline.map(|d| d.saturating_duration_since(Instant::now())) {
+            if left.is_zero() {
+                return Err(CallError::NotSent(Reason::Timeout));
+            }
+            config.connect_timeout = config.connect_timeout.min(left);
+        }
+        if origin.starts_with("https://") {
+            config.tls = Some(pool.h2_tls.get_or_init(tls).clone());
+        }
+        // Connected outside the lock; two threads racing keep the first.
+        let fresh = H2Connection::connect(origin, config)?;
+        let mut open = pool.h2.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(conn) = open.iter().find(|c| c.origin() == origin && c.is_usable()) {
+            fresh.close();
+            return Ok(conn.clone());
+        }
+        open.push(fresh.clone());
+        Ok(fresh)
+    }
+
+    /// The v3 auth token this process holds, if any.
+    pub fn token(&self) -> Option<Arc<str>> {
+        let pool = self.shared.pool();
+        let token = pool.token.lock().unwrap_or_else(|p| p.into_inner());
+        token.clone()
+    }
+
+    /// Replaces the v3 auth token.
+    pub fn set_token(&self, token: Option<Arc<str>>) {
+        let pool = self.shared.pool();
+        *pool.token.lock().unwrap_or_else(|p| p.into_inner()) = token;
+    }
+
     /// Shuts down every connection from any thread, idle or in use
     /// (interrupting I/O blocked on it), and refuses new ones.
     pub fn shutdown_handle(&self) -> Registry {
@@ -398,6 +471,10 @@ impl Registry {
         }
         let idle = std::mem::take(&mut *pool.idle.lock().unwrap_or_else(|p| p.into_inner()));
         drop(idle);
+        let h2 = std::mem::take(&mut *pool.h2.lock().unwrap_or_else(|p| p.into_inner()));
+        for conn in h2 {
+            conn.close();
+        }
     }
 }
 

@@ -476,15 +476,18 @@ impl H2Connection {
     /// Opens a bidirectional streaming call to `path` (watch, lease
     /// keep-alive), within `deadline` (for opening it only; a stream lives
     /// until it is closed or cancelled, and sends no `grpc-timeout`).
+    /// `cancel`, when given, cancels it (and a wait to open it) from any
+    /// thread, as [`GrpcStream::canceller`] does.
     pub fn stream(
         self: &Arc<Self>,
         path: &str,
         metadata: Metadata<'_>,
         deadline: Option<Instant>,
+        cancel: Option<&CancelToken>,
     ) -> Result<GrpcStream, CallError> {
         self.checked()?;
         let head = self.request_head(path, None, metadata)?;
-        let (stream, _) = H2Stream::open(self, &head, &[], false, deadline, None)?;
+        let (stream, _) = H2Stream::open(self, &head, &[], false, deadline, cancel)?;
         Ok(GrpcStream {
             _conn: self.clone(),
             reader: MessageReader::new(self.config().max_message_bytes),

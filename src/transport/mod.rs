@@ -39,6 +39,7 @@ pub(crate) mod leader;
 mod redirect;
 pub(crate) mod srv;
 pub(crate) mod tls;
+pub(crate) mod unary;
 mod url;
 
 use crate::error::{Error, Result};
@@ -87,6 +88,9 @@ pub(crate) struct TransportConfig {
     pub leader: Option<leader::LeaderProbe>,
     /// DNS SRV discovery: asked again when every member failed.
     pub srv: Option<srv::Srv>,
+    /// What gRPC calls need to know of the v3 API's answers; `None`: their
+    /// headers are not checked.
+    pub grpc: Option<unary::GrpcApi>,
 }
 
 /// A raw answer, whatever its status: the status, the HTTP fields the
@@ -153,6 +157,9 @@ type Resume<'a> = Option<(&'a mut Option<InFlight>, Option<Instant>)>;
 /// Shared by all threads of a client.
 pub(crate) struct Transport {
     connections: Connections,
+    /// Settings of HTTP/2 connections (gRPC); TLS is the pool's, per fork
+    /// generation.
+    h2: http2::Config,
     config: Arc<TransportConfig>,
     /// The cluster as this client knows it; shared with forks (watchers,
     /// locks), so that they follow a failover or a refreshed member list.
@@ -176,8 +183,14 @@ impl Transport {
             config.endpoints.clone(),
             config.expected_cluster_id.clone(),
         ));
+        let h2 = http2::Config {
+            connect_timeout: config.connect_timeout,
+            max_message_bytes: usize::try_from(config.max_response_bytes).unwrap_or(usize::MAX),
+            ..http2::Config::default()
+        };
         Transport {
             connections,
+            h2,
             config: Arc::new(config),
             cluster,
         }
@@ -568,6 +581,17 @@ impl Transport {
             }
             check_at = Instant::now() + leader::CHECK_EVERY;
         }
+    }
+
+    /// The v3 auth token this process holds, if any (see
+    /// [`crate::v3`]'s Auth).
+    pub fn token(&self) -> Option<Arc<str>> {
+        self.connections.token()
+    }
+
+    /// Keeps `token` for the next v3 calls of this process.
+    pub fn set_token(&self, token: Option<Arc<str>>) {
+        self.connections.set_token(token);
     }
 
     /// A transport with the same configuration and a pool of its own, for a

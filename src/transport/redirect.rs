@@ -113,6 +113,7 @@ mod tests {
                 client_urls: |_| Ok(Vec::new()),
             },
             leader: None,
+            grpc: None,
             tls: tls::config(&TlsOptions::default(), true).unwrap(),
             authorization,
             srv: None,

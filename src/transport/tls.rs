@@ -189,6 +189,9 @@ impl Tls {
     pub(crate) fn h2_client_config(&self) -> Arc<rustls::ClientConfig> {
         let mut config = (*self.probe).clone();
         config.alpn_protocols = vec![b"h2".to_vec()];
+        // A session cache of its own (one per fork generation: a cache's
+        // lock held by a parent thread at fork must not be the child's).
+        config.resumption = rustls::client::Resumption::default();
         Arc::new(config)
     }
 }

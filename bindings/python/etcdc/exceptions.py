@@ -235,6 +235,24 @@ _BY_STATUS = {
     _lib.ERR_TLS_HOSTNAME: EtcdConnectionFailed,
     _lib.ERR_TLS_CLIENT_CERT: EtcdConnectionFailed,
     _lib.ERR_TLS: EtcdConnectionFailed,
+    _lib.ERR_STALE_MEMBER: EtcdConnectionFailed,
+    # v3 calls (the etcd3 module has python-etcd3's classes for them).
+    _lib.ERR_GRPC_CANCELLED: EtcdException,
+    _lib.ERR_GRPC_UNKNOWN: EtcdException,
+    _lib.ERR_GRPC_INVALID_ARGUMENT: EtcdException,
+    _lib.ERR_GRPC_DEADLINE_EXCEEDED: EtcdException,
+    _lib.ERR_GRPC_NOT_FOUND: EtcdException,
+    _lib.ERR_GRPC_ALREADY_EXISTS: EtcdException,
+    _lib.ERR_GRPC_PERMISSION_DENIED: EtcdException,
+    _lib.ERR_GRPC_RESOURCE_EXHAUSTED: EtcdException,
+    _lib.ERR_GRPC_FAILED_PRECONDITION: EtcdException,
+    _lib.ERR_GRPC_ABORTED: EtcdException,
+    _lib.ERR_GRPC_OUT_OF_RANGE: EtcdException,
+    _lib.ERR_GRPC_UNIMPLEMENTED: EtcdException,
+    _lib.ERR_GRPC_INTERNAL: EtcdException,
+    _lib.ERR_GRPC_UNAVAILABLE: EtcdException,
+    _lib.ERR_GRPC_DATA_LOSS: EtcdException,
+    _lib.ERR_GRPC_UNAUTHENTICATED: EtcdException,
 }
 
 

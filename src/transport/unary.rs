@@ -1,0 +1,325 @@
+//! gRPC unary calls (etcd's v3 API) with the failover rule of
+//! [`Transport::request`], over one HTTP/2 connection per member shared by
+//! every thread of the client ([`crate::transport::connection`] keeps them,
+//! per fork generation).
+//!
+//! What a failure means for the next attempt:
+//! - not sent (no connection, a GOAWAY or REFUSED_STREAM that says etcd
+//!   never took the call, etcd's `no leader` refusal of a call that asked
+//!   for one): the next member, read or write;
+//! - maybe sent (the connection broke, the stream was reset, the deadline
+//!   passed, or etcd answered `UNAVAILABLE`/`DEADLINE_EXCEEDED`, which it
+//!   does when a proposal timed out or its leader changed): a read goes to
+//!   the next member; a write is [`Error::Ambiguous`];
+//! - any other gRPC status is etcd's answer: [`Error::Grpc`], final.
+//!
+//! Every answer's `ResponseHeader` is checked ([`GrpcApi::header`]): its
+//! cluster id against the pinned one, as v2's `X-Etcd-Cluster-Id`; its raft
+//! term against the highest this client has seen, so that a linearizable
+//! read is never answered by a member cut off from the majority (it moves
+//! on instead).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::transport::deadline::{remaining, Limit};
+use crate::transport::failure::Failure;
+use crate::transport::grpc::{Code, Metadata};
+use crate::transport::http2::{CallError, CancelToken, H2Connection, H2Tls, Reason};
+use crate::transport::Transport;
+
+/// What the transport needs to know of the v3 API's messages, supplied by
+/// the API layer (as [`crate::transport::Discovery`] is for v2).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GrpcApi {
+    /// Reads the response header of any answer: `None` when it has none.
+    pub header: fn(&[u8]) -> Option<MemberHeader>,
+    /// A unary method every member answers cheaply, without consensus,
+    /// with an empty request: how a member proves its cluster id before a
+    /// first write (`/etcdserverpb.Maintenance/Status`).
+    pub probe_path: &'static str,
+}
+
+/// The part of an answer's header the transport checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MemberHeader {
+    pub cluster_id: u64,
+    pub raft_term: u64,
+}
+
+/// What a call does, for the failover rule and the leader requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A read that needs the cluster's consensus (a leader).
+    Linearizable,
+    /// A read any member answers from its own state (may be stale).
+    Serializable,
+    /// Anything that changes state: never sent twice.
+    Write,
+}
+
+/// One unary call.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GrpcCall<'a> {
+    /// `/etcdserverpb.KV/Range`.
+    pub path: &'a str,
+    /// The serialised request.
+    pub body: &'a [u8],
+    pub kind: Kind,
+    /// etcd's auth token, sent as `token` metadata.
+    pub token: Option<&'a str>,
+    /// For all the attempts together.
+    pub limit: Limit,
+    pub cancel: Option<&'a CancelToken>,
+    /// A streaming method called for one answer (lease keep-alive once):
+    /// the request is sent as the stream's one message, the first answer
+    /// taken, the stream cancelled.
+    pub stream: bool,
+}
+
+/// An answer: the serialised response, and the member that sent it.
+#[derive(Debug)]
+pub(crate) struct GrpcAnswer {
+    pub body: Vec<u8>,
+    pub endpoint: String,
+}
+
+impl Transport {
+    /// Sends `call` to the current member, failing over as the module doc
+    /// says, and returns the answer message.
+    pub fn unary(&self, call: &GrpcCall) -> Result<GrpcAnswer> {
+        let deadline = call.limit.deadline(self.config.read_timeout);
+        let endpoints = self.cluster.list();
+        let current = self.cluster.current();
+        let write = call.kind == Kind::Write;
+        let mut last = None;
+        for attempt in 0..endpoints.len() {
+            let i = (current + attempt) % endpoints.len();
+            let endpoint = &endpoints[i];
+            if write && (attempt > 0 || self.cluster.take_moved()) {
+                self.wait_for_leader(endpoint, deadline);
+            }
+            let outcome = self
+                .prove_cluster_id(endpoint, call, deadline)
+                .and_then(|()| self.unary_once(endpoint, call, deadline));
+            match outcome {
+                Ok(body) => {
+                    if attempt > 0 {
+                        self.cluster.settle_on(i);
+                    }
+                    return Ok(GrpcAnswer {
+                        body,
+                        endpoint: endpoint.clone(),
+                    });
+                }
+                Err(Failure::NotSent(e)) => last = Some(e),
+                Err(Failure::MaybeSent(e)) if !write => last = Some(e),
+                Err(Failure::MaybeSent(e)) => {
+                    if endpoints.len() > 1 {
+                        self.cluster.move_on(current, (i + 1) % endpoints.len());
+                    }
+                    return Err(ambiguous(endpoint, e));
+                }
+                Err(Failure::Final(e)) => return Err(e),
+            }
+        }
+        if last.is_some() {
+            let again = |limit| self.unary(&GrpcCall { limit, ..*call });
+            if let Some(outcome) = self.after_every_member_failed(endpoints, deadline, again) {
+                return outcome;
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::Timeout {
+            endpoint: endpoints[current % endpoints.len()].clone(),
+        }))
+    }
+
+    /// One attempt on one member, its answer's header checked.
+    fn unary_once(
+        &self,
+        endpoint: &str,
+        call: &GrpcCall,
+        deadline: Option<Instant>,
+    ) -> std::result::Result<Vec<u8>, Failure> {
+        remaining(deadline, endpoint)?;
+        let conn = self
+            .connections
+            .h2(
+                endpoint,
+                &self.h2,
+                &|| H2Tls::from_client(&self.config.tls),
+                deadline,
+            )
+            .map_err(|e| classify(e, endpoint, call))?;
+        let mut metadata: [(&str, &str); 2] = [("", ""); 2];
+        let mut n = 0;
+        if call.kind != Kind::Serializable {
+            // A member without a leader refuses at once instead of waiting.
+            metadata[n] = ("hasleader", "true");
+            n += 1;
+        }
+        if let Some(token) = call.token {
+            metadata[n] = ("token", token);
+            n += 1;
+        }
+        let metadata = &metadata[..n];
+        let body = if call.stream {
+            first_answer(&conn, call, metadata, deadline)
+        } else {
+            conn.unary(call.path, call.body, deadline, metadata, call.cancel)
+        };
+        let body = body.map_err(|e| classify(e, endpoint, call))?;
+        self.check_header(endpoint, &body, call.kind)?;
+        Ok(body)
+    }
+
+    /// The cluster id and raft term of an answer (see the module doc).
+    fn check_header(
+        &self,
+        endpoint: &str,
+        body: &[u8],
+        kind: Kind,
+    ) -> std::result::Result<(), Failure> {
+        let Some(header) = self.config.grpc.and_then(|api| (api.header)(body)) else {
+            return Ok(());
+        };
+        if header.cluster_id != 0 {
+            let id = format!("{:x}", header.cluster_id);
+            self.cluster
+                .check_id(endpoint, &id)
+                .map_err(Failure::Final)?;
+        }
+        let seen = self.cluster.see_term(header.raft_term);
+        if kind == Kind::Linearizable && header.raft_term < seen {
+            return Err(Failure::NotSent(Error::StaleMember {
+                endpoint: endpoint.to_owned(),
+                term: header.raft_term,
+                seen,
+            }));
+        }
+        Ok(())
+    }
+
+    /// Before a first write to a member, once the cluster id is known: the
+    /// member proves it with a cheap call (see [`GrpcApi::probe_path`]).
+    /// Its failure counts as "not sent": the write never left.
+    fn prove_cluster_id(
+        &self,
+        endpoint: &str,
+        call: &GrpcCall,
+        deadline: Option<Instant>,
+    ) -> std::result::Result<(), Failure> {
+        let Some(api) = self.config.grpc else {
+            return Ok(());
+        };
+        if call.kind != Kind::Write
+            || !self.cluster.knows_cluster_id()
+            || self.cluster.is_verified(endpoint)
+        {
+            return Ok(());
+        }
+        let probe = GrpcCall {
+            path: api.probe_path,
+            body: &[],
+            kind: Kind::Serializable,
+            stream: false,
+            ..*call
+        };
+        match self.unary_once(endpoint, &probe, deadline) {
+            Ok(_) => Ok(()),
+            Err(Failure::MaybeSent(e)) => Err(Failure::NotSent(e)),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The first answer of a streaming call whose one request is `call.body`.
+fn first_answer(
+    conn: &Arc<H2Connection>,
+    call: &GrpcCall,
+    metadata: Metadata,
+    deadline: Option<Instant>,
+) -> std::result::Result<Vec<u8>, CallError> {
+    let mut stream = conn.stream(call.path, metadata, deadline, call.cancel)?;
+    stream.send(call.body, deadline)?;
+    stream.close_send(deadline)?;
+    match stream.recv(deadline)? {
+        Some(answer) => Ok(answer),
+        None => Err(CallError::Protocol(
+            "the stream ended without an answer".into(),
+        )),
+    }
+}
+
+/// A write that may have been applied.
+fn ambiguous(endpoint: &str, e: Error) -> Error {
+    let reason = match e {
+        Error::Grpc { code, message, .. } => format!("etcd answered {code}: {message}"),
+        other => other.to_string(),
+    };
+    Error::Ambiguous {
+        endpoint: endpoint.to_owned(),
+        reason,
+        etcd: None,
+    }
+}
+
+/// How a failed attempt counts (see the module doc).
+fn classify(e: CallError, endpoint: &str, call: &GrpcCall) -> Failure {
+    let connection = |reason: &Reason| Error::Connection {
+        endpoint: endpoint.to_owned(),
+        reason: reason.to_string(),
+    };
+    let timeout = || Error::Timeout {
+        endpoint: endpoint.to_owned(),
+    };
+    match e {
+        CallError::NotSent(reason) => match reason.tls_error() {
+            // No other member would do better.
+            Some(tls) => Failure::Final(tls),
+            None if reason == Reason::Timeout => Failure::NotSent(timeout()),
+            None => Failure::NotSent(connection(&reason)),
+        },
+        CallError::MaybeSent(Reason::Timeout) => Failure::MaybeSent(timeout()),
+        CallError::MaybeSent(reason) => Failure::MaybeSent(connection(&reason)),
+        CallError::Cancelled { sent } if sent && call.kind == Kind::Write => {
+            Failure::Final(ambiguous(endpoint, Error::Cancelled))
+        }
+        CallError::Cancelled { .. } => Failure::Final(Error::Cancelled),
+        CallError::Status(status) => {
+            let error = Error::Grpc {
+                code: status.code,
+                message: status.message,
+                endpoint: endpoint.to_owned(),
+            };
+            match status.code {
+                // Asked with `hasleader`: refused before anything was done.
+                Code::Unavailable if error_message(&error) == "etcdserver: no leader" => {
+                    Failure::NotSent(error)
+                }
+                Code::Unavailable | Code::DeadlineExceeded => Failure::MaybeSent(error),
+                _ => Failure::Final(error),
+            }
+        }
+        CallError::Protocol(m) => Failure::MaybeSent(Error::Protocol(m)),
+        CallError::TooLarge { limit } => {
+            let e = Error::ResponseTooLarge {
+                limit: limit as u64,
+            };
+            // etcd was answering: a write was applied, whatever it said.
+            match call.kind {
+                Kind::Write => Failure::Final(ambiguous(endpoint, e)),
+                _ => Failure::Final(e),
+            }
+        }
+        CallError::Invalid(m) => Failure::Final(Error::InvalidArgument(m)),
+    }
+}
+
+fn error_message(e: &Error) -> &str {
+    match e {
+        Error::Grpc { message, .. } => message,
+        _ => "",
+    }
+}
