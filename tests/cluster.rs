@@ -1226,3 +1226,167 @@ fn watcher_follows_a_killed_member_to_another_and_misses_nothing() {
     // the cluster view).
     assert_ne!(watching.endpoints()[0], cluster.url(leader));
 }
+
+// ---------------------------------------------------------------------------
+// v3: the leader killed during 1,000 sequential puts.
+
+#[test]
+fn v3_leader_killed_during_puts_loses_no_acknowledged_put() {
+    for _ in 0..LEADER_KILL_RUNS {
+        v3_leader_kill_run(ClientOn::Leader);
+    }
+}
+
+#[test]
+fn v3_leader_of_the_clients_member_killed_during_puts_loses_no_acknowledged_put() {
+    for _ in 0..LEADER_KILL_RUNS {
+        v3_leader_kill_run(ClientOn::Follower);
+    }
+}
+
+/// What one v3 put returned, and when.
+struct PutOutcome {
+    ended: Instant,
+    result: etcdc::Result<etcdc::v3::PutResponse>,
+}
+
+/// [`leader_kill_run`] through the v3 API: 1,000 sequential puts, the
+/// leader SIGKILLed after put 333. No acknowledged put may be lost, none
+/// applied twice (each key is put once: a second application would show as
+/// version 2), at most the put in flight of unknown outcome, and the client
+/// must resume within [`RESUME_AFTER_ELECTION`] of the new leader.
+fn v3_leader_kill_run(on: ClientOn) {
+    const N: usize = 1000;
+    const KILL_AT: usize = 333;
+    let (_x, cluster) = exclusive();
+    let leader = cluster.leader_index();
+    let leader_url = cluster.url(leader).to_owned();
+    let first = match on {
+        ClientOn::Leader => leader,
+        ClientOn::Follower => (leader + 1) % cluster.len(),
+    };
+    let client = Client::builder()
+        .endpoints(cluster.urls_from(first))
+        .read_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let v3 = client.v3();
+    let dir = common::prefix("v3-leader-kill");
+    let key = |i: usize| format!("{dir}/k{i:04}").into_bytes();
+    let value = |i: usize| format!("v{i}").into_bytes();
+
+    let written = AtomicUsize::new(0);
+    let started = Instant::now();
+    let (outcomes, kill_at, new_leader) = std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            (0..N)
+                .map(|i| {
+                    let result = v3.put(key(i), value(i));
+                    written.store(i + 1, Ordering::SeqCst);
+                    PutOutcome {
+                        ended: Instant::now(),
+                        result,
+                    }
+                })
+                .collect::<Vec<_>>()
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while written.load(Ordering::SeqCst) < KILL_AT {
+            assert!(Instant::now() < deadline && !writer.is_finished());
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let kill_at = Instant::now();
+        cluster.kill(leader);
+        let new_leader = loop {
+            if let Some(l) = cluster.try_leader_index() {
+                break Some((l, Instant::now()));
+            }
+            if kill_at.elapsed() > Duration::from_secs(20) {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        (writer.join().unwrap(), kill_at, new_leader)
+    });
+    let total = started.elapsed();
+    let (new_leader, elected_at) = new_leader.expect("no new leader within 20 s of the kill");
+    assert_ne!(new_leader, leader);
+
+    let old_term = outcomes
+        .iter()
+        .filter(|o| o.ended < kill_at)
+        .filter_map(|o| o.result.as_ref().ok())
+        .map(|r| r.header.raft_term)
+        .max()
+        .expect("puts before the kill");
+    let resumed = outcomes
+        .iter()
+        .position(|o| {
+            o.ended > kill_at
+                && o.result
+                    .as_ref()
+                    .is_ok_and(|r| r.header.raft_term > old_term)
+        })
+        .expect("no put succeeded under a new leader");
+    let resume_time = outcomes[resumed].ended - kill_at;
+    let after_election = resume_time.saturating_sub(elected_at - kill_at);
+    let failed: Vec<(usize, String)> = outcomes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| o.result.as_ref().err().map(|e| (i, e.to_string())))
+        .collect();
+    let ambiguous = outcomes
+        .iter()
+        .filter(|o| matches!(o.result, Err(Error::Ambiguous { .. })))
+        .count();
+    println!(
+        "v3 leader kill, client on the {on:?}: {N} puts in {:.2} s; leader {} killed after \
+         put {KILL_AT}; new leader {} elected {:.2} s after the kill; client resumed {:.3} s \
+         after the kill, {:.3} s after the election (put #{resumed}); ambiguous {ambiguous}; \
+         failed {failed:?}",
+        secs(total),
+        cluster.name(leader),
+        cluster.name(new_leader),
+        secs(elected_at - kill_at),
+        secs(resume_time),
+        secs(after_election),
+    );
+    assert!(
+        failed.len() == ambiguous,
+        "failures other than AMBIGUOUS: {failed:?}"
+    );
+    assert!(
+        ambiguous <= 1,
+        "client on the {on:?}: more than the put in flight failed: {failed:?}"
+    );
+    assert!(
+        after_election <= RESUME_AFTER_ELECTION,
+        "client on the {on:?}: resumed {after_election:?} after the new leader \
+         ({resume_time:?} after the kill)"
+    );
+    assert_ne!(
+        client.endpoints()[0],
+        leader_url,
+        "the client still sends to the dead member first"
+    );
+
+    // Every acknowledged put is there once, with its value; an ambiguous
+    // one is absent or there once.
+    let stored = v3.range(&etcdc::v3::Range::prefix(dir.clone())).unwrap();
+    let stored: BTreeMap<Vec<u8>, (Vec<u8>, i64)> = stored
+        .kvs
+        .into_iter()
+        .map(|kv| (kv.key, (kv.value, kv.version)))
+        .collect();
+    for (i, o) in outcomes.iter().enumerate() {
+        let found = stored.get(&key(i));
+        match &o.result {
+            Ok(_) => assert_eq!(found, Some(&(value(i), 1)), "acknowledged put {i}"),
+            Err(e) => assert!(
+                found.is_none() || found == Some(&(value(i), 1)),
+                "put {i} failed ({e}) but holds {found:?}"
+            ),
+        }
+    }
+    assert!(stored.len() <= N, "keys nobody wrote");
+}

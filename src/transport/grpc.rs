@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use crate::transport::http2::hpack::{Field, Sensitivity};
 use crate::transport::http2::stream::FieldRef;
-use crate::transport::http2::{CallError, CancelToken, H2Connection, H2Stream};
+use crate::transport::http2::{CallError, CancelToken, H2Connection, H2Stream, Reason};
 
 /// gRPC status codes, with their canonical names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -411,12 +411,27 @@ impl H2Connection {
         metadata: Metadata<'_>,
         cancel: Option<&CancelToken>,
     ) -> Result<Vec<u8>, CallError> {
+        self.unary_checked(path, request, deadline, metadata, cancel, None)
+    }
+
+    /// [`unary`](Self::unary), asking `check` while it waits for the
+    /// answer (see [`WaitCheck`]): when `check` gives a reason, the call is
+    /// abandoned (the stream reset) with `MaybeSent(Reason::Abandoned)`.
+    pub fn unary_checked(
+        &self,
+        path: &str,
+        request: &[u8],
+        deadline: Option<Instant>,
+        metadata: Metadata<'_>,
+        cancel: Option<&CancelToken>,
+        mut check: Option<&mut WaitCheck<'_>>,
+    ) -> Result<Vec<u8>, CallError> {
         self.checked()?;
         let timeout = match deadline {
             Some(d) => {
                 let left = d.saturating_duration_since(Instant::now());
                 if left.is_zero() {
-                    return Err(CallError::NotSent(crate::transport::http2::Reason::Timeout));
+                    return Err(CallError::NotSent(Reason::Timeout));
                 }
                 Some(timeout_value(left))
             }
@@ -432,8 +447,26 @@ impl H2Connection {
         let mut reader = MessageReader::new(self.config().max_message_bytes);
         let mut answer = None;
         let mut head_seen = false;
+        let mut check_at = check.as_ref().map(|c| Instant::now() + c.after);
         loop {
-            let event = stream.recv(deadline)?;
+            let event = match (&mut check, check_at) {
+                (Some(check), Some(at)) => {
+                    let until = deadline.map_or(at, |d| d.min(at));
+                    match stream.recv(Some(until)) {
+                        Err(CallError::MaybeSent(Reason::Timeout))
+                            if deadline.is_none_or(|d| Instant::now() < d) =>
+                        {
+                            if let Some(why) = (check.lost)() {
+                                return Err(CallError::MaybeSent(Reason::Abandoned(why)));
+                            }
+                            check_at = Some(Instant::now() + check.every);
+                            continue;
+                        }
+                        other => other?,
+                    }
+                }
+                _ => stream.recv(deadline)?,
+            };
             let mut status = None;
             if let Some(head) = &event.head {
                 head_seen = true;
@@ -497,6 +530,17 @@ impl H2Connection {
             ended: false,
         })
     }
+}
+
+/// What a unary call asks while it waits for its answer
+/// ([`H2Connection::unary_checked`]): after waiting `after`, and then every
+/// `every`, `lost` says whether to give up (`Some(why)`) — e.g. the member
+/// lost the leader the call went to, so its answer would come only after
+/// etcd's own timeout.
+pub struct WaitCheck<'a> {
+    pub after: Duration,
+    pub every: Duration,
+    pub lost: &'a mut dyn FnMut() -> Option<String>,
 }
 
 /// A bidirectional gRPC stream, used by one thread at a time; any thread

@@ -13,6 +13,11 @@
 //! a member that became a candidate as a fresh "leader" of its own: that is
 //! the member having lost its leader, the same news.) Which request tells
 //! and how its answer reads is the API's, supplied as a [`LeaderProbe`].
+//!
+//! v3 writes ([`crate::transport::unary`]) wait the same way, on the same
+//! schedule, but ask `Maintenance/Status` on the write's own HTTP/2
+//! connection: a member with no leader, or with a raft term past the
+//! highest this client had seen when the write left, lost that leader.
 
 use std::time::{Duration, Instant};
 
@@ -31,7 +36,7 @@ pub(crate) const CHECK_AFTER: Duration = Duration::from_millis(1000);
 pub(crate) const CHECK_EVERY: Duration = Duration::from_millis(200);
 
 /// The most one question may take (it is skipped if it takes longer).
-const PROBE_LIMIT: Duration = Duration::from_millis(250);
+pub(crate) const PROBE_LIMIT: Duration = Duration::from_millis(250);
 
 /// How to ask a member how long its current leader has led: a GET of `path`
 /// (under the API prefix), whose answer `leader_for` reads (`None`: no

@@ -25,8 +25,9 @@ use std::time::Instant;
 use crate::error::{Error, Result};
 use crate::transport::deadline::{remaining, Limit};
 use crate::transport::failure::Failure;
-use crate::transport::grpc::{Code, Metadata};
+use crate::transport::grpc::{Code, Metadata, WaitCheck};
 use crate::transport::http2::{CallError, CancelToken, H2Connection, H2Tls, Reason};
+use crate::transport::leader;
 use crate::transport::Transport;
 
 /// What the transport needs to know of the v3 API's messages, supplied by
@@ -37,8 +38,12 @@ pub(crate) struct GrpcApi {
     pub header: fn(&[u8]) -> Option<MemberHeader>,
     /// A unary method every member answers cheaply, without consensus,
     /// with an empty request: how a member proves its cluster id before a
-    /// first write (`/etcdserverpb.Maintenance/Status`).
+    /// first write, and tells a waiting write about its leader
+    /// (`/etcdserverpb.Maintenance/Status`).
     pub probe_path: &'static str,
+    /// Reads the member's leader (0: none) and raft term from the answer
+    /// to `probe_path`.
+    pub leader: fn(&[u8]) -> Option<(u64, u64)>,
 }
 
 /// The part of an answer's header the transport checks.
@@ -166,6 +171,18 @@ impl Transport {
         let metadata = &metadata[..n];
         let body = if call.stream {
             first_answer(&conn, call, metadata, deadline)
+        } else if let (Kind::Write, Some(api)) = (call.kind, self.config.grpc) {
+            // What the cluster's term was when the write left (0: unknown,
+            // nothing to compare with).
+            let term = self.cluster.see_term(0);
+            let mut lost = || leader_lost(&conn, api, term, deadline);
+            let mut check = WaitCheck {
+                after: leader::CHECK_AFTER,
+                every: leader::CHECK_EVERY,
+                lost: &mut lost,
+            };
+            let check = (term > 0).then_some(&mut check);
+            conn.unary_checked(call.path, call.body, deadline, metadata, call.cancel, check)
         } else {
             conn.unary(call.path, call.body, deadline, metadata, call.cancel)
         };
@@ -231,6 +248,37 @@ impl Transport {
             Err(Failure::MaybeSent(e)) => Err(Failure::NotSent(e)),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// Whether a write's member lost the leader it had when the write was sent
+/// (see [`leader`]): asked on the write's own connection (a second stream)
+/// within [`leader::PROBE_LIMIT`], never past `deadline`. The member has no
+/// leader, or its raft term is past `term` (the highest this client had
+/// seen when the write left): a new leader, so the write went to one that
+/// is gone and would be answered only after etcd's own request timeout.
+/// `None` when it cannot tell (no answer in time).
+fn leader_lost(
+    conn: &H2Connection,
+    api: GrpcApi,
+    term: u64,
+    deadline: Option<Instant>,
+) -> Option<String> {
+    let mut by = Instant::now() + leader::PROBE_LIMIT;
+    if let Some(deadline) = deadline {
+        by = by.min(deadline);
+    }
+    let answer = conn.unary(api.probe_path, &[], Some(by), &[], None).ok()?;
+    let (leader, now) = (api.leader)(&answer)?;
+    if leader == 0 {
+        Some("the member lost its leader while the write waited for its answer".into())
+    } else if now > term {
+        Some(format!(
+            "the member's leader changed while the write waited for its answer \
+             (raft term {term} when it was sent, {now} now)"
+        ))
+    } else {
+        None
     }
 }
 

@@ -49,11 +49,18 @@ pub use types::{
 
 /// What the transport needs of the v3 API: every etcd answer's header is
 /// its field 1, and `Maintenance/Status` is the cheap call a member proves
-/// its cluster id with.
+/// its cluster id with and tells its leader by.
 pub(crate) const GRPC: GrpcApi = GrpcApi {
     header: member_header,
     probe_path: methods::MAINTENANCE_STATUS.path,
+    leader: leader_of,
 };
+
+/// A member's leader and raft term, from its `Status` answer.
+fn leader_of(body: &[u8]) -> Option<(u64, u64)> {
+    let status = proto::etcdserverpb::StatusResponse::decode(body).ok()?;
+    Some((status.leader, status.raft_term))
+}
 
 /// Any etcd answer read as its header alone (prost skips the rest).
 #[derive(Clone, PartialEq, Message)]

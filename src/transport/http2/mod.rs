@@ -194,6 +194,9 @@ pub enum Reason {
     Forked,
     /// The connection has used up its stream ids. Open a new one.
     StreamIdsExhausted,
+    /// The caller gave up waiting for the answer, for this reason (see
+    /// [`crate::transport::grpc::WaitCheck`]); the stream was reset.
+    Abandoned(String),
     /// TLS failed (in the handshake, or a record or alert from the
     /// server): see [`Reason::tls_error`].
     Tls {
@@ -282,6 +285,7 @@ impl fmt::Display for Reason {
                 )
             }
             Reason::Protocol(e) => write!(f, "HTTP/2 protocol error: {e}"),
+            Reason::Abandoned(why) => write!(f, "gave up waiting for the answer: {why}"),
             Reason::Forked => f.write_str(
                 "the connection belongs to the parent process (opened before fork): open a new one",
             ),
