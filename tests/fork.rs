@@ -69,6 +69,65 @@ fn both_sides_of_a_fork_get_their_own_answers() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
+/// The same through the v3 API: the parent's calls share one HTTP/2
+/// connection with a reader thread, which the child does not have; the
+/// child must open its own and never touch the parent's (or its frames
+/// would interleave with the parent's on the shared socket).
+#[test]
+fn both_sides_of_a_fork_get_their_own_v3_answers() {
+    let _serial = serial();
+    let client = etcdc::Client::builder()
+        .endpoints([common::shared().url.as_str()])
+        .read_timeout(std::time::Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let (a, b) = (
+        common::prefix("fork-v3") + "/a",
+        common::prefix("fork-v3") + "/b",
+    );
+    client.v3().put(a.as_bytes(), "A").unwrap();
+    client.v3().put(b.as_bytes(), "B").unwrap();
+    let read = |key: &str| {
+        client
+            .v3()
+            .get(key.as_bytes())
+            .map(|kv| kv.map(|kv| (kv.key, kv.value)))
+    };
+    let mut failures = Vec::new();
+    for round in 0..50 {
+        // The parent's connection is open, its reader thread running.
+        assert_eq!(read(&a).unwrap(), Some((a.clone().into(), b"A".to_vec())));
+        // SAFETY: this test binary has one test thread (and the
+        // connection's reader thread, which the child does not get); the
+        // child only reads through the client and leaves with _exit.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            // SAFETY: arms a timer for this process.
+            unsafe { libc::alarm(5) };
+            let code = match read(&b) {
+                Ok(Some((key, value))) if key == b.as_bytes() && value == b"B" => 0,
+                Ok(_) => 1,
+                Err(_) => 2,
+            };
+            // SAFETY: ends the child without running the harness.
+            unsafe { libc::_exit(code) };
+        }
+        let mine = read(&a);
+        let mut status = 0;
+        // SAFETY: our own child.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        let child = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+        match (&mine, child) {
+            (Ok(Some((key, value))), Some(0)) if *key == a.as_bytes() && value == b"A" => {}
+            _ => failures.push(format!(
+                "round {round}: parent {mine:?}, child exit {child:?} (status {status})"
+            )),
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
 /// No lock a fork can leave held: while threads hammer one client (reads
 /// and writes, whose every answer is checked for the cluster id; watchers
 /// made, polled and cancelled; one watcher's canceller cancelled over and
@@ -119,6 +178,18 @@ fn a_child_never_waits_for_a_lock_the_fork_left_held() {
                 cancel.cancel();
             }
         });
+        // v3 calls share one HTTP/2 connection, its reader thread and
+        // locks, the pool's lock and the auth token's.
+        s.spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let _ = client.v3().get(key.as_bytes());
+            }
+        });
+        s.spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let _ = client.v3().put(key.as_bytes(), "v3");
+            }
+        });
         s.spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 if let Ok(mut watcher) = client.watcher(key, no_wait) {
@@ -164,7 +235,8 @@ fn a_child_never_waits_for_a_lock_the_fork_left_held() {
 
 /// A forked child's round: 0 when all went well; 1: the read failed;
 /// 2: the inherited canceller did not cancel; 3: its own watcher could not
-/// be made; 4: its own watcher went on after its cancel.
+/// be made; 4: its own watcher went on after its cancel; 5: a v3 read
+/// failed.
 fn child_round(
     client: &etcdc::Client,
     key: &str,
@@ -173,6 +245,9 @@ fn child_round(
 ) -> i32 {
     if client.read(key, &ReadOptions::default()).is_err() {
         return 1;
+    }
+    if client.v3().get(key.as_bytes()).is_err() {
+        return 5;
     }
     cancel.cancel();
     if !cancel.is_cancelled() {
