@@ -1390,3 +1390,38 @@ fn v3_leader_kill_run(on: ClientOn) {
     }
     assert!(stored.len() <= N, "keys nobody wrote");
 }
+
+/// A member killed between calls: the client's HTTP/2 connection to it is
+/// gone, a new one is refused, so reads and writes alike go to the next
+/// member (nothing was sent: a write is not ambiguous), and the next calls
+/// start there.
+#[test]
+fn v3_a_killed_member_moves_reads_and_writes_on() {
+    let (_x, cluster) = exclusive();
+    let victim = (cluster.leader_index() + 1) % cluster.len();
+    let client = Client::builder()
+        .endpoints(cluster.urls_from(victim))
+        .read_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let v3 = client.v3();
+    let key = common::prefix("v3-killed-member").into_bytes();
+    let before = v3.put(key.clone(), "before").unwrap();
+    cluster.kill(victim);
+    // Let the connection's reader see it closed.
+    std::thread::sleep(Duration::from_millis(200));
+    let got = v3.get(key.clone()).unwrap().expect("the key");
+    assert_eq!(got.value, b"before");
+    assert_ne!(client.endpoints()[0], cluster.url(victim));
+    let after = v3.put(key.clone(), "after").unwrap();
+    assert!(after.header.revision > before.header.revision);
+    assert_ne!(after.header.member_id, before.header.member_id);
+    // A fresh client's first call is a write: it goes on the same way.
+    let fresh = Client::builder()
+        .endpoints(cluster.urls_from(victim))
+        .build()
+        .unwrap();
+    fresh.v3().put(key.clone(), "fresh").unwrap();
+    let kv = v3.get(key).unwrap().unwrap();
+    assert_eq!((kv.value.as_slice(), kv.version), (&b"fresh"[..], 3));
+}
