@@ -18,7 +18,8 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default cap on one response body (a recursive read of a big tree).
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 << 20;
 
-/// A blocking etcd v2 client.
+/// A blocking etcd client: the v3 API through [`Client::v3`], the v2 API
+/// through its own methods.
 ///
 /// A `Client` may be shared by any number of threads at once (`&Client` is
 /// `Sync`); it keeps a pool of keep-alive connections. Building one sends
@@ -221,11 +222,14 @@ impl ClientBuilder {
         self
     }
 
-    /// A user name and password sent with every request (HTTP basic auth),
-    /// for etcd with auth enabled. Over plain `http` they cross the network
-    /// in clear: use `https` where that matters. They never appear in an
-    /// error, a log line or a `Debug` print. A user name with `:` is refused
-    /// by [`build`](Self::build).
+    /// A user name and password, for etcd with auth enabled: v2 requests
+    /// send them with every request (HTTP basic auth); v3 calls send them
+    /// once to etcd's `Authenticate` and then the token it gives, which the
+    /// client renews on its own when etcd says it expired (see
+    /// [`crate::v3`]). Over plain `http` they cross the network in clear:
+    /// use `https` where that matters. They never appear in an error, a log
+    /// line or a `Debug` print. A user name with `:` is refused by
+    /// [`build`](Self::build).
     pub fn basic_auth(mut self, username: &str, password: &str) -> Self {
         self.credentials = Some((username.to_owned(), Password(password.to_owned())));
         self
