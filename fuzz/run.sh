@@ -14,7 +14,7 @@ cd "$(dirname "$0")"
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(reply http request_target h2_frames hpack grpc dns)
+[ ${#targets[@]} -gt 0 ] || targets=(reply http request_target h2_frames hpack grpc dns v3_answers)
 
 triple=$(rustc -vV | sed -n 's/^host: //p')
 export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \

@@ -875,3 +875,187 @@ pub fn grpc_bytes(data: &[u8]) -> bool {
         Err(e) => panic!("{e:?}"),
     }
 }
+
+/// The message kinds of the `v3_answers` target, in the order its first
+/// byte names them.
+pub const V3_ANSWER_KINDS: [&str; 12] = [
+    "RangeResponse",
+    "PutResponse",
+    "DeleteRangeResponse",
+    "TxnResponse",
+    "CompactionResponse",
+    "LeaseGrantResponse",
+    "LeaseRevokeResponse",
+    "LeaseKeepAliveResponse",
+    "LeaseTimeToLiveResponse",
+    "LeaseLeasesResponse",
+    "AuthenticateResponse",
+    "StatusResponse",
+];
+
+/// The `v3_answers` target's input: one byte that names the message the
+/// rest is meant to be ([`V3_ANSWER_KINDS`], modulo their number), then a
+/// v3 answer as etcd sends it (one gRPC message, unframed).
+///
+/// The bytes go through everything the client reads an answer with,
+/// whatever the first byte says: the transport's header reader (the
+/// cluster id and raft term checks, [`crate::v3::GRPC`]), and the decoding
+/// of every answer the v3 API reads (KV, Txn, Lease, Authenticate, and
+/// Maintenance/Status, the cluster id probe), each message decoded then
+/// converted into the public types. Never a panic; a message that decodes
+/// carries the header the header reader read (it reads field 1 alone, so
+/// it must agree with the whole message), encodes back to a message that
+/// decodes to itself, and converts into the public types field for field
+/// (a txn's answers recursively, in order). Returns whether the bytes
+/// decode as the message the first byte names.
+pub fn v3_answers_bytes(data: &[u8]) -> bool {
+    use crate::v3::proto::etcdserverpb as pb;
+    let Some((&kind, body)) = data.split_first() else {
+        return false;
+    };
+    macro_rules! decode {
+        ($message:ident, $check:expr) => {
+            v3_answer(body, |m: &pb::$message| m.header, $check)
+        };
+    }
+    let decoded = [
+        decode!(RangeResponse, |m| check_range(&m.clone(), &m.into())),
+        decode!(PutResponse, |m| check_put(&m.clone(), &m.into())),
+        decode!(DeleteRangeResponse, |m| check_delete(&m.clone(), &m.into())),
+        decode!(TxnResponse, |m| check_txn(&m.clone(), &m.into())),
+        decode!(CompactionResponse, |m| converted_header(m.header)),
+        decode!(LeaseGrantResponse, |m| converted_header(m.header)),
+        decode!(LeaseRevokeResponse, |m| converted_header(m.header)),
+        decode!(LeaseKeepAliveResponse, |m| converted_header(m.header)),
+        decode!(LeaseTimeToLiveResponse, |m| converted_header(m.header)),
+        decode!(LeaseLeasesResponse, |m| converted_header(m.header)),
+        decode!(AuthenticateResponse, |m| converted_header(m.header)),
+        decode!(StatusResponse, |m| converted_header(m.header)),
+    ];
+    decoded[usize::from(kind) % decoded.len()]
+}
+
+/// Decodes `body` as an `M`: when it decodes, checks it against the
+/// transport's header reader and its own encoding, then hands it to
+/// `convert`. Returns whether it decoded.
+fn v3_answer<M: prost::Message + Default + PartialEq + Clone>(
+    body: &[u8],
+    header: impl Fn(&M) -> Option<crate::v3::proto::etcdserverpb::ResponseHeader>,
+    convert: impl FnOnce(M),
+) -> bool {
+    use crate::transport::unary::MemberHeader;
+    let read = (crate::v3::GRPC.header)(body);
+    let Ok(message) = M::decode(body) else {
+        return false;
+    };
+    let expected = header(&message).map(|h| MemberHeader {
+        cluster_id: h.cluster_id,
+        raft_term: h.raft_term,
+    });
+    assert_eq!(read, expected, "the header reader and the message disagree");
+    let again = M::decode(message.encode_to_vec().as_slice()).expect("decode what we encoded");
+    assert!(again == message, "a message changed through its encoding");
+    convert(message);
+    true
+}
+
+/// A header as the client converts it (for the answers whose other fields
+/// the lease, auth and maintenance calls copy one by one).
+fn converted_header(from: Option<crate::v3::proto::etcdserverpb::ResponseHeader>) {
+    check_header(from, from.into());
+}
+
+fn check_header(
+    from: Option<crate::v3::proto::etcdserverpb::ResponseHeader>,
+    to: crate::v3::Header,
+) {
+    let from = from.unwrap_or_default();
+    assert_eq!(
+        (
+            from.cluster_id,
+            from.member_id,
+            from.revision,
+            from.raft_term
+        ),
+        (to.cluster_id, to.member_id, to.revision, to.raft_term)
+    );
+}
+
+fn check_kvs(from: &[crate::v3::proto::mvccpb::KeyValue], to: &[crate::v3::KeyValue]) {
+    assert_eq!(from.len(), to.len());
+    for (f, t) in from.iter().zip(to) {
+        check_kv(f, t);
+    }
+}
+
+fn check_kv(from: &crate::v3::proto::mvccpb::KeyValue, to: &crate::v3::KeyValue) {
+    assert_eq!(
+        (
+            &from.key,
+            &from.value,
+            from.create_revision,
+            from.mod_revision,
+            from.version,
+            from.lease
+        ),
+        (
+            &to.key,
+            &to.value,
+            to.create_revision,
+            to.mod_revision,
+            to.version,
+            to.lease
+        )
+    );
+}
+
+fn check_range(
+    from: &crate::v3::proto::etcdserverpb::RangeResponse,
+    to: &crate::v3::RangeResponse,
+) {
+    check_header(from.header, to.header);
+    check_kvs(&from.kvs, &to.kvs);
+    assert_eq!((from.more, from.count), (to.more, to.count));
+}
+
+fn check_put(from: &crate::v3::proto::etcdserverpb::PutResponse, to: &crate::v3::PutResponse) {
+    check_header(from.header, to.header);
+    match (&from.prev_kv, &to.prev_kv) {
+        (None, None) => {}
+        (Some(f), Some(t)) => check_kv(f, t),
+        other => panic!("prev_kv {other:?}"),
+    }
+}
+
+fn check_delete(
+    from: &crate::v3::proto::etcdserverpb::DeleteRangeResponse,
+    to: &crate::v3::DeleteResponse,
+) {
+    check_header(from.header, to.header);
+    assert_eq!(from.deleted, to.deleted);
+    check_kvs(&from.prev_kvs, &to.prev_kvs);
+}
+
+/// A txn's answer and its conversion: the same answers in the same order
+/// (an answer without a response is left out), nested ones recursively.
+fn check_txn(from: &crate::v3::proto::etcdserverpb::TxnResponse, to: &crate::v3::TxnResponse) {
+    use crate::v3::proto::etcdserverpb::response_op::Response as R;
+    use crate::v3::OpResponse;
+    check_header(from.header, to.header);
+    assert_eq!(from.succeeded, to.succeeded);
+    let from: Vec<&R> = from
+        .responses
+        .iter()
+        .filter_map(|op| op.response.as_ref())
+        .collect();
+    assert_eq!(from.len(), to.responses.len());
+    for (f, t) in from.into_iter().zip(&to.responses) {
+        match (f, t) {
+            (R::ResponseRange(f), OpResponse::Range(t)) => check_range(f, t),
+            (R::ResponsePut(f), OpResponse::Put(t)) => check_put(f, t),
+            (R::ResponseDeleteRange(f), OpResponse::Delete(t)) => check_delete(f, t),
+            (R::ResponseTxn(f), OpResponse::Txn(t)) => check_txn(f, t),
+            (f, t) => panic!("{f:?} became {t:?}"),
+        }
+    }
+}

@@ -66,3 +66,8 @@ fn grpc_inputs() {
 fn dns_inputs() {
     assert!(replay("dns", etcdc::fuzzing::dns_bytes) >= 7);
 }
+
+#[test]
+fn v3_answers_inputs() {
+    assert!(replay("v3_answers", etcdc::fuzzing::v3_answers_bytes) >= 20);
+}

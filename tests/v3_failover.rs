@@ -12,7 +12,7 @@
 mod common;
 
 #[path = "../src/v3/proto/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod proto;
 
 use std::time::{Duration, Instant};

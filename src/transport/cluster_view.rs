@@ -117,6 +117,15 @@ fn push<T>(head: &AtomicPtr<Node<T>>, value: T, same: impl Fn(&T, &T) -> bool) -
     }
 }
 
+/// Two cluster ids in hex name the same cluster: equal as numbers (a
+/// zero-padded id is the same), or as text when one is not a number.
+fn same_id(a: &str, b: &str) -> bool {
+    match (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a.eq_ignore_ascii_case(b),
+    }
+}
+
 /// Frees a list whose nodes nothing refers to any more.
 fn free_list<T>(head: &mut AtomicPtr<Node<T>>) {
     let mut at = *head.get_mut();
@@ -236,7 +245,7 @@ impl ClusterView {
             Some(expected) => expected,
             None => self.pin_cluster_id(found),
         };
-        if !expected.eq_ignore_ascii_case(found) {
+        if !same_id(expected, found) {
             return Err(Error::ClusterIdMismatch {
                 endpoint: endpoint.to_owned(),
                 expected: expected.to_owned(),
@@ -343,6 +352,8 @@ mod tests {
             .check_cluster_id(reply("http://b:1", Some("CDF8")))
             .is_ok());
         assert!(view.is_verified("http://b:1"));
+        // A zero-padded id (as someone may copy it) is the same number.
+        assert!(view.check_id("http://d:1", "0000cdf8").is_ok());
         assert!(matches!(
             view.check_cluster_id(reply("http://c:1", Some("beef"))),
             Err(Error::ClusterIdMismatch { expected, found, .. }) if expected == "cdf8" && found == "beef"

@@ -50,8 +50,9 @@ impl V3<'_> {
     /// answer it is [`Error::Ambiguous`] (a lease may exist that nobody
     /// knows of; it expires after its TTL).
     ///
-    /// Errors: `AlreadyExists` (`Code::FailedPrecondition` on some
-    /// versions) for an id in use.
+    /// Errors: `FailedPrecondition` ("etcdserver: lease already exists",
+    /// etcd 3.4 and 3.5) for an id in use; `OutOfRange` for a TTL over
+    /// etcd's maximum (9,000,000,000 s).
     pub fn lease_grant(&self, ttl: i64, id: i64) -> Result<LeaseGrant> {
         if ttl <= 0 {
             return Err(Error::InvalidArgument(format!(

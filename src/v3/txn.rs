@@ -148,8 +148,10 @@ impl Op {
 
 /// A transaction: if every compare holds, the success ops run, else the
 /// failure ops, atomically. etcd refuses a branch that writes one key
-/// twice, and more than 128 ops (its `--max-txn-ops`), with
-/// `InvalidArgument`.
+/// twice, and more than 128 ops or compares (its `--max-txn-ops`), with
+/// `InvalidArgument`. The compares of a nested txn are evaluated with the
+/// outer ones, before any op runs: they do not see the writes before them
+/// in the branch (its ops do).
 ///
 /// ```no_run
 /// # use etcdc::v3::{Compare, CompareOp, Put, Range, Txn};

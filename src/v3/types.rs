@@ -11,8 +11,12 @@ pub struct Header {
     pub cluster_id: u64,
     /// The member that answered.
     pub member_id: u64,
-    /// The key-value store's revision when the call was applied (for a
-    /// write, the revision it made; for a read, the revision it read at).
+    /// The key-value store's revision when the call was applied: for a
+    /// write, the revision it made; for a read, the store's revision then,
+    /// also when it read at an older one ([`Range::revision`](super::Range::revision)).
+    /// In the answers of a txn's ops ([`OpResponse`]) etcd sets only this
+    /// field of their headers (a range before the txn's first write: the
+    /// revision before the txn), and none of a nested txn's header.
     pub revision: i64,
     /// The raft term of the member when it answered.
     pub raft_term: u64,
@@ -72,7 +76,8 @@ pub struct RangeResponse {
     pub kvs: Vec<KeyValue>,
     /// More keys are in the range than the limit let through.
     pub more: bool,
-    /// How many keys are in the range (whatever the limit).
+    /// How many keys are in the range (whatever the limit, and before the
+    /// min/max revision filters, which etcd applies after counting).
     pub count: i64,
 }
 
