@@ -140,6 +140,104 @@ impl Transport {
         }))
     }
 
+    /// `call` to `endpoint` alone, without failover: for what is about one
+    /// member (its status, defragmenting it, its hash). `endpoint` is a
+    /// base URL (`http://host:port`), one of the client's or not; the
+    /// client's TLS settings and cluster id check apply.
+    pub fn unary_to(&self, endpoint: &str, call: &GrpcCall) -> Result<GrpcAnswer> {
+        let deadline = call.limit.deadline(self.config.read_timeout);
+        let outcome = self
+            .prove_cluster_id(endpoint, call, deadline)
+            .and_then(|()| self.unary_once(endpoint, call, deadline));
+        match outcome {
+            Ok(body) => Ok(GrpcAnswer {
+                body,
+                endpoint: endpoint.to_owned(),
+            }),
+            Err(Failure::MaybeSent(e)) if call.kind == Kind::Write => Err(ambiguous(endpoint, e)),
+            Err(f) => Err(f.into_error()),
+        }
+    }
+
+    /// A call whose answer is a stream of messages (a snapshot): sends
+    /// `call.body` as its one request and gives each message to
+    /// `on_message`, in order, until the server ends the stream. It moves on
+    /// to the next member as a read does while nothing has been received;
+    /// once a message was given, a failure is final (the caller has part of
+    /// the answer). An error of `on_message` cancels the stream and is
+    /// returned. Returns the member that answered.
+    pub fn server_stream(
+        &self,
+        call: &GrpcCall,
+        on_message: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<String> {
+        let deadline = call.limit.deadline(self.config.read_timeout);
+        let endpoints = self.cluster.list();
+        let current = self.cluster.current();
+        let mut last = None;
+        for attempt in 0..endpoints.len() {
+            let i = (current + attempt) % endpoints.len();
+            let endpoint = &endpoints[i];
+            match self.server_stream_once(endpoint, call, deadline, on_message) {
+                Ok(()) => {
+                    if attempt > 0 {
+                        self.cluster.settle_on(i);
+                    }
+                    return Ok(endpoint.clone());
+                }
+                Err(Failure::NotSent(e) | Failure::MaybeSent(e)) => last = Some(e),
+                Err(Failure::Final(e)) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::Timeout {
+            endpoint: endpoints[current % endpoints.len()].clone(),
+        }))
+    }
+
+    fn server_stream_once(
+        &self,
+        endpoint: &str,
+        call: &GrpcCall,
+        deadline: Option<Instant>,
+        on_message: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> std::result::Result<(), Failure> {
+        remaining(deadline, endpoint)?;
+        let conn = self
+            .connections
+            .h2(
+                endpoint,
+                &self.h2,
+                &|| H2Tls::from_client(&self.config.tls),
+                deadline,
+            )
+            .map_err(|e| classify(e, endpoint, call))?;
+        let token = call.token.map(|t| [("token", t)]);
+        let metadata: Metadata = token.as_ref().map_or(&[], |t| &t[..]);
+        let mut received = false;
+        let mut run = || -> std::result::Result<(), Stop> {
+            let mut stream = conn.stream(call.path, metadata, deadline, call.cancel)?;
+            stream.send(call.body, deadline)?;
+            stream.close_send(deadline)?;
+            while let Some(message) = stream.recv(deadline)? {
+                if !received {
+                    self.check_header(endpoint, &message, call.kind)
+                        .map_err(Stop::Failed)?;
+                }
+                received = true;
+                on_message(&message).map_err(|e| Stop::Failed(Failure::Final(e)))?;
+            }
+            Ok(())
+        };
+        match run() {
+            Ok(()) => Ok(()),
+            Err(Stop::Call(e)) if received => {
+                Err(Failure::Final(classify(e, endpoint, call).into_error()))
+            }
+            Err(Stop::Call(e)) => Err(classify(e, endpoint, call)),
+            Err(Stop::Failed(f)) => Err(f),
+        }
+    }
+
     /// One attempt on one member, its answer's header checked.
     fn unary_once(
         &self,
@@ -297,6 +395,18 @@ fn first_answer(
         None => Err(CallError::Protocol(
             "the stream ended without an answer".into(),
         )),
+    }
+}
+
+/// Why a server stream stopped: the call failed, or what came of it did.
+enum Stop {
+    Call(CallError),
+    Failed(Failure),
+}
+
+impl From<CallError> for Stop {
+    fn from(e: CallError) -> Stop {
+        Stop::Call(e)
     }
 }
 

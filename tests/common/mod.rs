@@ -11,6 +11,9 @@
 //! [`Etcd::restart`] (or [`Etcd::kill`] then [`Etcd::resume`]) kills a private
 //! etcd and starts it again on the same ports with the same data dir.
 //!
+//! [`Etcd::start_binary_args`] passes etcd more arguments (e.g.
+//! `--auth-token-ttl=1`).
+//!
 //! [`Etcd::start_tls`] starts one that serves its clients over https only
 //! (peers stay on http), with certificates from [`tls::pki`]; its `url` is
 //! then `https://127.0.0.1:PORT`.
@@ -54,6 +57,8 @@ pub struct Etcd {
     /// The etcd binary it runs (and runs again on a restart).
     binary: PathBuf,
     options: Options,
+    /// More arguments for etcd ([`Etcd::start_binary_args`]).
+    extra_args: Vec<String>,
     tls: Option<tls::ServerTls>,
     keeper: Keeper,
 }
@@ -187,13 +192,30 @@ impl Etcd {
     /// with v2, `/version` without); panics with etcd's log if it does not
     /// within 20 s.
     pub fn start_with(options: Options) -> Etcd {
-        Etcd::start_inner(etcd_binary().into(), options, None)
+        Etcd::start_inner(etcd_binary().into(), options, None, Vec::new())
     }
 
     /// [`start_with`](Self::start_with) running `binary` (e.g. an etcd 3.5,
     /// see [`etcd35`]) instead of the default etcd.
     pub fn start_binary(binary: impl Into<PathBuf>, options: Options) -> Etcd {
-        Etcd::start_inner(binary.into(), options, None)
+        Etcd::start_inner(binary.into(), options, None, Vec::new())
+    }
+
+    /// [`start_binary`](Self::start_binary) with more arguments for etcd
+    /// (e.g. `--auth-token-ttl=1`), kept for a restart. (Not a field of
+    /// [`Options`]: callers build `Options` literally.)
+    pub fn start_binary_args(
+        binary: impl Into<PathBuf>,
+        options: Options,
+        extra_args: &[&str],
+    ) -> Etcd {
+        let extra_args = extra_args.iter().map(|a| (*a).to_owned()).collect();
+        Etcd::start_inner(binary.into(), options, None, extra_args)
+    }
+
+    /// The etcd binary this one runs (the default one: 3.4, or `ETCD_BIN`).
+    pub fn default_binary() -> PathBuf {
+        etcd_binary().into()
     }
 
     /// Starts an etcd with `options` that serves clients over https only
@@ -202,10 +224,15 @@ impl Etcd {
     /// and waits until it answers (checked with `curl`, through `tls.ca`
     /// and `tls.probe_cert`); panics with etcd's log if it does not within 20 s.
     pub fn start_tls(options: Options, tls: tls::ServerTls) -> Etcd {
-        Etcd::start_inner(etcd_binary().into(), options, Some(tls))
+        Etcd::start_inner(etcd_binary().into(), options, Some(tls), Vec::new())
     }
 
-    fn start_inner(binary: PathBuf, options: Options, tls: Option<tls::ServerTls>) -> Etcd {
+    fn start_inner(
+        binary: PathBuf,
+        options: Options,
+        tls: Option<tls::ServerTls>,
+        extra_args: Vec<String>,
+    ) -> Etcd {
         remove_stale_dirs();
         static SEQ: AtomicU64 = AtomicU64::new(0);
         let dir = data_root().join(format!(
@@ -215,7 +242,15 @@ impl Etcd {
         ));
         std::fs::create_dir_all(&dir).expect("create etcd data dir");
         let (port, peer_port) = (free_port(), free_port());
-        let keeper = launch(&binary, &dir, port, peer_port, &options, tls.as_ref());
+        let keeper = launch(
+            &binary,
+            &dir,
+            port,
+            peer_port,
+            &options,
+            &extra_args,
+            tls.as_ref(),
+        );
         let scheme = if tls.is_some() { "https" } else { "http" };
         let etcd = Etcd {
             url: format!("{scheme}://127.0.0.1:{port}"),
@@ -224,6 +259,7 @@ impl Etcd {
             dir,
             binary,
             options,
+            extra_args,
             tls,
             keeper,
         };
@@ -254,9 +290,20 @@ impl Etcd {
             self.port,
             self.peer_port,
             &self.options,
+            &self.extra_args,
             self.tls.as_ref(),
         );
         self.wait_until_ready();
+    }
+
+    /// This etcd's peer URL, e.g. `http://127.0.0.1:41235`.
+    pub fn peer_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.peer_port)
+    }
+
+    /// What etcd has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("etcd.log")).unwrap_or_default()
     }
 
     /// Whether this etcd serves its clients over https.
@@ -363,6 +410,7 @@ fn launch(
     port: u16,
     peer_port: u16,
     options: &Options,
+    extra_args: &[String],
     tls: Option<&tls::ServerTls>,
 ) -> Keeper {
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -386,7 +434,8 @@ fn launch(
         .args(["--listen-peer-urls", &peer_url])
         .args(["--initial-advertise-peer-urls", &peer_url])
         .arg("--initial-cluster")
-        .arg(format!("n1={peer_url}"));
+        .arg(format!("n1={peer_url}"))
+        .args(extra_args);
     if let Some(tls) = tls {
         cmd.arg("--cert-file")
             .arg(&tls.cert)
