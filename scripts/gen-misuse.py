@@ -10,6 +10,9 @@ extern "C" guards (one pair per section of the header):
   - once per pointer parameter with that parameter NULL (the others valid);
   - once per `const char *` parameter (and per string of a `const char *const *`
     list) with the invalid UTF-8 "\\xff\\fe";
+  - a bytes parameter (v3: `const void *name` followed by `size_t name_len`;
+    any bytes are valid, so no UTF-8 call) is given NULL with its valid,
+    non-zero length: that is refused, NULL being only the empty string;
   - once per options struct parameter with version 0 and with the header's
     current version + 1 (a newer program's struct), and once per string field
     of that struct with invalid UTF-8;
@@ -159,6 +162,85 @@ FUNCS = {
     "etcdc_role_delete": dict(expect="ETCDC_OK", fixture="role"),
     "etcdc_role_grant": dict(expect="ETCDC_OK", fixture="role_plain"),
     "etcdc_role_revoke": dict(expect="ETCDC_OK", fixture="role"),
+    # v3 keys (keys and values are bytes: `key` with strlen(key))
+    "etcdc_v3_range_options_init": dict(expect="ETCDC_OK"),
+    "etcdc_v3_put_options_init": dict(expect="ETCDC_OK"),
+    "etcdc_v3_delete_options_init": dict(expect="ETCDC_OK"),
+    "etcdc_v3_range": dict(expect="ETCDC_OK", fixture="v3_put"),
+    "etcdc_v3_put": dict(expect="ETCDC_OK"),
+    "etcdc_v3_delete": dict(expect="ETCDC_OK", fixture="v3_put"),
+    # Compacts the shared etcd's v3 history up to the fixture's fresh put:
+    # every call its own revision (a repeated one would be OUT_OF_RANGE).
+    "etcdc_v3_compact": dict(expect="ETCDC_OK", fixture="v3_put"),
+    # v3 responses (of a range of `key`, a put over it with prev_kv, a
+    # delete of it with prev_kv)
+    "etcdc_v3_range_response_free": dict(expect="void"),
+    "etcdc_v3_range_response_header": dict(expect="nonnull"),
+    "etcdc_v3_range_response_count": dict(expect="nonzero"),
+    "etcdc_v3_range_response_more": dict(expect="any"),
+    "etcdc_v3_range_response_kv_count": dict(expect="nonzero"),
+    "etcdc_v3_range_response_kv": dict(expect="nonnull"),
+    "etcdc_v3_put_response_free": dict(expect="void"),
+    "etcdc_v3_put_response_header": dict(expect="nonnull"),
+    "etcdc_v3_put_response_prev_kv": dict(expect="nonnull"),
+    "etcdc_v3_delete_response_free": dict(expect="void"),
+    "etcdc_v3_delete_response_header": dict(expect="nonnull"),
+    "etcdc_v3_delete_response_deleted": dict(expect="nonzero"),
+    "etcdc_v3_delete_response_prev_kv_count": dict(expect="nonzero"),
+    "etcdc_v3_delete_response_prev_kv": dict(expect="nonnull"),
+    # v3 transactions (a txn: if `key` is "v" put it, else read it; a
+    # response: range, put, delete and a nested txn, in that order)
+    "etcdc_v3_compare_options_init": dict(expect="ETCDC_OK"),
+    "etcdc_v3_txn_new": dict(expect="ETCDC_OK"),
+    "etcdc_v3_txn_free": dict(expect="void"),
+    "etcdc_v3_txn_compare_value": dict(expect="ETCDC_OK"),
+    "etcdc_v3_txn_compare_version": dict(expect="ETCDC_OK"),
+    "etcdc_v3_txn_compare_create_revision": dict(expect="ETCDC_OK"),
+    "etcdc_v3_txn_compare_mod_revision": dict(expect="ETCDC_OK"),
+    "etcdc_v3_txn_compare_lease": dict(expect="ETCDC_OK"),
+    "etcdc_v3_txn_add_range": dict(expect="ETCDC_OK"),
+    "etcdc_v3_txn_add_put": dict(expect="ETCDC_OK"),
+    "etcdc_v3_txn_add_delete": dict(expect="ETCDC_OK"),
+    "etcdc_v3_txn_add_txn": dict(expect="ETCDC_OK"),
+    "etcdc_v3_txn_commit": dict(expect="ETCDC_OK", fixture="v3_put"),
+    "etcdc_v3_txn_response_free": dict(expect="void"),
+    "etcdc_v3_txn_response_header": dict(expect="nonnull"),
+    "etcdc_v3_txn_response_succeeded": dict(expect="nonzero"),
+    "etcdc_v3_txn_response_op_count": dict(expect="nonzero"),
+    "etcdc_v3_txn_response_op_kind": dict(expect="nonzero"),
+    "etcdc_v3_txn_response_op_range": dict(expect="nonnull"),
+    "etcdc_v3_txn_response_op_put": dict(expect="nonnull"),
+    "etcdc_v3_txn_response_op_delete": dict(expect="nonnull"),
+    "etcdc_v3_txn_response_op_txn": dict(expect="nonnull"),
+    # conditional writes: a condition that does not hold is no error
+    "etcdc_v3_put_if_absent": dict(expect="ETCDC_OK"),
+    "etcdc_v3_put_if_mod_revision": dict(expect="ETCDC_OK", fixture="v3_put"),
+    "etcdc_v3_put_if_value": dict(expect="ETCDC_OK", fixture="v3_put"),
+    "etcdc_v3_delete_if_mod_revision": dict(expect="ETCDC_OK", fixture="v3_put"),
+    "etcdc_v3_delete_if_value": dict(expect="ETCDC_OK", fixture="v3_put"),
+    # (a put_if_absent over an existing `key`: not applied, current kv)
+    "etcdc_v3_swap_response_free": dict(expect="void"),
+    "etcdc_v3_swap_response_succeeded": dict(expect="any"),
+    "etcdc_v3_swap_response_revision": dict(expect="nonzero"),
+    "etcdc_v3_swap_response_current": dict(expect="nonnull"),
+    # v3 leases (TTL 60 s: those not revoked expire soon after the run)
+    "etcdc_v3_lease_grant": dict(expect="ETCDC_OK"),
+    "etcdc_v3_lease_revoke": dict(expect="ETCDC_OK", fixture="lease"),
+    "etcdc_v3_lease_keep_alive_once": dict(expect="ETCDC_OK", fixture="lease"),
+    "etcdc_v3_lease_time_to_live": dict(expect="ETCDC_OK", fixture="lease"),
+    # (the time to live of a lease with `key` attached)
+    "etcdc_v3_lease_ttl_response_free": dict(expect="void"),
+    "etcdc_v3_lease_ttl_response_header": dict(expect="nonnull"),
+    "etcdc_v3_lease_ttl_response_id": dict(expect="nonzero"),
+    "etcdc_v3_lease_ttl_response_ttl": dict(expect="nonzero"),
+    "etcdc_v3_lease_ttl_response_granted_ttl": dict(expect="nonzero"),
+    "etcdc_v3_lease_ttl_response_key_count": dict(expect="nonzero"),
+    "etcdc_v3_lease_ttl_response_key": dict(expect="nonnull"),
+    "etcdc_v3_lease_ttl_response_key_len": dict(expect="nonzero"),
+    "etcdc_v3_leases": dict(expect="ETCDC_OK", fixture="lease"),
+    "etcdc_v3_lease_list_count": dict(expect="nonzero"),
+    "etcdc_v3_lease_list_get": dict(expect="nonzero"),
+    "etcdc_v3_lease_list_free": dict(expect="void"),
 }
 
 FIXTURES = {
@@ -172,6 +254,10 @@ FIXTURES = {
     "role": "auth_fixture(2, 0);",
     "role_plain": "auth_fixture(1, 0);",
     "no_role": "auth_fixture(0, 0);",
+    # v3: puts "v" at `key` (its bytes); `rev` is the put's revision
+    "v3_put": "int64_t rev = v3_put_key(key);\n(void)rev;",
+    # v3: a fresh lease of 60 s
+    "lease": "int64_t lease_id = lease_fixture();\n(void)lease_id;",
 }
 
 # --------------------------------------------------------------------------
@@ -235,6 +321,35 @@ VALUES = {
     "role": "role_name",
     "permission": "ETCDC_PERM_READ",
     "patterns": '"/misuse/*"',
+    # v3: bytes are a pointer and a length
+    "key_len": "strlen(key)",
+    "value_len": "1",
+    "expected": '"v"',
+    "expected_len": "1",
+    "op": "ETCDC_V3_EQUAL",
+    "branch": "ETCDC_V3_ON_SUCCESS",
+    "etcdc_v3_range_options_init:version": "ETCDC_V3_RANGE_OPTIONS_VERSION",
+    "etcdc_v3_put_options_init:version": "ETCDC_V3_PUT_OPTIONS_VERSION",
+    "etcdc_v3_delete_options_init:version": "ETCDC_V3_DELETE_OPTIONS_VERSION",
+    "etcdc_v3_compare_options_init:version": "ETCDC_V3_COMPARE_OPTIONS_VERSION",
+    "etcdc_v3_compact:revision": "rev",
+    "etcdc_v3_compact:physical": "false",
+    "etcdc_v3_txn_compare_version:version": "1",
+    "etcdc_v3_txn_compare_create_revision:revision": "0",
+    "etcdc_v3_txn_compare_mod_revision:revision": "0",
+    "etcdc_v3_txn_compare_lease:lease": "0",
+    "etcdc_v3_put_if_absent:lease": "0",
+    "etcdc_v3_put_if_mod_revision:revision": "rev",
+    "etcdc_v3_delete_if_mod_revision:revision": "rev",
+    "etcdc_v3_txn_response_op_put:i": "1",
+    "etcdc_v3_txn_response_op_delete:i": "2",
+    "etcdc_v3_txn_response_op_txn:i": "3",
+    "etcdc_v3_lease_grant:ttl": "60",
+    "etcdc_v3_lease_grant:id": "0",
+    "etcdc_v3_lease_revoke:id": "lease_id",
+    "etcdc_v3_lease_keep_alive_once:id": "lease_id",
+    "etcdc_v3_lease_time_to_live:id": "lease_id",
+    "etcdc_v3_lease_time_to_live:keys": "true",
 }
 
 # --------------------------------------------------------------------------
@@ -277,6 +392,35 @@ KINDS = {
     "out_bool": dict(setup="bool {v} = false;", expr="&{v}", ptr=True),
     "out_u64": dict(setup="uint64_t {v} = UNTOUCHED_U64;", expr="&{v}", ptr=True,
                     untouched="{v} == UNTOUCHED_U64", written="{v} != UNTOUCHED_U64"),
+    "out_i64": dict(setup="int64_t {v} = UNTOUCHED_I64;", expr="&{v}", ptr=True,
+                    untouched="{v} == UNTOUCHED_I64", written="{v} != UNTOUCHED_I64"),
+    # A v3 header filled in by the call: 0xab until then.
+    "out_v3_header": dict(setup="etcdc_v3_header {v};\nmemset(&{v}, 0xab, sizeof {v});",
+                          expr="&{v}", ptr=True,
+                          untouched="bytes_are(&{v}, sizeof {v}, 0xab)",
+                          written="!bytes_are(&{v}, sizeof {v}, 0xab)"),
+    # v3 bytes: a pointer (this kind) and its length (a size_t scalar, in
+    # VALUES). NULL with the valid, non-zero length is refused.
+    "bytes": dict(expr="{val}", ptr=True),
+    "v3_range_response": dict(setup="etcdc_v3_range_response *{v} = v3_range_fixture(key);",
+                              expr="{v}", cleanup="etcdc_v3_range_response_free({v});", ptr=True),
+    "v3_put_response": dict(setup="etcdc_v3_put_response *{v} = v3_put_fixture(key);",
+                            expr="{v}", cleanup="etcdc_v3_put_response_free({v});", ptr=True),
+    "v3_delete_response": dict(setup="etcdc_v3_delete_response *{v} = v3_delete_fixture(key);",
+                               expr="{v}", cleanup="etcdc_v3_delete_response_free({v});",
+                               ptr=True),
+    "v3_txn": dict(setup="etcdc_v3_txn *{v} = v3_txn_fixture(key);", expr="{v}",
+                   cleanup="etcdc_v3_txn_free({v});", ptr=True),
+    "v3_txn_response": dict(setup="etcdc_v3_txn_response *{v} = v3_txn_response_fixture(key);",
+                            expr="{v}", cleanup="etcdc_v3_txn_response_free({v});", ptr=True),
+    "v3_swap_response": dict(setup="etcdc_v3_swap_response *{v} = v3_swap_fixture(key);",
+                             expr="{v}", cleanup="etcdc_v3_swap_response_free({v});", ptr=True),
+    "v3_lease_ttl_response": dict(setup="etcdc_v3_lease_ttl_response *{v} = "
+                                        "v3_lease_ttl_fixture(key);",
+                                  expr="{v}", cleanup="etcdc_v3_lease_ttl_response_free({v});",
+                                  ptr=True),
+    "v3_lease_list": dict(setup="etcdc_v3_lease_list *{v} = v3_lease_list_fixture();",
+                          expr="{v}", cleanup="etcdc_v3_lease_list_free({v});", ptr=True),
     "userdata": dict(setup="int {v} = 0;", expr="&{v}", ptr=True),
     "callback": dict(expr="stop_after_one", ptr=True),
     "scalar": dict(expr="{val}"),
@@ -309,6 +453,26 @@ EXACT_TYPES = {
     "uint32_t": "scalar",
     "size_t": "scalar",
     "int": "scalar",
+    "bool": "scalar",
+    "const void *": "bytes",
+    "int64_t *": "out_i64",
+    "struct etcdc_v3_header *": "out_v3_header",
+    "const struct etcdc_v3_range_response *": "v3_range_response",
+    "struct etcdc_v3_range_response *": "v3_range_response",
+    "const struct etcdc_v3_put_response *": "v3_put_response",
+    "struct etcdc_v3_put_response *": "v3_put_response",
+    "const struct etcdc_v3_delete_response *": "v3_delete_response",
+    "struct etcdc_v3_delete_response *": "v3_delete_response",
+    "const struct etcdc_v3_txn *": "v3_txn",
+    "struct etcdc_v3_txn *": "v3_txn",
+    "const struct etcdc_v3_txn_response *": "v3_txn_response",
+    "struct etcdc_v3_txn_response *": "v3_txn_response",
+    "const struct etcdc_v3_swap_response *": "v3_swap_response",
+    "struct etcdc_v3_swap_response *": "v3_swap_response",
+    "const struct etcdc_v3_lease_ttl_response *": "v3_lease_ttl_response",
+    "struct etcdc_v3_lease_ttl_response *": "v3_lease_ttl_response",
+    "const struct etcdc_v3_lease_list *": "v3_lease_list",
+    "struct etcdc_v3_lease_list *": "v3_lease_list",
 }
 
 # A different kind for one parameter of one function.
@@ -379,6 +543,35 @@ NULL_OK = {
     "etcdc_mkdir:out": ("baseline", KEYS_OUT),
     "etcdc_refresh:out": ("baseline", KEYS_OUT),
     "etcdc_pop:out": ("baseline", KEYS_OUT),
+    # v3
+    "etcdc_v3_range:opts": ("baseline", '"`opts` NULL reads the key alone, linearizably"'),
+    "etcdc_v3_put:opts": ("baseline", '"`opts` NULL is a plain put."'),
+    "etcdc_v3_delete:opts": ("baseline", '"`opts` NULL deletes the key alone."'),
+    "etcdc_v3_range:out": ("baseline", KEYS_OUT),
+    "etcdc_v3_put:out": ("baseline", KEYS_OUT),
+    "etcdc_v3_delete:out": ("baseline", KEYS_OUT),
+    "etcdc_v3_txn_commit:out": ("baseline", KEYS_OUT),
+    "etcdc_v3_compact:header": ("baseline", '"On success `*header` (if not NULL) is the answer\'s header."'),
+    "etcdc_v3_lease_revoke:header": ("baseline", '"On success `*header` (if not NULL) is the answer\'s header"'),
+    "etcdc_v3_lease_grant:granted_id": ("baseline", '"On success `*granted_id` (if not NULL) is its id"'),
+    "etcdc_v3_lease_grant:granted_ttl": ("baseline", '"and `*granted_ttl` (if not NULL) its TTL"'),
+    "etcdc_v3_lease_keep_alive_once:ttl": ("baseline", '"On success `*ttl` (if not NULL) is its TTL again"'),
+    "etcdc_v3_txn_compare_value:opts": ("baseline", '"`opts` NULL compares the key alone."'),
+    "etcdc_v3_txn_compare_version:opts": ("baseline", '"`opts` NULL compares the key alone."'),
+    "etcdc_v3_txn_compare_create_revision:opts": ("baseline", '"`opts` NULL compares the key alone."'),
+    "etcdc_v3_txn_compare_mod_revision:opts": ("baseline", '"`opts` NULL compares the key alone."'),
+    "etcdc_v3_txn_compare_lease:opts": ("baseline", '"`opts` NULL compares the key alone."'),
+    "etcdc_v3_txn_add_range:opts": ("baseline", '"(`opts` NULL: the key alone)"'),
+    "etcdc_v3_txn_add_put:opts": ("baseline", '"`opts` (NULL: a plain put)"'),
+    "etcdc_v3_txn_add_delete:opts": ("baseline", '"(`opts` NULL: the key alone)"'),
+    "etcdc_v3_txn_free:txn": ("noop", '"Frees a transaction. NULL is a no-op."'),
+    "etcdc_v3_range_response_free:response": ("noop", '"NULL is a no-op."'),
+    "etcdc_v3_put_response_free:response": ("noop", '"NULL is a no-op."'),
+    "etcdc_v3_delete_response_free:response": ("noop", '"NULL is a no-op."'),
+    "etcdc_v3_txn_response_free:response": ("noop", '"NULL is a no-op."'),
+    "etcdc_v3_swap_response_free:response": ("noop", '"NULL is a no-op."'),
+    "etcdc_v3_lease_ttl_response_free:response": ("noop", '"NULL is a no-op."'),
+    "etcdc_v3_lease_list_free:list": ("noop", '"Frees a list of lease ids. NULL is a no-op."'),
 }
 
 # --------------------------------------------------------------------------
@@ -430,6 +623,33 @@ BAD_VALUES = {
     "etcdc_role_grant:count": [("0", INVALID, "patterns", '"`ETCDC_ERR_INVALID_ARGUMENT` (also `count` 0 or an unknown permission)"')],
     "etcdc_user_grant_roles:count": [("0", INVALID, "roles", '"`ETCDC_ERR_INVALID_ARGUMENT` (also `count` 0)"')],
     "etcdc_user_set:name": [('"a/b"', INVALID, "path segment", '"`ETCDC_ERR_INVALID_ARGUMENT` (NULL, invalid UTF-8, a name with \"/\")"')],
+    # v3
+    "etcdc_v3_range:key_len": [("SIZE_MAX", INVALID, "key_len", '"or a length over `PTRDIFF_MAX`, is `ETCDC_ERR_INVALID_ARGUMENT`"')],
+    "etcdc_v3_put:value_len": [("SIZE_MAX", INVALID, "value_len", '"or a length over `PTRDIFF_MAX`, is `ETCDC_ERR_INVALID_ARGUMENT`"')],
+    "etcdc_v3_compact:revision": [("0", INVALID, "revision", '"a `revision` that is not positive"'),
+                                  ("-1", INVALID, "revision", '"a `revision` that is not positive"')],
+    "etcdc_v3_lease_grant:ttl": [("0", INVALID, "TTL", '"or a `ttl` that is not positive"'),
+                                 ("-5", INVALID, "TTL", '"or a `ttl` that is not positive"')],
+    "etcdc_v3_txn_compare_value:op": [("4", INVALID, "op", '"an `op` that is none of its values"')],
+    "etcdc_v3_txn_compare_version:op": [("-1", INVALID, "op", '"an `op` that is none of its values"')],
+    "etcdc_v3_txn_compare_create_revision:op": [("99", INVALID, "op", '"an `op` that is none of its values"')],
+    "etcdc_v3_txn_compare_mod_revision:op": [("99", INVALID, "op", '"an `op` that is none of its values"')],
+    "etcdc_v3_txn_compare_lease:op": [("99", INVALID, "op", '"an `op` that is none of its values"')],
+    "etcdc_v3_txn_add_range:branch": [("2", INVALID, "branch", '"a `branch` that is none of its values"')],
+    "etcdc_v3_txn_add_put:branch": [("-1", INVALID, "branch", '"a `branch` that is none of its values"')],
+    "etcdc_v3_txn_add_delete:branch": [("7", INVALID, "branch", '"a `branch` that is none of its values"')],
+    "etcdc_v3_txn_add_txn:branch": [("2", INVALID, "branch", '"a `branch` that is none of its values"')],
+    "etcdc_v3_range_response_kv:i": [("SIZE_MAX", "zero", None, '"or NULL if out of range"')],
+    "etcdc_v3_delete_response_prev_kv:i": [("SIZE_MAX", "zero", None, '"or NULL if out of range"')],
+    "etcdc_v3_txn_response_op_kind:i": [("SIZE_MAX", "zero", None, '"`ETCDC_V3_OP_NONE` if out of range"')],
+    "etcdc_v3_txn_response_op_range:i": [("1", "zero", None, '"if it is a range, else NULL"'),
+                                         ("SIZE_MAX", "zero", None, '"if it is a range, else NULL"')],
+    "etcdc_v3_txn_response_op_put:i": [("0", "zero", None, '"if it is a put, else NULL"')],
+    "etcdc_v3_txn_response_op_delete:i": [("3", "zero", None, '"if it is a delete, else NULL"')],
+    "etcdc_v3_txn_response_op_txn:i": [("2", "zero", None, '"if it is a nested transaction, else NULL"')],
+    "etcdc_v3_lease_ttl_response_key:i": [("SIZE_MAX", "zero", None, '"NULL if out of range"')],
+    "etcdc_v3_lease_ttl_response_key_len:i": [("SIZE_MAX", "zero", None, '"(0 if out of range"')],
+    "etcdc_v3_lease_list_get:i": [("SIZE_MAX", "zero", None, '"or 0 (no lease has that id) if out of range"')],
     "etcdc_status_str:status": [("12345", "str:unknown status", None, '"(\\"unknown status\\" for a number that is not a status)"'),
                                 ("-1", "str:unknown status", None, '"(\\"unknown status\\" for a number that is not a status)"')],
 }
@@ -456,6 +676,21 @@ BAD_OPTION_FIELDS = {
     "client:dns_server": [('"localhost:53"', INVALID, "dns_server", '"or an address alone (port 53)"')],
     "client:read_timeout_ms": [("UINT64_MAX", "baseline", None, '"Longest time one request may take, in milliseconds"')],
     "client:connect_timeout_ms": [("UINT64_MAX", "baseline", None, '"Longest time to open a connection, in milliseconds"')],
+    # v3: an end given twice; NULL bytes with a length; sort values
+    "v3_range:prefix": [("true", INVALID, "prefix and range_end", '"`range_end` must not be set too."',
+                         '{v}.range_end = "x";\n{v}.range_end_len = 1;')],
+    "v3_range:range_end": [("NULL", INVALID, "range_end is NULL", '"NULL with any other length [...] is `ETCDC_ERR_INVALID_ARGUMENT`"',
+                            "{v}.range_end_len = 1;")],
+    "v3_range:sort_target": [("99", INVALID, "sort_target", '"One of `etcdc_v3_sort_target`"')],
+    "v3_range:sort_order": [("-1", INVALID, "sort_order", '"One of `etcdc_v3_sort_order`"')],
+    "v3_delete:prefix": [("true", INVALID, "prefix and range_end", '"`range_end` must not be set too."',
+                          '{v}.range_end = "x";\n{v}.range_end_len = 1;')],
+    "v3_delete:range_end": [("NULL", INVALID, "range_end is NULL", '"NULL with any other length [...] is `ETCDC_ERR_INVALID_ARGUMENT`"',
+                             "{v}.range_end_len = 2;")],
+    "v3_compare:prefix": [("true", INVALID, "prefix and range_end", '"`range_end` must not be set too."',
+                           '{v}.range_end = "x";\n{v}.range_end_len = 1;')],
+    "v3_compare:range_end": [("NULL", INVALID, "range_end is NULL", '"NULL with any other length [...] is `ETCDC_ERR_INVALID_ARGUMENT`"',
+                              "{v}.range_end_len = 1;")],
 }
 
 # Every etcdc_X_options_init(opts, version): versions it must refuse, writing
@@ -876,6 +1111,10 @@ class Gen:
             raise GenError("tables name functions the header does not declare: " + ", ".join(stale))
         for f in self.funcs:
             pnames = [n for _, n in f["params"]]
+            for i, (t, n) in enumerate(f["params"]):
+                if t == "const void *" and f["params"][i + 1:i + 2] != [("size_t", n + "_len")]:
+                    raise GenError(f"{f['name']}: the bytes parameter {n} is not followed by "
+                                   f"`size_t {n}_len`: how long is it?")
             for k in list(NULL_OK) + list(BAD_VALUES) + list(KIND_OVERRIDE):
                 fn, _, pn = k.partition(":")
                 if fn == f["name"] and pn not in pnames:
@@ -912,8 +1151,8 @@ PREAMBLE = r'''/*
  * returns NULL / 0 / false for a NULL handle; a void function survives.
  *
  * Handles that outlive their client, as the header allows (responses,
- * watchers, locks, member lists, strings), are used after that client is
- * freed: owners_freed_first().
+ * watchers, locks, member lists, strings, v3 responses and transactions),
+ * are used after that client is freed: owners_freed_first().
  *
  * Other use after free is not tested: it is not detectable in this API. Handles
  * are plain heap pointers (Box::into_raw) with no registry, generation count
@@ -923,7 +1162,9 @@ PREAMBLE = r'''/*
  * registry. This test never uses freed memory.
  *
  * Needs $ETCDC_ENDPOINT: a single-member etcd 3.4 with v2, shared with
- * other programs. Every key lives under /misuse/<pid> (removed at the end);
+ * other programs. Every key lives under /misuse/<pid> (removed at the end;
+ * v3 keys too, in the v3 store; v3 leases live 60 s; the v3 compaction
+ * calls compact the store up to revisions of their own);
  * the election is /_elections/misuse-<pid>; the cluster is not changed (a
  * valid member_add/remove would break the single-member cluster, so their
  * valid calls are ones etcd refuses: see FUNCS in the generator).
@@ -944,6 +1185,7 @@ PREAMBLE = r'''/*
 
 #define KEYLEN 256
 #define UNTOUCHED_U64 UINT64_C(0x5e471e1)
+#define UNTOUCHED_I64 INT64_C(0x5e471e1)
 
 static const char BAD_UTF8[] = "\xff\xfe";
 static char sentinel_storage[16];
@@ -1188,6 +1430,169 @@ static char *string_fixture(void) {
     return s;
 }
 
+/* ---------------------------------------------------------- v3 fixtures */
+
+/* v3: puts "v" at `key` (the bytes of the string); the put's revision. */
+static int64_t v3_put_key(const char *key) {
+    etcdc_v3_put_response *r = NULL;
+    etcdc_status st = etcdc_v3_put(C, key, strlen(key), "v", 1, NULL, &r);
+    if (st != ETCDC_OK) {
+        fixture_failed("v3_put_key", st);
+        return 0;
+    }
+    int64_t rev = etcdc_v3_put_response_header(r)->revision;
+    etcdc_v3_put_response_free(r);
+    return rev;
+}
+
+/* A range of `key`, freshly put: one kv. */
+static etcdc_v3_range_response *v3_range_fixture(const char *key) {
+    etcdc_v3_range_response *r = NULL;
+    v3_put_key(key);
+    etcdc_status st = etcdc_v3_range(C, key, strlen(key), NULL, &r);
+    if (st != ETCDC_OK) {
+        fixture_failed("v3_range_fixture", st);
+        return NULL;
+    }
+    return r;
+}
+
+/* A put over `key` with prev_kv: it has one. */
+static etcdc_v3_put_response *v3_put_fixture(const char *key) {
+    etcdc_v3_put_options o = ETCDC_V3_PUT_OPTIONS_INIT;
+    etcdc_v3_put_response *r = NULL;
+    o.prev_kv = true;
+    v3_put_key(key);
+    etcdc_status st = etcdc_v3_put(C, key, strlen(key), "v2", 2, &o, &r);
+    if (st != ETCDC_OK) {
+        fixture_failed("v3_put_fixture", st);
+        return NULL;
+    }
+    return r;
+}
+
+/* A delete of `key` with prev_kv: one deleted, and carried. */
+static etcdc_v3_delete_response *v3_delete_fixture(const char *key) {
+    etcdc_v3_delete_options o = ETCDC_V3_DELETE_OPTIONS_INIT;
+    etcdc_v3_delete_response *r = NULL;
+    o.prev_kv = true;
+    v3_put_key(key);
+    etcdc_status st = etcdc_v3_delete(C, key, strlen(key), &o, &r);
+    if (st != ETCDC_OK) {
+        fixture_failed("v3_delete_fixture", st);
+        return NULL;
+    }
+    return r;
+}
+
+/* A transaction: if `key` is "v", put "v2" there; else read it. */
+static etcdc_v3_txn *v3_txn_fixture(const char *key) {
+    etcdc_v3_txn *t = NULL;
+    etcdc_status st = etcdc_v3_txn_new(&t);
+    if (st == ETCDC_OK) {
+        st = etcdc_v3_txn_compare_value(t, key, strlen(key), ETCDC_V3_EQUAL, "v", 1, NULL);
+    }
+    if (st == ETCDC_OK) {
+        st = etcdc_v3_txn_add_put(t, ETCDC_V3_ON_SUCCESS, key, strlen(key), "v2", 2, NULL);
+    }
+    if (st == ETCDC_OK) {
+        st = etcdc_v3_txn_add_range(t, ETCDC_V3_ON_FAILURE, key, strlen(key), NULL);
+    }
+    if (st != ETCDC_OK) {
+        fixture_failed("v3_txn_fixture", st);
+    }
+    return t;
+}
+
+/* The answer of a transaction without compares whose ops are a range of
+ * `key`, a put of `key`/p, a delete of `key`/d, and a nested transaction
+ * (a range of `key`), in that order. */
+static etcdc_v3_txn_response *v3_txn_response_fixture(const char *key) {
+    char p[KEYLEN + 8], d[KEYLEN + 8];
+    etcdc_v3_txn *t = NULL, *nested = NULL;
+    etcdc_v3_txn_response *r = NULL;
+    snprintf(p, sizeof p, "%s/p", key);
+    snprintf(d, sizeof d, "%s/d", key);
+    v3_put_key(key);
+    v3_put_key(d);
+    etcdc_status st = etcdc_v3_txn_new(&t);
+    if (st == ETCDC_OK) {
+        st = etcdc_v3_txn_new(&nested);
+    }
+    if (st == ETCDC_OK) {
+        st = etcdc_v3_txn_add_range(nested, ETCDC_V3_ON_SUCCESS, key, strlen(key), NULL);
+    }
+    if (st == ETCDC_OK) {
+        st = etcdc_v3_txn_add_range(t, ETCDC_V3_ON_SUCCESS, key, strlen(key), NULL);
+    }
+    if (st == ETCDC_OK) {
+        st = etcdc_v3_txn_add_put(t, ETCDC_V3_ON_SUCCESS, p, strlen(p), "v", 1, NULL);
+    }
+    if (st == ETCDC_OK) {
+        st = etcdc_v3_txn_add_delete(t, ETCDC_V3_ON_SUCCESS, d, strlen(d), NULL);
+    }
+    if (st == ETCDC_OK) {
+        st = etcdc_v3_txn_add_txn(t, ETCDC_V3_ON_SUCCESS, nested);
+    }
+    if (st == ETCDC_OK) {
+        st = etcdc_v3_txn_commit(C, t, &r);
+    }
+    if (st != ETCDC_OK) {
+        fixture_failed("v3_txn_response_fixture", st);
+    }
+    etcdc_v3_txn_free(nested);
+    etcdc_v3_txn_free(t);
+    return r;
+}
+
+/* A put_if_absent over `key`, which exists: not applied, with its kv. */
+static etcdc_v3_swap_response *v3_swap_fixture(const char *key) {
+    etcdc_v3_swap_response *r = NULL;
+    v3_put_key(key);
+    etcdc_status st = etcdc_v3_put_if_absent(C, key, strlen(key), "x", 1, 0, &r);
+    if (st != ETCDC_OK) {
+        fixture_failed("v3_swap_fixture", st);
+        return NULL;
+    }
+    return r;
+}
+
+/* A fresh lease of 60 s. */
+static int64_t lease_fixture(void) {
+    int64_t id = 0;
+    etcdc_status st = etcdc_v3_lease_grant(C, 60, 0, &id, NULL);
+    if (st != ETCDC_OK) {
+        fixture_failed("lease_fixture", st);
+    }
+    return id;
+}
+
+/* The time to live of a fresh lease with `key` attached, with its keys. */
+static etcdc_v3_lease_ttl_response *v3_lease_ttl_fixture(const char *key) {
+    etcdc_v3_put_options o = ETCDC_V3_PUT_OPTIONS_INIT;
+    etcdc_v3_lease_ttl_response *r = NULL;
+    o.lease = lease_fixture();
+    etcdc_status st = etcdc_v3_put(C, key, strlen(key), "v", 1, &o, NULL);
+    if (st == ETCDC_OK) {
+        st = etcdc_v3_lease_time_to_live(C, o.lease, true, &r);
+    }
+    if (st != ETCDC_OK) {
+        fixture_failed("v3_lease_ttl_fixture", st);
+    }
+    return r;
+}
+
+/* The leases, with a fresh one among them. */
+static etcdc_v3_lease_list *v3_lease_list_fixture(void) {
+    etcdc_v3_lease_list *l = NULL;
+    lease_fixture();
+    etcdc_status st = etcdc_v3_leases(C, &l);
+    if (st != ETCDC_OK) {
+        fixture_failed("v3_lease_list_fixture", st);
+    }
+    return l;
+}
+
 static etcdc_client *new_client(void) {
     etcdc_client_options o = ETCDC_CLIENT_OPTIONS_INIT;
     etcdc_client *c = NULL;
@@ -1289,11 +1694,16 @@ static void owners_freed_first(void) {
     etcdc_lock *l = NULL;
     etcdc_member_list *ml = NULL;
     etcdc_strings *machines = NULL;
+    etcdc_v3_range_response *v3r = NULL;
+    etcdc_v3_txn_response *v3t = NULL;
+    etcdc_v3_txn *txn = v3_txn_fixture(key);
     etcdc_watch_options wo = ETCDC_WATCH_OPTIONS_INIT;
     etcdc_lock_options lo = ETCDC_LOCK_OPTIONS_INIT;
     wo.wait_index = idx;
     lo.prefix = lock_prefix;
+    v3_put_key(key);
     if (c2 == NULL) {
+        etcdc_v3_txn_free(txn);
         return;
     }
     expect_status(label, etcdc_read(c2, key, NULL, &r), ETCDC_OK);
@@ -1301,6 +1711,8 @@ static void owners_freed_first(void) {
     expect_status(label, etcdc_lock_new(c2, lock_name, &lo, &l), ETCDC_OK);
     expect_status(label, etcdc_members(c2, &ml), ETCDC_OK);
     expect_status(label, etcdc_machines(c2, &machines), ETCDC_OK);
+    expect_status(label, etcdc_v3_range(c2, key, strlen(key), NULL, &v3r), ETCDC_OK);
+    expect_status(label, etcdc_v3_txn_commit(c2, txn, &v3t), ETCDC_OK);
     etcdc_client_free(c2);
 
     /* etcdc_client_free: "responses obtained from it stay valid" */
@@ -1325,6 +1737,18 @@ static void owners_freed_first(void) {
                 strcmp(etcdc_strings_get(machines, 0), endpoint) == 0,
                 "machines list unreadable after its client was freed");
 
+    /* v3 responses are the caller's; a transaction belongs to no client */
+    const etcdc_v3_kv *kv = etcdc_v3_range_response_kv(v3r, 0);
+    expect_true(label, kv != NULL && kv->value_len == 1 && kv->value[0] == 'v',
+                "v3 range response unreadable after its client was freed");
+    expect_true(label, etcdc_v3_txn_response_succeeded(v3t) &&
+                etcdc_v3_txn_response_op_kind(v3t, 0) == ETCDC_V3_OP_PUT,
+                "v3 txn response unreadable after its client was freed");
+    expect_status(label, etcdc_v3_txn_commit(C, txn, NULL), ETCDC_OK);
+
+    etcdc_v3_txn_free(txn);
+    etcdc_v3_txn_response_free(v3t);
+    etcdc_v3_range_response_free(v3r);
     etcdc_strings_free(machines);
     etcdc_member_list_free(ml);
     etcdc_lock_free(l);
@@ -1381,6 +1805,12 @@ int main(void) {
     etcdc_delete_options wipe = ETCDC_DELETE_OPTIONS_INIT;
     wipe.recursive = true;
     expect_status("cleanup", etcdc_delete(C, prefix, &wipe, NULL), ETCDC_OK);
+    char v3_prefix[sizeof prefix + 1];
+    snprintf(v3_prefix, sizeof v3_prefix, "%s/", prefix);
+    etcdc_v3_delete_options v3_wipe = ETCDC_V3_DELETE_OPTIONS_INIT;
+    v3_wipe.prefix = true;
+    expect_status("cleanup", etcdc_v3_delete(C, v3_prefix, strlen(v3_prefix), &v3_wipe, NULL),
+                  ETCDC_OK);
     etcdc_status st = etcdc_election_delete(C, ekey, "me", NULL);
     expect_true("cleanup", st == ETCDC_OK || st == ETCDC_ERR_NOT_HELD, "election not deleted");
     etcdc_member_list *after = members_fixture();

@@ -67,6 +67,17 @@ macro_rules! strings {
     }};
 }
 
+/// A bytes argument, a pointer and its length (`key`, `key_len`), as
+/// `&[u8]`: NULL with length 0 is empty; NULL with another length, or a
+/// length over `isize::MAX`, is `ETCDC_ERR_INVALID_ARGUMENT`.
+macro_rules! bytes {
+    ($name:ident, $len:ident) => {{
+        let (p, n) = ($name, $len);
+        // SAFETY: NULL, or `n` readable bytes, per the header's contract.
+        unsafe { $crate::ffi::v3_kv::bytes(p, n, stringify!($name), stringify!($len)) }?
+    }};
+}
+
 /// An options struct pointer as its Rust options: NULL gives the defaults;
 /// an unknown version is refused (see [`options`]).
 macro_rules! options {
@@ -101,6 +112,9 @@ pub mod keys;
 pub mod list;
 pub mod lock;
 pub mod node;
+pub mod v3_kv;
+pub mod v3_lease;
+pub mod v3_txn;
 pub mod watch;
 
 pub(crate) use boundary::{boundary, status, OnPanic};

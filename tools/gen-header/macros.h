@@ -41,3 +41,21 @@
 // after etcdc_election_options
 /** Initialiser for etcdc_election_options: elections under "/_elections". */
 #define ETCDC_ELECTION_OPTIONS_INIT { ETCDC_ELECTION_OPTIONS_VERSION, NULL }
+
+// after etcdc_v3_range_options
+/** Initialiser for etcdc_v3_range_options: the key alone, as it is now, linearizable. */
+#define ETCDC_V3_RANGE_OPTIONS_INIT \
+    { ETCDC_V3_RANGE_OPTIONS_VERSION, NULL, 0, false, 0, 0, ETCDC_V3_SORT_BY_KEY, \
+      ETCDC_V3_SORT_NONE, false, false, false, 0, 0, 0, 0 }
+
+// after etcdc_v3_put_options
+/** Initialiser for etcdc_v3_put_options: a plain put. */
+#define ETCDC_V3_PUT_OPTIONS_INIT { ETCDC_V3_PUT_OPTIONS_VERSION, 0, false, false, false }
+
+// after etcdc_v3_delete_options
+/** Initialiser for etcdc_v3_delete_options: the key alone. */
+#define ETCDC_V3_DELETE_OPTIONS_INIT { ETCDC_V3_DELETE_OPTIONS_VERSION, NULL, 0, false, false }
+
+// after etcdc_v3_compare_options
+/** Initialiser for etcdc_v3_compare_options: the key alone. */
+#define ETCDC_V3_COMPARE_OPTIONS_INIT { ETCDC_V3_COMPARE_OPTIONS_VERSION, NULL, 0, false }

@@ -92,10 +92,13 @@ impl Socket {
 /// (`Send + Sync`; hand it around in an `Arc`). See the module doc of
 /// [`crate::transport::http2`] for what calls and failures look like.
 ///
-/// Dropping the last handle closes the connection (its reader thread ends);
-/// open streams keep it alive.
+/// Dropping the last handle closes the connection and waits for its
+/// reader thread to end (so no thread of the library outlives the client
+/// that opened it); open streams keep it alive.
 pub struct H2Connection {
     pub(super) inner: Arc<Inner>,
+    /// The reader thread, joined on drop (in the process that started it).
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for H2Connection {
@@ -414,11 +417,17 @@ impl H2Connection {
             .name("etcdc-h2".into())
             .stack_size(256 * 1024)
             .spawn(move || run_reader(reader));
-        if let Err(e) = spawned {
-            inner.socket.shutdown();
-            return Err(not_sent(format!("cannot start the reader thread: {e}")));
-        }
-        let conn = Arc::new(H2Connection { inner });
+        let reader = match spawned {
+            Ok(handle) => handle,
+            Err(e) => {
+                inner.socket.shutdown();
+                return Err(not_sent(format!("cannot start the reader thread: {e}")));
+            }
+        };
+        let conn = Arc::new(H2Connection {
+            inner,
+            reader: Some(reader),
+        });
         conn.inner.wait_for_settings(deadline)?;
         Ok(conn)
     }
@@ -476,11 +485,19 @@ impl H2Connection {
 impl Drop for H2Connection {
     fn drop(&mut self) {
         if self.inner.generation != generation() {
-            // The parent's: leak it whole (no lock, no write, no close).
+            // The parent's: leak it whole (no lock, no write, no close; its
+            // thread is not this process's to join or detach).
             std::mem::forget(self.inner.clone());
+            std::mem::forget(self.reader.take());
             return;
         }
         self.close();
+        // Closing shut the socket down: the reader's read returns and it
+        // ends. (The reader holds only `inner`, never this handle, so this
+        // never runs on the reader thread.)
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
     }
 }
 

@@ -30,7 +30,11 @@
 //!    macros.h follows the type it names.
 //!
 //! An item's module is the file of `src/ffi/` that defines it (`pub const`,
-//! `pub struct`, `pub enum`, `pub type`, `pub [unsafe] extern "C" fn`). The tool
+//! `pub struct`, `pub enum`, `pub type`, `pub [unsafe] extern "C" fn`). Every
+//! `pub enum` of `src/ffi/` is declared, even one that no function names
+//! (cbindgen writes only the types functions reach): such an enum names the
+//! values of an `int` parameter or field, which Rust takes as an `int` so
+//! that any number a C program passes can be checked. The tool
 //! fails, saying what to do, on an item defined in no module or in two, on a
 //! module with C items that [`SECTIONS`] does not list, on a macros.h block whose
 //! type is not in the header, and on anything of cbindgen's output it cannot
@@ -55,6 +59,9 @@ const SECTIONS: &[(&str, &str)] = &[
     ("cluster", "Cluster"),
     ("auth", "Auth"),
     ("list", "Lists"),
+    ("v3_kv", "v3 Keys"),
+    ("v3_txn", "v3 Transactions"),
+    ("v3_lease", "v3 Leases"),
 ];
 
 /// The width banners are padded to.
@@ -94,8 +101,8 @@ fn run() -> Result<()> {
     let output = output.ok_or(USAGE)?;
     let macros = macros.unwrap_or_else(|| crate_dir.join("tools/gen-header/macros.h"));
 
-    let generated = cbindgen_output(&crate_dir)?;
     let modules = scan_modules(&crate_dir.join("src/ffi"))?;
+    let generated = cbindgen_output(&crate_dir, &modules.enums)?;
     let after = parse_macros(&macros)?;
     let (text, summary) = arrange(&generated, &modules, &after)?;
 
@@ -116,10 +123,19 @@ struct Generated {
     include_guard: String,
 }
 
-fn cbindgen_output(crate_dir: &Path) -> Result<Generated> {
+/// cbindgen's output for the crate. `enums` are written even if no function
+/// or struct names them (cbindgen writes only the types the functions
+/// reach): a C enum may name the values of an `int` parameter, which Rust
+/// takes as an `int` so that any number C passes can be checked.
+fn cbindgen_output(crate_dir: &Path, enums: &BTreeSet<String>) -> Result<Generated> {
     let config_path = crate_dir.join("cbindgen.toml");
-    let config = cbindgen::Config::from_file(&config_path)
+    let mut config = cbindgen::Config::from_file(&config_path)
         .map_err(|e| format!("{}: {e}", config_path.display()))?;
+    for name in enums {
+        if !config.export.include.contains(name) {
+            config.export.include.push(name.clone());
+        }
+    }
     if config.after_includes.is_some() {
         return Err(format!(
             "{}: after_includes is not placed by this tool: put text that follows a type in \
@@ -379,6 +395,8 @@ struct Modules {
     defs: HashMap<String, Vec<(String, usize)>>,
     /// Module -> its `//!` doc, one string per line.
     docs: HashMap<String, Vec<String>>,
+    /// The `pub enum`s (not `pub(crate)`), all of which the header declares.
+    enums: BTreeSet<String>,
 }
 
 fn scan_modules(dir: &Path) -> Result<Modules> {
@@ -391,6 +409,7 @@ fn scan_modules(dir: &Path) -> Result<Modules> {
     let mut m = Modules {
         defs: HashMap::new(),
         docs: HashMap::new(),
+        enums: BTreeSet::new(),
     };
     for file in files {
         let module = file.file_stem().unwrap().to_string_lossy().into_owned();
@@ -404,6 +423,9 @@ fn scan_modules(dir: &Path) -> Result<Modules> {
         m.docs.insert(module.clone(), doc);
         for (n, line) in text.lines().enumerate() {
             if let Some(name) = definition(line) {
+                if is_enum(line) {
+                    m.enums.insert(name.to_string());
+                }
                 m.defs
                     .entry(name.to_string())
                     .or_default()
@@ -441,6 +463,14 @@ fn definition(line: &str) -> Option<&str> {
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .unwrap_or(rest.len());
     (end > 0).then(|| &rest[..end])
+}
+
+/// Whether a line defines a `pub enum` (not a `pub(crate)` one: the C API's
+/// enums are `pub`).
+fn is_enum(line: &str) -> bool {
+    line.trim_start()
+        .strip_prefix("pub ")
+        .is_some_and(|s| s.trim_start().starts_with("enum "))
 }
 
 // -------------------------------------------------------------- macros
