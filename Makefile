@@ -1,5 +1,5 @@
 # etcdc — the two commands:
-#   make demo   build, start a throwaway etcd, run the C quick start, stop etcd
+#   make demo   build, start a throwaway etcd, run the C quick starts (v2, v3), stop etcd
 #   make test   every check: fmt, clippy, header, Rust tests, C tests under valgrind
 #
 # After changing src/ffi/, `make header` rewrites include/etcdc.h (commit it).
@@ -43,8 +43,8 @@ ensure-tools:
 	@scripts/ensure-tools.sh
 
 demo: ensure-etcd build
-	$(MAKE) -C examples-c build/quickstart
-	scripts/with-etcd.sh examples-c/build/quickstart
+	$(MAKE) -C examples-c build/quickstart build/v3_quickstart
+	scripts/with-etcd.sh sh -c 'examples-c/build/quickstart && echo && examples-c/build/v3_quickstart'
 
 test: ensure-etcd ensure-tools fmt clippy check-header check-proto rust-test fuzz-replay c-test asan \
       check-exports link-test python-test bench-smoke
@@ -144,7 +144,8 @@ python-wheel: release
 	bindings/python/test-wheel.sh
 
 # Benchmarks side by side (etcdc C/Rust/Python, python-etcd, wrk) on one
-# throwaway etcd; prints one table (also target/bench/results.md). ~4 min.
+# throwaway etcd, then etcdc's v3 API against the etcd-client crate (tonic) on
+# it and on etcd 3.5.1; prints the tables (also target/bench/results.md). ~10 min.
 bench:
 	benches/run.sh
 

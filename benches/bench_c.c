@@ -28,6 +28,15 @@
  *                                       VmRSS/VmHWM after N1 and N2 GETs,
  *                                       after the first, the R1th and the
  *                                       R2th recursive read
+ *
+ * TODO(C v3 API): the v3 rows' C column. When etcdc's C v3 API lands, add
+ * the modes of benches/bench_rust.rs with the same arguments, checks and
+ * JSON line (mode, ops, n, seconds, rate):
+ *   v3-seed KEY VALUE_LEN, v3-range KEY VALUE_LEN N WARM (linearizable),
+ *   v3-srange KEY VALUE_LEN N WARM (serializable), v3-put KEY VALUE_LEN N WARM,
+ *   v3-mrange KEY VALUE_LEN THREADS MS WARM (threads sharing one client).
+ * benches/driver.py (c_has_v3) then finds them (`bench_c v3-range` alone
+ * says it "takes 4 arguments") and fills the "etcdc v3 C API" column.
  */
 #define _GNU_SOURCE
 #include <inttypes.h>

@@ -12,7 +12,20 @@
 //! watch KEY N WARM                    writer writes, a Watcher thread
 //!                                     timestamps delivery
 //! lock NAME CONTENDERS N              N acquire+release cycles in all
+//!
+//! v3-seed KEY VALUE_LEN               puts KEY (v3 API) = the value, once
+//! v3-range KEY VALUE_LEN N WARM       N sequential linearizable ranges of
+//!                                     one key, `client.v3().get(key)`
+//! v3-srange KEY VALUE_LEN N WARM      the same, serializable:
+//!                                     `v3.range(&Range::key(k).serializable())`
+//! v3-put KEY VALUE_LEN N WARM         N sequential `v3.put(key, value)`
+//! v3-mrange KEY VALUE_LEN THREADS MS WARM
+//!                                     THREADS threads sharing one Client,
+//!                                     linearizable ranges for MS ms
 //! ```
+//!
+//! The v3 modes are the ones of benches/etcd-client (the etcd-client crate,
+//! tonic) too, with the same arguments and the same checks of each answer.
 //!
 //! Each mode prints one JSON line: what it measured and `ops`, the requests
 //! of the counted kind it sent (warm-up included), which the driver checks
@@ -23,6 +36,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Barrier, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use etcdc::v3::Range;
 use etcdc::{Client, LockOptions, ReadOptions, WatchOptions};
 
 fn fail(what: &str) -> ! {
@@ -335,6 +349,140 @@ fn mode_lock(a: &[String]) {
     );
 }
 
+// ---- v3 (gRPC) ----
+
+/// One v3 range of `key`: exactly one key comes back, with a value of
+/// `len` bytes (what the etcd-client contender checks too).
+fn v3_range_once(c: &Client, key: &str, len: usize, serializable: bool) {
+    let v3 = c.v3();
+    let kvs = if serializable {
+        check("v3 range", v3.range(&Range::key(key).serializable())).kvs
+    } else {
+        check("v3 get", v3.get(key)).into_iter().collect()
+    };
+    match kvs.as_slice() {
+        [kv] if kv.value.len() == len => {}
+        _ => fail(&format!(
+            "v3 range {key}: {} keys, not one of {len} bytes",
+            kvs.len()
+        )),
+    }
+}
+
+fn v3_range(a: &[String], serializable: bool) {
+    let (key, len, n, warm) = (&a[0], count(&a[1]), count(&a[2]), count(&a[3]));
+    let c = client();
+    for _ in 0..warm {
+        v3_range_once(&c, key, len, serializable);
+    }
+    let t0 = Instant::now();
+    for _ in 0..n {
+        v3_range_once(&c, key, len, serializable);
+    }
+    let s = t0.elapsed().as_secs_f64();
+    println!(
+        "{{\"mode\":\"{}\",\"ops\":{},\"n\":{n},\"seconds\":{s:.6},\"rate\":{:.1}}}",
+        if serializable {
+            "v3-srange"
+        } else {
+            "v3-range"
+        },
+        n + warm,
+        n as f64 / s
+    );
+}
+
+fn mode_v3_range(a: &[String]) {
+    v3_range(a, false)
+}
+
+fn mode_v3_srange(a: &[String]) {
+    v3_range(a, true)
+}
+
+fn mode_v3_seed(a: &[String]) {
+    let (key, value) = (&a[0], make_value(count(&a[1])));
+    let c = client();
+    check("v3 seed", c.v3().put(key.as_str(), value));
+    v3_range_once(&c, key, count(&a[1]), false);
+    println!("{{\"mode\":\"v3-seed\",\"ops\":1}}");
+}
+
+fn mode_v3_put(a: &[String]) {
+    let (key, value, n, warm) = (&a[0], make_value(count(&a[1])), count(&a[2]), count(&a[3]));
+    let c = client();
+    let v3 = c.v3();
+    let mut last = 0;
+    let mut put = || {
+        let rev = check("v3 put", v3.put(key.as_str(), value.as_str()))
+            .header
+            .revision;
+        if rev <= last {
+            fail(&format!("v3 put: revision {rev} after {last}"));
+        }
+        last = rev;
+    };
+    for _ in 0..warm {
+        put();
+    }
+    let t0 = Instant::now();
+    for _ in 0..n {
+        put();
+    }
+    let s = t0.elapsed().as_secs_f64();
+    println!(
+        "{{\"mode\":\"v3-put\",\"ops\":{},\"n\":{n},\"seconds\":{s:.6},\"rate\":{:.1}}}",
+        n + warm,
+        n as f64 / s
+    );
+}
+
+fn mode_v3_mrange(a: &[String]) {
+    let (key, len, threads, ms, warm) = (
+        &a[0],
+        count(&a[1]),
+        count(&a[2]),
+        count(&a[3]) as u64,
+        count(&a[4]),
+    );
+    let c = client();
+    let warmed = Barrier::new(threads + 1);
+    let go = Barrier::new(threads + 1);
+    let stop = AtomicBool::new(false);
+    let (t0, total) = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    for _ in 0..warm {
+                        v3_range_once(&c, key, len, false);
+                    }
+                    warmed.wait();
+                    go.wait();
+                    let mut done = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        v3_range_once(&c, key, len, false);
+                        done += 1;
+                    }
+                    done
+                })
+            })
+            .collect();
+        warmed.wait();
+        let t0 = Instant::now();
+        go.wait();
+        std::thread::sleep(Duration::from_millis(ms));
+        stop.store(true, Ordering::Relaxed);
+        let total: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
+        (t0, total)
+    });
+    let s = t0.elapsed().as_secs_f64();
+    println!(
+        "{{\"mode\":\"v3-mrange\",\"threads\":{threads},\"ops\":{},\"n\":{total},\"seconds\":{s:.6},\"rate\":{:.1}}}",
+        threads * warm + total,
+        total as f64 / s
+    );
+}
+
 /// A mode: its name, its argument count, what runs it.
 type Mode = (&'static str, usize, fn(&[String]));
 
@@ -344,17 +492,22 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let modes: [Mode; 6] = [
+    let modes: [Mode; 11] = [
         ("get", 4, mode_get),
         ("put", 4, mode_put),
         ("mget", 5, mode_mget),
         ("recursive", 4, mode_recursive),
         ("watch", 3, mode_watch),
         ("lock", 3, mode_lock),
+        ("v3-seed", 2, mode_v3_seed),
+        ("v3-range", 4, mode_v3_range),
+        ("v3-srange", 4, mode_v3_srange),
+        ("v3-put", 4, mode_v3_put),
+        ("v3-mrange", 5, mode_v3_mrange),
     ];
     let Some(mode) = args.first() else {
         // A plain `cargo bench` lands here: say what to run instead.
-        eprintln!("bench_rust: run benches/run.sh (make bench), or cargo bench --bench bench_rust -- get|put|mget|recursive|watch|lock ARGS (see benches/bench_rust.rs)");
+        eprintln!("bench_rust: run benches/run.sh (make bench), or cargo bench --bench bench_rust -- get|put|mget|recursive|watch|lock|v3-... ARGS (see benches/bench_rust.rs)");
         return;
     };
     match modes.iter().find(|(name, _, _)| name == mode) {
