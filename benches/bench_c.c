@@ -29,14 +29,22 @@
  *                                       after the first, the R1th and the
  *                                       R2th recursive read
  *
- * TODO(C v3 API): the v3 rows' C column. When etcdc's C v3 API lands, add
- * the modes of benches/bench_rust.rs with the same arguments, checks and
- * JSON line (mode, ops, n, seconds, rate):
- *   v3-seed KEY VALUE_LEN, v3-range KEY VALUE_LEN N WARM (linearizable),
- *   v3-srange KEY VALUE_LEN N WARM (serializable), v3-put KEY VALUE_LEN N WARM,
- *   v3-mrange KEY VALUE_LEN THREADS MS WARM (threads sharing one client).
- * benches/driver.py (c_has_v3) then finds them (`bench_c v3-range` alone
- * says it "takes 4 arguments") and fills the "etcdc v3 C API" column.
+ * The v3 (gRPC) modes, those of benches/bench_rust.rs and benches/etcd-client
+ * with the same arguments, checks and JSON line; `ops` is checked against
+ * etcd's grpc_server_handled_total (Range or Put):
+ *
+ *   v3-seed KEY VALUE_LEN               puts KEY (v3 API) = the value, once,
+ *                                       and reads it back
+ *   v3-range KEY VALUE_LEN N WARM       N sequential linearizable ranges of
+ *                                       one key (etcdc_v3_range, opts NULL)
+ *   v3-srange KEY VALUE_LEN N WARM      the same, serializable
+ *   v3-put KEY VALUE_LEN N WARM         N sequential etcdc_v3_put of the
+ *                                       value, revisions checked increasing
+ *   v3-mrange KEY VALUE_LEN THREADS MS WARM
+ *                                       THREADS threads sharing one client,
+ *                                       linearizable ranges for MS ms, as mget
+ *
+ * Every range must return exactly one key, with a value of VALUE_LEN bytes.
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -573,6 +581,148 @@ static int mode_memory(etcdc_client *c, char **argv) {
     return 0;
 }
 
+/* ---- v3 (gRPC) ---- */
+
+/* One v3 range of `key`: exactly one key comes back, with a value of `len`
+ * bytes (what bench_rust and the etcd-client contender check too). */
+static void v3_range_once(const etcdc_client *c, const char *key, size_t len, bool serializable) {
+    etcdc_v3_range_options ro = ETCDC_V3_RANGE_OPTIONS_INIT;
+    ro.serializable = serializable;
+    etcdc_v3_range_response *r = NULL;
+    etcdc_status st = etcdc_v3_range(c, key, strlen(key), serializable ? &ro : NULL, &r);
+    if (st != ETCDC_OK)
+        die(serializable ? "v3 range" : "v3 get", st);
+    size_t kvs = etcdc_v3_range_response_kv_count(r);
+    const etcdc_v3_kv *kv = kvs == 1 ? etcdc_v3_range_response_kv(r, 0) : NULL;
+    if (!kv || kv->value_len != len) {
+        fprintf(stderr, "bench_c: v3 range %s: %zu keys, not one of %zu bytes\n", key, kvs, len);
+        exit(1);
+    }
+    etcdc_v3_range_response_free(r);
+}
+
+static int v3_range(etcdc_client *c, char **argv, bool serializable) {
+    const char *key = argv[0];
+    size_t len = (size_t)arg_long(argv[1]);
+    long n = arg_long(argv[2]), warm = arg_long(argv[3]);
+    for (long i = 0; i < warm; i++)
+        v3_range_once(c, key, len, serializable);
+    double t0 = now_s();
+    for (long i = 0; i < n; i++)
+        v3_range_once(c, key, len, serializable);
+    double s = now_s() - t0;
+    printf("{\"mode\":\"%s\",\"ops\":%ld,\"n\":%ld,\"seconds\":%.6f,\"rate\":%.1f}\n",
+           serializable ? "v3-srange" : "v3-range", n + warm, n, s, (double)n / s);
+    return 0;
+}
+
+static int mode_v3_range(etcdc_client *c, char **argv) {
+    return v3_range(c, argv, false);
+}
+
+static int mode_v3_srange(etcdc_client *c, char **argv) {
+    return v3_range(c, argv, true);
+}
+
+static int mode_v3_seed(etcdc_client *c, char **argv) {
+    const char *key = argv[0];
+    long len = arg_long(argv[1]);
+    char *value = make_value(len);
+    etcdc_status st = etcdc_v3_put(c, key, strlen(key), value, (size_t)len, NULL, NULL);
+    if (st != ETCDC_OK)
+        die("v3 seed", st);
+    v3_range_once(c, key, (size_t)len, false);
+    printf("{\"mode\":\"v3-seed\",\"ops\":1}\n");
+    free(value);
+    return 0;
+}
+
+/* One v3 put; its revision must be above the previous one's (`*last`). */
+static void v3_put_once(const etcdc_client *c, const char *key, const char *value, size_t len,
+                        int64_t *last) {
+    etcdc_v3_put_response *r = NULL;
+    etcdc_status st = etcdc_v3_put(c, key, strlen(key), value, len, NULL, &r);
+    if (st != ETCDC_OK)
+        die("v3 put", st);
+    int64_t rev = etcdc_v3_put_response_header(r)->revision;
+    etcdc_v3_put_response_free(r);
+    if (rev <= *last) {
+        fprintf(stderr, "bench_c: v3 put: revision %" PRId64 " after %" PRId64 "\n", rev, *last);
+        exit(1);
+    }
+    *last = rev;
+}
+
+static int mode_v3_put(etcdc_client *c, char **argv) {
+    const char *key = argv[0];
+    size_t len = (size_t)arg_long(argv[1]);
+    char *value = make_value((long)len);
+    long n = arg_long(argv[2]), warm = arg_long(argv[3]);
+    int64_t last = 0;
+    for (long i = 0; i < warm; i++)
+        v3_put_once(c, key, value, len, &last);
+    double t0 = now_s();
+    for (long i = 0; i < n; i++)
+        v3_put_once(c, key, value, len, &last);
+    double s = now_s() - t0;
+    printf("{\"mode\":\"v3-put\",\"ops\":%ld,\"n\":%ld,\"seconds\":%.6f,\"rate\":%.1f}\n",
+           n + warm, n, s, (double)n / s);
+    free(value);
+    return 0;
+}
+
+static void *v3_mrange_thread(void *p) {
+    struct mget_arg *a = p;
+    for (long i = 0; i < a->warm; i++)
+        v3_range_once(a->c, a->key, a->len, false);
+    pthread_barrier_wait(a->warmed);
+    pthread_barrier_wait(a->go);
+    while (!atomic_load_explicit(a->stop, memory_order_relaxed)) {
+        v3_range_once(a->c, a->key, a->len, false);
+        a->done++;
+    }
+    return NULL;
+}
+
+/* As mget: THREADS threads sharing one client, for a fixed time. */
+static int mode_v3_mrange(etcdc_client *c, char **argv) {
+    const char *key = argv[0];
+    size_t len = (size_t)arg_long(argv[1]);
+    long threads = arg_long(argv[2]), ms = arg_long(argv[3]), warm = arg_long(argv[4]);
+    if (threads < 1 || threads > 64)
+        fail("bad thread count %s", argv[2]);
+    atomic_bool stop = false;
+    pthread_barrier_t warmed, go;
+    pthread_barrier_init(&warmed, NULL, (unsigned)threads + 1);
+    pthread_barrier_init(&go, NULL, (unsigned)threads + 1);
+    pthread_t tid[64];
+    struct mget_arg args[64];
+    for (long t = 0; t < threads; t++) {
+        args[t] = (struct mget_arg){c, key, len, warm, 0, &stop, &warmed, &go};
+        if (pthread_create(&tid[t], NULL, v3_mrange_thread, &args[t]))
+            fail("%s", "pthread_create");
+    }
+    pthread_barrier_wait(&warmed);
+    double t0 = now_s();
+    pthread_barrier_wait(&go);
+    struct timespec d = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&d, &d) != 0)
+        ;
+    atomic_store(&stop, true);
+    long total = 0;
+    for (long t = 0; t < threads; t++) {
+        pthread_join(tid[t], NULL);
+        total += args[t].done;
+    }
+    double s = now_s() - t0;
+    pthread_barrier_destroy(&warmed);
+    pthread_barrier_destroy(&go);
+    printf("{\"mode\":\"v3-mrange\",\"threads\":%ld,\"ops\":%ld,\"n\":%ld,\"seconds\":%.6f,"
+           "\"rate\":%.1f}\n",
+           threads, threads * warm + total, total, s, (double)total / s);
+    return 0;
+}
+
 static const struct {
     const char *name;
     int argc;
@@ -581,6 +731,9 @@ static const struct {
     {"seed", 5, mode_seed},       {"get", 4, mode_get},   {"put", 4, mode_put},
     {"mget", 5, mode_mget},       {"recursive", 4, mode_recursive},
     {"watch", 3, mode_watch},     {"lock", 3, mode_lock}, {"memory", 8, mode_memory},
+    {"v3-seed", 2, mode_v3_seed}, {"v3-range", 4, mode_v3_range},
+    {"v3-srange", 4, mode_v3_srange}, {"v3-put", 4, mode_v3_put},
+    {"v3-mrange", 5, mode_v3_mrange},
 };
 
 int main(int argc, char **argv) {
@@ -599,7 +752,8 @@ int main(int argc, char **argv) {
             return rc;
         }
     }
-    fprintf(stderr, "usage: bench_c seed|get|put|mget|recursive|watch|lock|memory ARGS...\n"
+    fprintf(stderr, "usage: bench_c seed|get|put|mget|recursive|watch|lock|memory|v3-seed|v3-range|\n"
+                    "       v3-srange|v3-put|v3-mrange ARGS...\n"
                     "(see the comment atop benches/bench_c.c)\n");
     return 2;
 }
