@@ -66,6 +66,10 @@ typedef struct etcdc_v3_txn_response etcdc_v3_txn_response;
 typedef struct etcdc_v3_swap_response etcdc_v3_swap_response;
 typedef struct etcdc_v3_lease_ttl_response etcdc_v3_lease_ttl_response;
 typedef struct etcdc_v3_lease_list etcdc_v3_lease_list;
+typedef struct etcdc_v3_permission_list etcdc_v3_permission_list;
+typedef struct etcdc_v3_member_list etcdc_v3_member_list;
+typedef struct etcdc_v3_status_response etcdc_v3_status_response;
+typedef struct etcdc_v3_alarm_list etcdc_v3_alarm_list;
 
 /* etcdc_status belongs to section Errors; declared here because section Client uses it first. */
 /**
@@ -236,7 +240,8 @@ typedef enum etcdc_status {
      */
     ETCDC_ERR_WATCH_TIMEOUT = 1010,
     /**
-     * The watcher or lock wait was cancelled from another thread.
+     * The watcher or lock wait was cancelled from another thread, or a
+     * callback asked to stop (`etcdc_v3_snapshot()`).
      */
     ETCDC_ERR_CANCELLED = 1011,
     /**
@@ -3260,6 +3265,851 @@ int64_t etcdc_v3_lease_list_get(const struct etcdc_v3_lease_list *list, size_t i
  * Frees a list of lease ids. NULL is a no-op.
  */
 void etcdc_v3_lease_list_free(struct etcdc_v3_lease_list *list);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
+
+/* ==== v3 Auth ============================================================= */
+
+/*
+ * etcd's v3 auth: turning it on and off, users, roles and the key
+ * permissions of roles. (The v2 API has its own auth, separate from this
+ * one: see the Auth section.)
+ *
+ * Auth is off until `etcdc_v3_auth_enable()`, which needs a user "root"
+ * with the role "root" first (the role is built in: grant it with
+ * `etcdc_v3_user_grant_role()`). Once on, every v3 call needs a user: a
+ * client built with `username` and `password` (its token is asked for and
+ * renewed on its own). The role "root" may do everything; other users may
+ * do what their roles' permissions allow on keys, and nothing of this
+ * section, nor membership changes, nor most maintenance.
+ *
+ * Names and passwords are NUL-terminated UTF-8 strings, copied; keys of
+ * permissions are bytes (a pointer and a length, as in the v3 keys
+ * section). Passwords appear in no error message.
+ *
+ * Errors common to every v3 call once auth is on, with etcd's words in
+ * `etcdc_error_last()->server_message`: `ETCDC_ERR_GRPC_PERMISSION_DENIED`
+ * ("etcdserver: permission denied": the user lacks the role "root", or a
+ * permission on the keys); `ETCDC_ERR_GRPC_INVALID_ARGUMENT` ("etcdserver:
+ * user name is empty": the client has no credentials; "etcdserver:
+ * authentication failed, invalid user ID or password"). While auth is
+ * off, clients with credentials and without are answered alike (as etcd
+ * 3.4.23 and 3.5.1 do). etcd refuses what it cannot find ("user name not
+ * found", "role name not found") and what exists already with
+ * `ETCDC_ERR_GRPC_FAILED_PRECONDITION`.
+ *
+ * Results: names as `etcdc_strings` lists (freed with
+ * `etcdc_strings_free()`), a role's permissions as an
+ * `etcdc_v3_permission_list` (freed with
+ * `etcdc_v3_permission_list_free()`); both owned by the caller, read-only
+ * (any number of threads may read one at once), and what their accessors
+ * return is borrowed from them.
+ */
+
+/**
+ * What a permission allows on its keys: the values of the `kind`
+ * parameter of `etcdc_v3_role_grant_permission()` (an `int`, so that any
+ * number can be checked) and of `etcdc_v3_permission_list_kind()`. The
+ * same numbers as v2's `ETCDC_PERM_READ`, `_WRITE`, `_READWRITE`.
+ */
+typedef enum etcdc_v3_permission_kind {
+    /**
+     * No permission: what `etcdc_v3_permission_list_kind()` returns for an
+     * index out of range. Never granted.
+     */
+    ETCDC_V3_PERM_NONE = 0,
+    /**
+     * Read the keys (range, watch).
+     */
+    ETCDC_V3_PERM_READ = 1,
+    /**
+     * Write the keys (put, delete).
+     */
+    ETCDC_V3_PERM_WRITE = 2,
+    /**
+     * Both.
+     */
+    ETCDC_V3_PERM_READWRITE = 3,
+} etcdc_v3_permission_kind;
+
+/**
+ * The permissions of a role (`etcdc_v3_role_get()`), by key: each a kind
+ * and a key range `[key, range_end)` as keys are named in the v3 keys
+ * section (the key alone when `range_end` is empty; every key from `key`
+ * on when it is "\0"). Owned by the caller and freed with
+ * `etcdc_v3_permission_list_free()`. Read-only: any number of threads may
+ * read it at once.
+ */
+struct etcdc_v3_permission_list;
+
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+/**
+ * Turns auth on. The user "root" must exist and have the role "root":
+ * else `ETCDC_ERR_GRPC_FAILED_PRECONDITION` ("etcdserver: root user does
+ * not exist", "... does not have root role"). Once on, a client without
+ * credentials (this one, if it has none) can make no v3 call. On success
+ * `*header` (if not NULL) is the answer's header.
+ *
+ * Errors: also `ETCDC_ERR_INVALID_ARGUMENT` for a NULL `client`;
+ * `ETCDC_ERR_AMBIGUOUS`; transport errors.
+ */
+enum etcdc_status etcdc_v3_auth_enable(const struct etcdc_client *client,
+                                       struct etcdc_v3_header *header);
+
+/**
+ * Turns auth off (a call of a user with the role "root"); off already is
+ * no error. Clients with credentials and without are then answered alike
+ * (etcd 3.4.23 and 3.5.1 ignore the token of a client that has one). On
+ * success `*header` (if not NULL) is the answer's header.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for a NULL `client`; the auth
+ * errors of the section's introduction; `ETCDC_ERR_AMBIGUOUS`; transport
+ * errors.
+ */
+enum etcdc_status etcdc_v3_auth_disable(const struct etcdc_client *client,
+                                        struct etcdc_v3_header *header);
+
+/**
+ * Stores in `*enabled` whether auth is on, and in `*revision` (if not
+ * NULL) the revision of etcd's auth store (it grows with every change of
+ * users, roles, permissions or of auth itself).
+ *
+ * Errors: `ETCDC_ERR_GRPC_UNIMPLEMENTED` from etcd 3.4, which has no such
+ * call; `ETCDC_ERR_INVALID_ARGUMENT` for NULL; transport errors.
+ */
+enum etcdc_status etcdc_v3_auth_status(const struct etcdc_client *client,
+                                       bool *enabled,
+                                       uint64_t *revision);
+
+/**
+ * Adds the user `name` with `password` (an empty one is a password like
+ * any other for etcd). `password` NULL adds a user without a password,
+ * who can only be authenticated by a TLS client certificate whose common
+ * name is `name`.
+ *
+ * Errors: `ETCDC_ERR_GRPC_FAILED_PRECONDITION` ("etcdserver: user name
+ * already exists"); `ETCDC_ERR_GRPC_INVALID_ARGUMENT` for an empty name;
+ * `ETCDC_ERR_INVALID_ARGUMENT` for a NULL `client` or `name`, invalid
+ * UTF-8; `ETCDC_ERR_AMBIGUOUS`; transport errors.
+ */
+enum etcdc_status etcdc_v3_user_add(const struct etcdc_client *client,
+                                    const char *name,
+                                    const char *password);
+
+/**
+ * Deletes the user `name` ("root" only while auth is off).
+ *
+ * Errors: `ETCDC_ERR_GRPC_FAILED_PRECONDITION` ("etcdserver: user name not
+ * found"); `ETCDC_ERR_GRPC_INVALID_ARGUMENT` ("etcdserver: invalid auth
+ * management") for "root" while auth is on; `ETCDC_ERR_INVALID_ARGUMENT`
+ * for NULL or invalid UTF-8; `ETCDC_ERR_AMBIGUOUS`; transport errors.
+ */
+enum etcdc_status etcdc_v3_user_delete(const struct etcdc_client *client, const char *name);
+
+/**
+ * Sets the password of user `name`. A client built with the old one can no
+ * longer authenticate once its token expires: build a new one.
+ *
+ * Errors: `ETCDC_ERR_GRPC_FAILED_PRECONDITION` ("etcdserver: user name not
+ * found"); `ETCDC_ERR_INVALID_ARGUMENT` for NULL or invalid UTF-8;
+ * `ETCDC_ERR_AMBIGUOUS`; transport errors.
+ */
+enum etcdc_status etcdc_v3_user_change_password(const struct etcdc_client *client,
+                                                const char *name,
+                                                const char *password);
+
+/**
+ * Gives user `name` the role `role` ("root": every right).
+ *
+ * Errors: `ETCDC_ERR_GRPC_FAILED_PRECONDITION` ("etcdserver: user name not
+ * found", "etcdserver: role name not found"); `ETCDC_ERR_INVALID_ARGUMENT`
+ * for NULL or invalid UTF-8; `ETCDC_ERR_AMBIGUOUS`; transport errors.
+ */
+enum etcdc_status etcdc_v3_user_grant_role(const struct etcdc_client *client,
+                                           const char *name,
+                                           const char *role);
+
+/**
+ * Takes the role `role` from user `name`.
+ *
+ * Errors: `ETCDC_ERR_GRPC_FAILED_PRECONDITION` ("etcdserver: user name not
+ * found", "etcdserver: role is not granted to the user");
+ * `ETCDC_ERR_GRPC_INVALID_ARGUMENT` ("etcdserver: invalid auth
+ * management") for root's role "root" while auth is on;
+ * `ETCDC_ERR_INVALID_ARGUMENT` for NULL or invalid UTF-8;
+ * `ETCDC_ERR_AMBIGUOUS`; transport errors.
+ */
+enum etcdc_status etcdc_v3_user_revoke_role(const struct etcdc_client *client,
+                                            const char *name,
+                                            const char *role);
+
+/**
+ * Stores the roles of user `name`, sorted, in `*roles`: a new list, freed
+ * with `etcdc_strings_free()`.
+ *
+ * Errors: `ETCDC_ERR_GRPC_FAILED_PRECONDITION` ("etcdserver: user name not
+ * found"); `ETCDC_ERR_INVALID_ARGUMENT` for NULL or invalid UTF-8;
+ * transport errors.
+ */
+enum etcdc_status etcdc_v3_user_get(const struct etcdc_client *client,
+                                    const char *name,
+                                    struct etcdc_strings **roles);
+
+/**
+ * Stores the names of every user, sorted, in `*names`: a new list, freed
+ * with `etcdc_strings_free()`.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL; transport errors.
+ */
+enum etcdc_status etcdc_v3_users(const struct etcdc_client *client, struct etcdc_strings **names);
+
+/**
+ * Adds the role `name`, without permissions.
+ *
+ * Errors: `ETCDC_ERR_GRPC_FAILED_PRECONDITION` ("etcdserver: role name
+ * already exists"); `ETCDC_ERR_GRPC_INVALID_ARGUMENT` for an empty name;
+ * `ETCDC_ERR_INVALID_ARGUMENT` for NULL or invalid UTF-8;
+ * `ETCDC_ERR_AMBIGUOUS`; transport errors.
+ */
+enum etcdc_status etcdc_v3_role_add(const struct etcdc_client *client, const char *name);
+
+/**
+ * Deletes the role `name`, and takes it from every user.
+ *
+ * Errors: `ETCDC_ERR_GRPC_FAILED_PRECONDITION` ("etcdserver: role name not
+ * found"); `ETCDC_ERR_INVALID_ARGUMENT` for NULL or invalid UTF-8;
+ * `ETCDC_ERR_AMBIGUOUS`; transport errors.
+ */
+enum etcdc_status etcdc_v3_role_delete(const struct etcdc_client *client, const char *name);
+
+/**
+ * Stores the names of every role, sorted, in `*names`: a new list, freed
+ * with `etcdc_strings_free()`. "root" is listed once it is granted to a
+ * user or added.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL; transport errors.
+ */
+enum etcdc_status etcdc_v3_roles(const struct etcdc_client *client, struct etcdc_strings **names);
+
+/**
+ * Stores the permissions of role `name` in `*out`: a new list, owned by
+ * the caller and freed with `etcdc_v3_permission_list_free()`. The role
+ * "root" has none listed: it may do everything.
+ *
+ * Errors: `ETCDC_ERR_GRPC_FAILED_PRECONDITION` ("etcdserver: role name not
+ * found"); `ETCDC_ERR_INVALID_ARGUMENT` for NULL or invalid UTF-8;
+ * transport errors.
+ */
+enum etcdc_status etcdc_v3_role_get(const struct etcdc_client *client,
+                                    const char *name,
+                                    struct etcdc_v3_permission_list **out);
+
+/**
+ * Grants role `name` the permission `kind` (one of
+ * `etcdc_v3_permission_kind` but `ETCDC_V3_PERM_NONE`) on the keys
+ * `[key, range_end)` (`key_len` and `range_end_len` bytes): the key alone
+ * for an empty `range_end` (NULL, 0); every key from `key` on for "\0"
+ * (length 1); every key for "" and "\0". For the keys that start with a
+ * prefix, `range_end` is the prefix with its last byte incremented (after
+ * dropping trailing 0xff bytes), as etcd's own tools make it. A permission
+ * on exactly the same keys is replaced (its kind changes).
+ *
+ * Errors: `ETCDC_ERR_GRPC_FAILED_PRECONDITION` ("etcdserver: role name not
+ * found"); `ETCDC_ERR_INVALID_ARGUMENT` for NULL (`client`, `name`; `key`
+ * or `range_end` with a length), invalid UTF-8, a `kind` that is none of
+ * its values; `ETCDC_ERR_AMBIGUOUS`; transport errors.
+ */
+enum etcdc_status etcdc_v3_role_grant_permission(const struct etcdc_client *client,
+                                                 const char *name,
+                                                 int kind,
+                                                 const void *key,
+                                                 size_t key_len,
+                                                 const void *range_end,
+                                                 size_t range_end_len);
+
+/**
+ * Takes from role `name` its permission on exactly `[key, range_end)`
+ * (as granted; see `etcdc_v3_role_grant_permission()`).
+ *
+ * Errors: `ETCDC_ERR_GRPC_FAILED_PRECONDITION` ("etcdserver: role name not
+ * found", "etcdserver: permission is not granted to the role");
+ * `ETCDC_ERR_INVALID_ARGUMENT` for NULL (`client`, `name`; `key` or
+ * `range_end` with a length) or invalid UTF-8; `ETCDC_ERR_AMBIGUOUS`;
+ * transport errors.
+ */
+enum etcdc_status etcdc_v3_role_revoke_permission(const struct etcdc_client *client,
+                                                  const char *name,
+                                                  const void *key,
+                                                  size_t key_len,
+                                                  const void *range_end,
+                                                  size_t range_end_len);
+
+/**
+ * Number of permissions in the list (0 for NULL).
+ */
+size_t etcdc_v3_permission_list_count(const struct etcdc_v3_permission_list *list);
+
+/**
+ * The kind of permission `i` (0-based, in etcd's order: by key), or
+ * `ETCDC_V3_PERM_NONE` if out of range or `list` is NULL.
+ */
+enum etcdc_v3_permission_kind etcdc_v3_permission_list_kind(const struct etcdc_v3_permission_list *list,
+                                                            size_t i);
+
+/**
+ * The first key of permission `i`: its bytes
+ * (`etcdc_v3_permission_list_key_len()` of them), followed by a NUL byte
+ * that the length does not count; NULL if out of range. Borrowed from the
+ * list.
+ */
+const uint8_t *etcdc_v3_permission_list_key(const struct etcdc_v3_permission_list *list, size_t i);
+
+/**
+ * Length of the key of permission `i` in bytes, without the NUL after it
+ * (0 if out of range or `list` is NULL).
+ */
+size_t etcdc_v3_permission_list_key_len(const struct etcdc_v3_permission_list *list, size_t i);
+
+/**
+ * The end (excluded) of the keys of permission `i`: its bytes
+ * (`etcdc_v3_permission_list_range_end_len()` of them, 0 for the key
+ * alone), followed by a NUL byte that the length does not count; NULL if
+ * out of range. Borrowed from the list.
+ */
+const uint8_t *etcdc_v3_permission_list_range_end(const struct etcdc_v3_permission_list *list,
+                                                  size_t i);
+
+/**
+ * Length of the range end of permission `i` in bytes, without the NUL
+ * after it (0 for the key alone, if out of range, or if `list` is NULL).
+ */
+size_t etcdc_v3_permission_list_range_end_len(const struct etcdc_v3_permission_list *list,
+                                              size_t i);
+
+/**
+ * Frees a permission list and the bytes borrowed from it. NULL is a
+ * no-op.
+ */
+void etcdc_v3_permission_list_free(struct etcdc_v3_permission_list *list);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
+
+/* ==== v3 Cluster ========================================================== */
+
+/*
+ * etcd's v3 cluster membership: list, add (a voting member or a learner),
+ * remove, change peer URLs, promote a learner. (The v2 API's members are
+ * in the Cluster section, with ids in hex text; here an id is etcd's
+ * `uint64_t`, which its tools print in hex: `"%" PRIx64`.)
+ *
+ * Every change goes through raft: it is a write, never sent twice
+ * (`ETCDC_ERR_AMBIGUOUS` when its outcome is unknown: list the members to
+ * learn it). Change one thing at a time and write something in between:
+ * etcd 3.5.1 may answer a change before its raft has marked it applied,
+ * and then drops a change proposed at once; the call then waits its whole
+ * timeout and is `ETCDC_ERR_AMBIGUOUS` though nothing changed. With auth
+ * on, changes need the role "root" (`ETCDC_ERR_GRPC_PERMISSION_DENIED`).
+ *
+ * Peer URLs are NUL-terminated UTF-8 strings, copied. Members come back as
+ * an `etcdc_v3_member_list`, owned by the caller and freed with
+ * `etcdc_v3_member_list_free()`; read-only (any number of threads may read
+ * one at once); the strings its accessors return are borrowed from it. A
+ * member is read by its index in the list, `i`; a URL of it by its index
+ * `j`.
+ */
+
+/**
+ * Members of the cluster, owned by the caller and freed with
+ * `etcdc_v3_member_list_free()`. Read-only: any number of threads may read
+ * it at once.
+ */
+struct etcdc_v3_member_list;
+
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+/**
+ * Stores every member of the cluster, as the cluster agreed on it (a
+ * linearizable read on etcd 3.5+; etcd 3.4 answers from the member's own
+ * view), in `*out`: a new list, freed with `etcdc_v3_member_list_free()`.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL; transport errors.
+ */
+enum etcdc_status etcdc_v3_members(const struct etcdc_client *client,
+                                   struct etcdc_v3_member_list **out);
+
+/**
+ * Adds a member that will listen to its peers at the `count` URLs of
+ * `peer_urls`, as a learner with `is_learner` (it then does not vote and
+ * does not count for the quorum until `etcdc_v3_member_promote()`). A
+ * voting member counts for the quorum at once, before it is even started:
+ * a one-member cluster that adds one has no quorum until it runs. Start it
+ * with `--initial-cluster-state existing`.
+ *
+ * On success `*id` (if not NULL) is the new member's id, and `*members`
+ * (if not NULL) a new list of every member, the new one included (with no
+ * name and no client URL until it has started), freed with
+ * `etcdc_v3_member_list_free()`.
+ *
+ * Errors: `ETCDC_ERR_GRPC_FAILED_PRECONDITION` ("etcdserver: Peer URLs
+ * already exists" for a URL a member has; "etcdserver: member ID already
+ * exist" for the same URLs again within a second: etcd makes ids of the
+ * URLs and the time); `ETCDC_ERR_GRPC_INVALID_ARGUMENT` ("etcdserver:
+ * given member URLs are invalid"); `ETCDC_ERR_INVALID_ARGUMENT` for NULL,
+ * invalid UTF-8 or `count` 0; `ETCDC_ERR_AMBIGUOUS`; transport errors.
+ */
+enum etcdc_status etcdc_v3_member_add(const struct etcdc_client *client,
+                                      const char *const *peer_urls,
+                                      size_t count,
+                                      bool is_learner,
+                                      uint64_t *id,
+                                      struct etcdc_v3_member_list **members);
+
+/**
+ * Removes the member `id`. On success `*members` (if not NULL) is a new
+ * list of the members left, freed with `etcdc_v3_member_list_free()`.
+ *
+ * Errors: `ETCDC_ERR_GRPC_NOT_FOUND` ("etcdserver: member not found"),
+ * also for a member already removed; `ETCDC_ERR_INVALID_ARGUMENT` for a
+ * NULL `client`; `ETCDC_ERR_AMBIGUOUS`; transport errors.
+ */
+enum etcdc_status etcdc_v3_member_remove(const struct etcdc_client *client,
+                                         uint64_t id,
+                                         struct etcdc_v3_member_list **members);
+
+/**
+ * Sets the peer URLs of member `id` to the `count` URLs of `peer_urls`.
+ * On success `*members` (if not NULL) is a new list of every member,
+ * freed with `etcdc_v3_member_list_free()`.
+ *
+ * etcd 3.4.23 and 3.5.1 then list a learner as a voting member
+ * (`etcdc_v3_member_list_is_learner()` false, here and in later lists):
+ * etcd's own bug. Its raft still has it as a learner: it does not count
+ * for the quorum, and promoting it is refused as before.
+ *
+ * Errors: as `etcdc_v3_member_add()`'s for the URLs;
+ * `ETCDC_ERR_GRPC_NOT_FOUND` ("etcdserver: member not found").
+ */
+enum etcdc_status etcdc_v3_member_update(const struct etcdc_client *client,
+                                         uint64_t id,
+                                         const char *const *peer_urls,
+                                         size_t count,
+                                         struct etcdc_v3_member_list **members);
+
+/**
+ * Makes the learner `id` a voting member; etcd refuses until it has
+ * caught up with the leader's log. On success `*members` (if not NULL) is
+ * a new list of every member, freed with `etcdc_v3_member_list_free()`.
+ *
+ * Errors: `ETCDC_ERR_GRPC_FAILED_PRECONDITION` ("etcdserver: can only
+ * promote a learner member which is in sync with leader": not caught up,
+ * e.g. not started; "etcdserver: can only promote a learner member": a
+ * voting member); `ETCDC_ERR_GRPC_NOT_FOUND` ("etcdserver: member not
+ * found"); `ETCDC_ERR_INVALID_ARGUMENT` for a NULL `client`;
+ * `ETCDC_ERR_AMBIGUOUS`; transport errors.
+ */
+enum etcdc_status etcdc_v3_member_promote(const struct etcdc_client *client,
+                                          uint64_t id,
+                                          struct etcdc_v3_member_list **members);
+
+/**
+ * Number of members in the list (0 for NULL).
+ */
+size_t etcdc_v3_member_list_count(const struct etcdc_v3_member_list *list);
+
+/**
+ * The id of member `i` (0-based, in etcd's order), or 0 (no member has
+ * that id) if out of range or `list` is NULL.
+ */
+uint64_t etcdc_v3_member_list_id(const struct etcdc_v3_member_list *list, size_t i);
+
+/**
+ * The name of member `i`: "" until it has started and joined; NULL if out
+ * of range. Borrowed from the list.
+ */
+const char *etcdc_v3_member_list_name(const struct etcdc_v3_member_list *list, size_t i);
+
+/**
+ * Whether member `i` is a learner (false if out of range or `list` is
+ * NULL).
+ */
+bool etcdc_v3_member_list_is_learner(const struct etcdc_v3_member_list *list, size_t i);
+
+/**
+ * Number of peer URLs (where the other members reach it) of member `i`
+ * (0 if out of range or `list` is NULL).
+ */
+size_t etcdc_v3_member_list_peer_url_count(const struct etcdc_v3_member_list *list, size_t i);
+
+/**
+ * Peer URL `j` of member `i`, or NULL if either is out of range. Borrowed
+ * from the list.
+ */
+const char *etcdc_v3_member_list_peer_url(const struct etcdc_v3_member_list *list,
+                                          size_t i,
+                                          size_t j);
+
+/**
+ * Number of client URLs (where clients reach it) of member `i`: none until
+ * it has started and joined (0 too if out of range or `list` is NULL).
+ */
+size_t etcdc_v3_member_list_client_url_count(const struct etcdc_v3_member_list *list, size_t i);
+
+/**
+ * Client URL `j` of member `i`, or NULL if either is out of range.
+ * Borrowed from the list.
+ */
+const char *etcdc_v3_member_list_client_url(const struct etcdc_v3_member_list *list,
+                                            size_t i,
+                                            size_t j);
+
+/**
+ * Frees a member list and the strings borrowed from it. NULL is a no-op.
+ */
+void etcdc_v3_member_list_free(struct etcdc_v3_member_list *list);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
+
+/* ==== v3 Maintenance ====================================================== */
+
+/*
+ * etcd's v3 maintenance: a member's status, alarms, defragmentation,
+ * hashes of the store, snapshots, leadership transfer.
+ *
+ * Most of these are about one member. With `endpoint` NULL they go to the
+ * member the client talks to now (its first endpoint, or the one it failed
+ * over to; the answer's header says which: `member_id`); with an
+ * `endpoint` (a member's client URL, `http://host:port` or
+ * `https://host:port`, one of the client's endpoints or not, e.g. from
+ * `etcdc_v3_member_list_client_url()`), to the member there, without
+ * failing over, with the client's TLS settings and credentials. A member
+ * of another cluster than the one the client has seen is
+ * `ETCDC_ERR_CLUSTER_ID_MISMATCH`; one that does not answer,
+ * `ETCDC_ERR_CONNECTION` or `ETCDC_ERR_TIMEOUT`; something that is no
+ * client URL, `ETCDC_ERR_INVALID_ARGUMENT`.
+ *
+ * With auth on, defragment, the hashes and snapshots need the role
+ * "root": etcd 3.4.23 and 3.5.1 refuse others with `ETCDC_ERR_GRPC_UNKNOWN`
+ * ("auth: permission denied", or "auth: user name is empty" without
+ * credentials). They answer the status, the alarms and a leadership
+ * transfer for anyone (later patch releases may ask for "root" there too).
+ *
+ * The status (`etcdc_v3_status_response`) and the alarms
+ * (`etcdc_v3_alarm_list`) come back as new handles owned by the caller,
+ * each freed with its own `_free` function; read-only (any number of
+ * threads may read one at once); what their accessors return is borrowed
+ * from them.
+ */
+
+/**
+ * One member's view of itself and of the cluster (`etcdc_v3_status()`).
+ * Owned by the caller and freed with `etcdc_v3_status_response_free()`.
+ * Read-only: any number of threads may read it at once.
+ */
+struct etcdc_v3_status_response;
+
+/**
+ * What an alarm is about: etcd's numbers, the values of the `kind`
+ * parameter of `etcdc_v3_alarm_disarm()` and of
+ * `etcdc_v3_alarm_list_kind()` (an `int`: a kind this library does not
+ * name is etcd's number as it is).
+ */
+typedef enum etcdc_v3_alarm_kind {
+    /**
+     * No alarm: what `etcdc_v3_alarm_list_kind()` returns for an index out
+     * of range.
+     */
+    ETCDC_V3_ALARM_NONE = 0,
+    /**
+     * The database reached its quota (`--quota-backend-bytes`): etcd
+     * refuses writes (`ETCDC_ERR_GRPC_RESOURCE_EXHAUSTED`) until space is
+     * freed (compact, defragment) and the alarm disarmed.
+     */
+    ETCDC_V3_ALARM_NOSPACE = 1,
+    /**
+     * A member's store differs from the others' (corruption check).
+     */
+    ETCDC_V3_ALARM_CORRUPT = 2,
+} etcdc_v3_alarm_kind;
+
+/**
+ * Alarms raised on members (`etcdc_v3_alarms()`), owned by the caller and
+ * freed with `etcdc_v3_alarm_list_free()`. Read-only: any number of
+ * threads may read it at once.
+ */
+struct etcdc_v3_alarm_list;
+
+/**
+ * Called by `etcdc_v3_snapshot()`, on the thread that called it, with
+ * each piece of the snapshot, in order: `len` bytes at `data` (never 0;
+ * borrowed: valid during the call only).
+ * Return 0 to go on, anything else to stop (the call then returns
+ * `ETCDC_ERR_CANCELLED`). It must return normally (no longjmp, no C++
+ * exception).
+ */
+typedef int (*etcdc_v3_snapshot_callback)(const uint8_t *data, size_t len, void *userdata);
+
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+/**
+ * Stores in `*out` the status of the member at client URL `endpoint`, or
+ * with `endpoint` NULL of the member the client talks to (see the
+ * section's introduction): a new response, owned by the caller and freed
+ * with `etcdc_v3_status_response_free()`. Answered by that member alone,
+ * without a leader: a member cut off from the cluster answers too (its
+ * leader then 0, or a stale one).
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL (`client`, `out`),
+ * invalid UTF-8, an `endpoint` that is no client URL; transport errors.
+ */
+enum etcdc_status etcdc_v3_status(const struct etcdc_client *client,
+                                  const char *endpoint,
+                                  struct etcdc_v3_status_response **out);
+
+/**
+ * Frees a status response and the strings borrowed from it. NULL is a
+ * no-op.
+ */
+void etcdc_v3_status_response_free(struct etcdc_v3_status_response *response);
+
+/**
+ * The response's header (`member_id`: the member that answered).
+ * Borrowed from the response; NULL only if `response` is NULL.
+ */
+const struct etcdc_v3_header *etcdc_v3_status_response_header(const struct etcdc_v3_status_response *response);
+
+/**
+ * The client URL of the member that answered, as this client knows it.
+ * Borrowed from the response; NULL only if `response` is NULL.
+ */
+const char *etcdc_v3_status_response_endpoint(const struct etcdc_v3_status_response *response);
+
+/**
+ * etcd's version on that member, e.g. "3.4.23". Borrowed from the
+ * response; NULL only if `response` is NULL.
+ */
+const char *etcdc_v3_status_response_version(const struct etcdc_v3_status_response *response);
+
+/**
+ * The size of the member's database file, in bytes (0 if `response` is
+ * NULL).
+ */
+int64_t etcdc_v3_status_response_db_size(const struct etcdc_v3_status_response *response);
+
+/**
+ * How much of the database file is in use, in bytes (the rest is freed by
+ * `etcdc_v3_defragment()`); 0 if `response` is NULL.
+ */
+int64_t etcdc_v3_status_response_db_size_in_use(const struct etcdc_v3_status_response *response);
+
+/**
+ * The leader's member id, as the member believes; 0 when it knows of none
+ * (or `response` is NULL).
+ */
+uint64_t etcdc_v3_status_response_leader(const struct etcdc_v3_status_response *response);
+
+/**
+ * The member's raft log's committed index (0 if `response` is NULL).
+ */
+uint64_t etcdc_v3_status_response_raft_index(const struct etcdc_v3_status_response *response);
+
+/**
+ * The member's raft term (0 if `response` is NULL).
+ */
+uint64_t etcdc_v3_status_response_raft_term(const struct etcdc_v3_status_response *response);
+
+/**
+ * The member's raft log's applied index (0 if `response` is NULL; etcd
+ * 3.4 and later fill it in).
+ */
+uint64_t etcdc_v3_status_response_raft_applied_index(const struct etcdc_v3_status_response *response);
+
+/**
+ * Whether the member is a learner (false if `response` is NULL).
+ */
+bool etcdc_v3_status_response_is_learner(const struct etcdc_v3_status_response *response);
+
+/**
+ * Number of alarms and health problems the member reports (0 when all is
+ * well, or if `response` is NULL).
+ */
+size_t etcdc_v3_status_response_error_count(const struct etcdc_v3_status_response *response);
+
+/**
+ * Problem `i` (0-based), as etcd's text (e.g. "memberID:... alarm:NOSPACE"),
+ * or NULL if out of range. Borrowed from the response.
+ */
+const char *etcdc_v3_status_response_error(const struct etcdc_v3_status_response *response,
+                                           size_t i);
+
+/**
+ * Stores every alarm raised in the cluster in `*out` (a linearizable
+ * read: etcd keeps alarms through raft): a new list, owned by the caller
+ * and freed with `etcdc_v3_alarm_list_free()`; empty when all is well.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL; transport errors.
+ */
+enum etcdc_status etcdc_v3_alarms(const struct etcdc_client *client,
+                                  struct etcdc_v3_alarm_list **out);
+
+/**
+ * Disarms the alarm `kind` (`ETCDC_V3_ALARM_NOSPACE`, `_CORRUPT`, or
+ * another positive number of etcd's) of member `member_id`. On success
+ * `*disarmed` (if not NULL) is a new list of the alarms disarmed (empty
+ * when that alarm was not raised: no error), freed with
+ * `etcdc_v3_alarm_list_free()`. A NOSPACE alarm comes back at once if the
+ * database is still over its quota.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for a NULL `client` or a `kind`
+ * that is not positive; `ETCDC_ERR_AMBIGUOUS`; transport errors.
+ */
+enum etcdc_status etcdc_v3_alarm_disarm(const struct etcdc_client *client,
+                                        uint64_t member_id,
+                                        int kind,
+                                        struct etcdc_v3_alarm_list **disarmed);
+
+/**
+ * Number of alarms in the list (0 for NULL).
+ */
+size_t etcdc_v3_alarm_list_count(const struct etcdc_v3_alarm_list *list);
+
+/**
+ * The member alarm `i` (0-based) is raised on, or 0 (no member has that
+ * id) if out of range or `list` is NULL.
+ */
+uint64_t etcdc_v3_alarm_list_member_id(const struct etcdc_v3_alarm_list *list, size_t i);
+
+/**
+ * What alarm `i` is about: one of `etcdc_v3_alarm_kind`, or etcd's number
+ * for a kind this library does not name; `ETCDC_V3_ALARM_NONE` if out of
+ * range or `list` is NULL.
+ */
+int etcdc_v3_alarm_list_kind(const struct etcdc_v3_alarm_list *list, size_t i);
+
+/**
+ * Frees an alarm list. NULL is a no-op.
+ */
+void etcdc_v3_alarm_list_free(struct etcdc_v3_alarm_list *list);
+
+/**
+ * Defragments the database of the member at client URL `endpoint`, or
+ * with `endpoint` NULL of the member the client talks to, giving its free
+ * pages back to the file system. The member serves nothing else
+ * meanwhile, which may take seconds for a large database: defragment
+ * members one at a time. Sent once (as a write): without a certain answer
+ * it is `ETCDC_ERR_AMBIGUOUS`, and may still be running.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for a NULL `client`, invalid UTF-8,
+ * an `endpoint` that is no client URL; `ETCDC_ERR_GRPC_UNKNOWN` with auth
+ * on (see the section's introduction); transport errors.
+ */
+enum etcdc_status etcdc_v3_defragment(const struct etcdc_client *client, const char *endpoint);
+
+/**
+ * Stores in `*hash` a hash of the whole database of the member the client
+ * talks to, for tests: members' hashes differ even when their keys agree
+ * (see `etcdc_v3_hash_kv()` to compare members). On success `*header` (if
+ * not NULL) is the answer's header (`member_id`: the member hashed).
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL (`client`, `hash`);
+ * `ETCDC_ERR_GRPC_UNKNOWN` with auth on (see the section's introduction);
+ * transport errors.
+ */
+enum etcdc_status etcdc_v3_hash(const struct etcdc_client *client,
+                                uint32_t *hash,
+                                struct etcdc_v3_header *header);
+
+/**
+ * Stores in `*hash` a hash of the key-value history of the member at
+ * client URL `endpoint` (NULL: the member the client talks to) up to
+ * `revision` (0: its latest), from its last compaction: members whose
+ * stores agree give the same hash for the same revision. On success
+ * `*compact_revision` (if not NULL) is the store's last compaction when
+ * the hash began (-1: never compacted), and `*header` (if not NULL) the answer's
+ * header (`member_id`: the member hashed; `revision`: the store's
+ * revision then).
+ *
+ * Errors: `ETCDC_ERR_GRPC_OUT_OF_RANGE` for a compacted or future
+ * `revision`; `ETCDC_ERR_INVALID_ARGUMENT` for NULL (`client`, `hash`),
+ * invalid UTF-8, an `endpoint` that is no client URL;
+ * `ETCDC_ERR_GRPC_UNKNOWN` with auth on (see the section's introduction);
+ * transport errors.
+ */
+enum etcdc_status etcdc_v3_hash_kv(const struct etcdc_client *client,
+                                   const char *endpoint,
+                                   int64_t revision,
+                                   uint32_t *hash,
+                                   int64_t *compact_revision,
+                                   struct etcdc_v3_header *header);
+
+/**
+ * Streams a snapshot of the database of the member the client talks to:
+ * calls `callback(data, len, userdata)` with each piece, in order, within
+ * `timeout_ms` for the whole transfer (the waiting rule: negative for no
+ * limit, for a large database; 0 for "do not wait"; positive for at most
+ * that long). What it gets is the database file (a bbolt file) followed by
+ * its SHA-256 (32 bytes), as `etcdctl snapshot save` writes it and
+ * `etcdutl snapshot restore` reads it. On success `*size` (if not NULL)
+ * is how many bytes the callback got.
+ *
+ * It moves on to another member while the callback has got nothing; once
+ * it has, a failure is final and what the callback got is part of a
+ * snapshot: discard it.
+ *
+ * Errors: `ETCDC_ERR_CANCELLED` when the callback returned non-zero (the
+ * transfer is stopped); `ETCDC_ERR_INVALID_ARGUMENT` for a NULL `client`
+ * or `callback`; `ETCDC_ERR_TIMEOUT`; `ETCDC_ERR_GRPC_UNKNOWN` with auth
+ * on (see the section's introduction); transport errors.
+ */
+enum etcdc_status etcdc_v3_snapshot(const struct etcdc_client *client,
+                                    etcdc_v3_snapshot_callback callback,
+                                    void *userdata,
+                                    int64_t timeout_ms,
+                                    uint64_t *size);
+
+/**
+ * Saves a snapshot (as `etcdc_v3_snapshot()` streams it) in the file at
+ * `path`, atomically: it is written to a new file next to it
+ * (`path` + ".part-<pid>-<n>"), flushed to disk, then renamed to `path`,
+ * replacing any file there. On failure `path` is untouched and the
+ * partial file removed. On success `*size` (if not NULL) is the file's
+ * size. `timeout_ms` as for `etcdc_v3_snapshot()`.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL (`client`, `path`),
+ * invalid UTF-8, or a file that cannot be created, written or renamed
+ * (the message says which and why); otherwise as `etcdc_v3_snapshot()`.
+ */
+enum etcdc_status etcdc_v3_snapshot_to_file(const struct etcdc_client *client,
+                                            const char *path,
+                                            int64_t timeout_ms,
+                                            uint64_t *size);
+
+/**
+ * Makes member `target` the leader; returns once it leads. The call goes
+ * to the leader (only it can hand its leadership over): the member the
+ * client talks to if it leads, else the first client URL of the leader it
+ * names. Moving it to the leader itself is no error.
+ *
+ * Errors: `ETCDC_ERR_GRPC_FAILED_PRECONDITION` ("etcdserver: bad leader
+ * transferee" for an unknown member or a learner; "etcdserver: not
+ * leader" when the leader changed meanwhile); `ETCDC_ERR_AMBIGUOUS` (e.g.
+ * "etcdserver: request timed out, leader transfer took too long": it may
+ * still happen); `ETCDC_ERR_INVALID_ARGUMENT` for a NULL `client`;
+ * transport errors.
+ */
+enum etcdc_status etcdc_v3_move_leader(const struct etcdc_client *client, uint64_t target);
 
 #ifdef __cplusplus
 }  // extern "C"

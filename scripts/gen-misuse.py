@@ -241,6 +241,82 @@ FUNCS = {
     "etcdc_v3_lease_list_count": dict(expect="nonzero"),
     "etcdc_v3_lease_list_get": dict(expect="nonzero"),
     "etcdc_v3_lease_list_free": dict(expect="void"),
+    # v3 auth (the shared etcd keeps v3 auth off: no v3 user "root" is ever
+    # made, so enabling fails; disabling while off is no error; the users
+    # and roles are the test's own, v3_user_name and v3_role_name)
+    "etcdc_v3_auth_enable": dict(expect="ETCDC_ERR_GRPC_FAILED_PRECONDITION"),
+    "etcdc_v3_auth_disable": dict(expect="ETCDC_OK"),
+    # The shared etcd is Debian's 3.4, which has no AuthStatus.
+    "etcdc_v3_auth_status": dict(expect="ETCDC_ERR_GRPC_UNIMPLEMENTED"),
+    "etcdc_v3_user_add": dict(expect="ETCDC_OK", fixture="v3_no_user"),
+    "etcdc_v3_user_delete": dict(expect="ETCDC_OK", fixture="v3_user"),
+    "etcdc_v3_user_change_password": dict(expect="ETCDC_OK", fixture="v3_user"),
+    "etcdc_v3_user_grant_role": dict(expect="ETCDC_OK", fixture="v3_user_plain"),
+    "etcdc_v3_user_revoke_role": dict(expect="ETCDC_OK", fixture="v3_user"),
+    "etcdc_v3_user_get": dict(expect="ETCDC_OK", fixture="v3_user"),
+    "etcdc_v3_users": dict(expect="ETCDC_OK", fixture="v3_user"),
+    "etcdc_v3_role_add": dict(expect="ETCDC_OK", fixture="v3_no_role"),
+    "etcdc_v3_role_delete": dict(expect="ETCDC_OK", fixture="v3_role"),
+    "etcdc_v3_roles": dict(expect="ETCDC_OK", fixture="v3_role"),
+    "etcdc_v3_role_get": dict(expect="ETCDC_OK", fixture="v3_role"),
+    "etcdc_v3_role_grant_permission": dict(expect="ETCDC_OK", fixture="v3_role_plain"),
+    "etcdc_v3_role_revoke_permission": dict(expect="ETCDC_OK", fixture="v3_role"),
+    # (the permissions of a role with READ on [key, "z"))
+    "etcdc_v3_permission_list_count": dict(expect="nonzero"),
+    "etcdc_v3_permission_list_kind": dict(expect="nonzero"),
+    "etcdc_v3_permission_list_key": dict(expect="nonnull"),
+    "etcdc_v3_permission_list_key_len": dict(expect="nonzero"),
+    "etcdc_v3_permission_list_range_end": dict(expect="nonnull"),
+    "etcdc_v3_permission_list_range_end_len": dict(expect="nonzero"),
+    "etcdc_v3_permission_list_free": dict(expect="void"),
+    # v3 cluster (the shared etcd has one member: nothing here may change it)
+    "etcdc_v3_members": dict(expect="ETCDC_OK"),
+    # The member's own peer URL: valid input that etcd refuses.
+    "etcdc_v3_member_add": dict(expect="ETCDC_ERR_GRPC_FAILED_PRECONDITION"),
+    # An unknown id.
+    "etcdc_v3_member_remove": dict(expect="ETCDC_ERR_GRPC_NOT_FOUND"),
+    # The member's own peer URL: accepted, changes nothing; a write before
+    # each (two changes in a row may be dropped by etcd 3.5.1).
+    "etcdc_v3_member_update": dict(expect="ETCDC_OK", fixture="v3_put"),
+    # The member votes already: etcd refuses.
+    "etcdc_v3_member_promote": dict(expect="ETCDC_ERR_GRPC_FAILED_PRECONDITION"),
+    "etcdc_v3_member_list_count": dict(expect="nonzero"),
+    "etcdc_v3_member_list_id": dict(expect="nonzero"),
+    "etcdc_v3_member_list_name": dict(expect="nonnull"),
+    "etcdc_v3_member_list_is_learner": dict(expect="any"),
+    "etcdc_v3_member_list_peer_url_count": dict(expect="nonzero"),
+    "etcdc_v3_member_list_peer_url": dict(expect="nonnull"),
+    "etcdc_v3_member_list_client_url_count": dict(expect="nonzero"),
+    "etcdc_v3_member_list_client_url": dict(expect="nonnull"),
+    "etcdc_v3_member_list_free": dict(expect="void"),
+    # v3 maintenance (of the one member; no alarm is raised)
+    "etcdc_v3_status": dict(expect="ETCDC_OK"),
+    "etcdc_v3_status_response_free": dict(expect="void"),
+    "etcdc_v3_status_response_header": dict(expect="nonnull"),
+    "etcdc_v3_status_response_endpoint": dict(expect="nonnull"),
+    "etcdc_v3_status_response_version": dict(expect="nonnull"),
+    "etcdc_v3_status_response_db_size": dict(expect="nonzero"),
+    "etcdc_v3_status_response_db_size_in_use": dict(expect="nonzero"),
+    "etcdc_v3_status_response_leader": dict(expect="nonzero"),
+    "etcdc_v3_status_response_raft_index": dict(expect="nonzero"),
+    "etcdc_v3_status_response_raft_term": dict(expect="nonzero"),
+    "etcdc_v3_status_response_raft_applied_index": dict(expect="nonzero"),
+    "etcdc_v3_status_response_is_learner": dict(expect="any"),
+    "etcdc_v3_status_response_error_count": dict(expect="any"),  # none when all is well
+    "etcdc_v3_status_response_error": dict(expect="any"),
+    "etcdc_v3_alarms": dict(expect="ETCDC_OK"),
+    "etcdc_v3_alarm_disarm": dict(expect="ETCDC_OK"),  # not raised: no error
+    "etcdc_v3_alarm_list_count": dict(expect="any"),
+    "etcdc_v3_alarm_list_member_id": dict(expect="any"),
+    "etcdc_v3_alarm_list_kind": dict(expect="any"),
+    "etcdc_v3_alarm_list_free": dict(expect="void"),
+    "etcdc_v3_defragment": dict(expect="ETCDC_OK"),
+    "etcdc_v3_hash": dict(expect="ETCDC_OK"),
+    "etcdc_v3_hash_kv": dict(expect="ETCDC_OK"),
+    "etcdc_v3_snapshot": dict(expect="ETCDC_OK"),
+    "etcdc_v3_snapshot_to_file": dict(expect="ETCDC_OK"),
+    # To the leader itself: no error, nothing moves.
+    "etcdc_v3_move_leader": dict(expect="ETCDC_OK"),
 }
 
 FIXTURES = {
@@ -258,6 +334,15 @@ FIXTURES = {
     "v3_put": "int64_t rev = v3_put_key(key);\n(void)rev;",
     # v3: a fresh lease of 60 s
     "lease": "int64_t lease_id = lease_fixture();\n(void)lease_id;",
+    # v3_auth_fixture(role, user, key): v3_role_name 0 absent, 1 without
+    # permissions, 2 with READ on [key, "z"); v3_user_name 0 absent, 1
+    # without roles, 2 with v3_role_name. v3 auth stays off.
+    "v3_user": "v3_auth_fixture(2, 2, key);",
+    "v3_user_plain": "v3_auth_fixture(2, 1, key);",
+    "v3_no_user": "v3_auth_fixture(0, 0, key);",
+    "v3_role": "v3_auth_fixture(2, 0, key);",
+    "v3_role_plain": "v3_auth_fixture(1, 0, key);",
+    "v3_no_role": "v3_auth_fixture(0, 0, key);",
 }
 
 # --------------------------------------------------------------------------
@@ -350,6 +435,36 @@ VALUES = {
     "etcdc_v3_lease_keep_alive_once:id": "lease_id",
     "etcdc_v3_lease_time_to_live:id": "lease_id",
     "etcdc_v3_lease_time_to_live:keys": "true",
+    # v3 auth, cluster, maintenance
+    "etcdc_v3_user_add:name": "v3_user_name",
+    "etcdc_v3_user_delete:name": "v3_user_name",
+    "etcdc_v3_user_change_password:name": "v3_user_name",
+    "etcdc_v3_user_grant_role:name": "v3_user_name",
+    "etcdc_v3_user_revoke_role:name": "v3_user_name",
+    "etcdc_v3_user_get:name": "v3_user_name",
+    "etcdc_v3_user_grant_role:role": "v3_role_name",
+    "etcdc_v3_user_revoke_role:role": "v3_role_name",
+    "etcdc_v3_role_add:name": "v3_role_name",
+    "etcdc_v3_role_delete:name": "v3_role_name",
+    "etcdc_v3_role_get:name": "v3_role_name",
+    "etcdc_v3_role_grant_permission:name": "v3_role_name",
+    "etcdc_v3_role_revoke_permission:name": "v3_role_name",
+    "etcdc_v3_role_grant_permission:kind": "ETCDC_V3_PERM_READ",
+    "range_end": '"z"',
+    "range_end_len": "1",
+    "j": "0",
+    "etcdc_v3_member_add:is_learner": "true",
+    "etcdc_v3_member_remove:id": "UINT64_C(0x1234abcd)",
+    "etcdc_v3_member_update:id": "v3_member_id",
+    "etcdc_v3_member_promote:id": "v3_member_id",
+    "etcdc_v3_alarm_disarm:member_id": "v3_member_id",
+    "etcdc_v3_alarm_disarm:kind": "ETCDC_V3_ALARM_NOSPACE",
+    "etcdc_v3_move_leader:target": "v3_member_id",
+    "endpoint": "endpoint",
+    "etcdc_v3_hash_kv:revision": "0",
+    "etcdc_v3_snapshot:timeout_ms": "60000",
+    "etcdc_v3_snapshot_to_file:timeout_ms": "60000",
+    "path": "snapshot_path",
 }
 
 # --------------------------------------------------------------------------
@@ -421,8 +536,22 @@ KINDS = {
                                   ptr=True),
     "v3_lease_list": dict(setup="etcdc_v3_lease_list *{v} = v3_lease_list_fixture();",
                           expr="{v}", cleanup="etcdc_v3_lease_list_free({v});", ptr=True),
+    "out_u32": dict(setup="uint32_t {v} = UNTOUCHED_U32;", expr="&{v}", ptr=True,
+                    untouched="{v} == UNTOUCHED_U32", written="{v} != UNTOUCHED_U32"),
+    "v3_permission_list": dict(setup="etcdc_v3_permission_list *{v} = "
+                                     "v3_permission_list_fixture(key);",
+                               expr="{v}", cleanup="etcdc_v3_permission_list_free({v});",
+                               ptr=True),
+    "v3_member_list": dict(setup="etcdc_v3_member_list *{v} = v3_member_list_fixture();",
+                           expr="{v}", cleanup="etcdc_v3_member_list_free({v});", ptr=True),
+    "v3_status_response": dict(setup="etcdc_v3_status_response *{v} = v3_status_fixture();",
+                               expr="{v}", cleanup="etcdc_v3_status_response_free({v});",
+                               ptr=True),
+    "v3_alarm_list": dict(setup="etcdc_v3_alarm_list *{v} = v3_alarm_list_fixture();",
+                          expr="{v}", cleanup="etcdc_v3_alarm_list_free({v});", ptr=True),
     "userdata": dict(setup="int {v} = 0;", expr="&{v}", ptr=True),
     "callback": dict(expr="stop_after_one", ptr=True),
+    "snapshot_callback": dict(expr="snapshot_sink", ptr=True),
     "scalar": dict(expr="{val}"),
     # out_handle, opts_in, opts_init: built from the type (see kind_of).
 }
@@ -473,6 +602,21 @@ EXACT_TYPES = {
     "struct etcdc_v3_lease_ttl_response *": "v3_lease_ttl_response",
     "const struct etcdc_v3_lease_list *": "v3_lease_list",
     "struct etcdc_v3_lease_list *": "v3_lease_list",
+    "uint32_t *": "out_u32",
+    "const struct etcdc_v3_permission_list *": "v3_permission_list",
+    "struct etcdc_v3_permission_list *": "v3_permission_list",
+    "const struct etcdc_v3_member_list *": "v3_member_list",
+    "struct etcdc_v3_member_list *": "v3_member_list",
+    "const struct etcdc_v3_status_response *": "v3_status_response",
+    "struct etcdc_v3_status_response *": "v3_status_response",
+    "const struct etcdc_v3_alarm_list *": "v3_alarm_list",
+    "struct etcdc_v3_alarm_list *": "v3_alarm_list",
+}
+
+# The C function given for each callback type (a valid one).
+CALLBACKS = {
+    "etcdc_watch_callback": "callback",
+    "etcdc_v3_snapshot_callback": "snapshot_callback",
 }
 
 # A different kind for one parameter of one function.
@@ -572,6 +716,30 @@ NULL_OK = {
     "etcdc_v3_swap_response_free:response": ("noop", '"NULL is a no-op."'),
     "etcdc_v3_lease_ttl_response_free:response": ("noop", '"NULL is a no-op."'),
     "etcdc_v3_lease_list_free:list": ("noop", '"Frees a list of lease ids. NULL is a no-op."'),
+    "etcdc_v3_auth_enable:header": ("baseline", '"On success `*header` (if not NULL) is the answer\'s header."'),
+    "etcdc_v3_auth_disable:header": ("baseline", '"On success `*header` (if not NULL) is the answer\'s header."'),
+    "etcdc_v3_auth_status:revision": ("baseline", '"and in `*revision` (if not NULL) the revision of etcd\'s auth store"'),
+    "etcdc_v3_user_add:password": ("baseline", '"`password` NULL adds a user without a password"'),
+    "etcdc_v3_permission_list_free:list": ("noop", '"NULL is a no-op."'),
+    "etcdc_v3_member_add:id": ("baseline", '"On success `*id` (if not NULL) is the new member\'s id"'),
+    "etcdc_v3_member_add:members": ("baseline", '"and `*members` (if not NULL) a new list of every member"'),
+    "etcdc_v3_member_remove:members": ("baseline", '"On success `*members` (if not NULL) is a new list of the members left"'),
+    "etcdc_v3_member_update:members": ("baseline", '"On success `*members` (if not NULL) is a new list of every member"'),
+    "etcdc_v3_member_promote:members": ("baseline", '"On success `*members` (if not NULL) is a new list of every member"'),
+    "etcdc_v3_member_list_free:list": ("noop", '"NULL is a no-op."'),
+    "etcdc_v3_status:endpoint": ("baseline", '"or with `endpoint` NULL of the member the client talks to"'),
+    "etcdc_v3_status_response_free:response": ("noop", '"NULL is a no-op."'),
+    "etcdc_v3_alarm_disarm:disarmed": ("baseline", '"On success `*disarmed` (if not NULL) is a new list of the alarms disarmed"'),
+    "etcdc_v3_alarm_list_free:list": ("noop", '"Frees an alarm list. NULL is a no-op."'),
+    "etcdc_v3_defragment:endpoint": ("baseline", '"or with `endpoint` NULL of the member the client talks to"'),
+    "etcdc_v3_hash:header": ("baseline", '"On success `*header` (if not NULL) is the answer\'s header"'),
+    "etcdc_v3_hash_kv:endpoint": ("baseline", '"(NULL: the member the client talks to)"'),
+    "etcdc_v3_hash_kv:compact_revision": ("baseline", '"On success `*compact_revision` (if not NULL) is the store\'s last compaction"'),
+    "etcdc_v3_hash_kv:header": ("baseline", '"and `*header` (if not NULL) the answer\'s header"'),
+    # userdata is opaque to the library: handed to the callback, never read.
+    "etcdc_v3_snapshot:userdata": ("baseline", '"calls `callback(data, len, userdata)` with each piece"'),
+    "etcdc_v3_snapshot:size": ("baseline", '"On success `*size` (if not NULL) is how many bytes the callback got."'),
+    "etcdc_v3_snapshot_to_file:size": ("baseline", '"On success `*size` (if not NULL) is the file\'s size."'),
 }
 
 # --------------------------------------------------------------------------
@@ -650,6 +818,31 @@ BAD_VALUES = {
     "etcdc_v3_lease_ttl_response_key:i": [("SIZE_MAX", "zero", None, '"NULL if out of range"')],
     "etcdc_v3_lease_ttl_response_key_len:i": [("SIZE_MAX", "zero", None, '"(0 if out of range"')],
     "etcdc_v3_lease_list_get:i": [("SIZE_MAX", "zero", None, '"or 0 (no lease has that id) if out of range"')],
+    "etcdc_v3_role_grant_permission:kind": [("ETCDC_V3_PERM_NONE", INVALID, "kind", '"a `kind` that is none of its values"'),
+                                            ("4", INVALID, "kind", '"a `kind` that is none of its values"')],
+    "etcdc_v3_role_grant_permission:key_len": [("SIZE_MAX", INVALID, "key_len", '"or a length over `PTRDIFF_MAX`, is `ETCDC_ERR_INVALID_ARGUMENT`"')],
+    "etcdc_v3_permission_list_kind:i": [("SIZE_MAX", "zero", None, '"or `ETCDC_V3_PERM_NONE` if out of range"')],
+    "etcdc_v3_permission_list_key:i": [("SIZE_MAX", "zero", None, '"NULL if out of range"')],
+    "etcdc_v3_permission_list_range_end_len:i": [("SIZE_MAX", "zero", None, '"(0 for the key alone, if out of range"')],
+    "etcdc_v3_member_add:count": [("0", INVALID, "peer_urls", '"`ETCDC_ERR_INVALID_ARGUMENT` for NULL, invalid UTF-8 or `count` 0"')],
+    "etcdc_v3_member_update:count": [("0", INVALID, "peer_urls", '"as `etcdc_v3_member_add()`\'s for the URLs"')],
+    "etcdc_v3_member_list_id:i": [("SIZE_MAX", "zero", None, '"or 0 (no member has that id) if out of range"')],
+    "etcdc_v3_member_list_name:i": [("SIZE_MAX", "zero", None, '"NULL if out of range"')],
+    "etcdc_v3_member_list_peer_url:i": [("SIZE_MAX", "zero", None, '"or NULL if either is out of range"')],
+    "etcdc_v3_member_list_peer_url:j": [("SIZE_MAX", "zero", None, '"or NULL if either is out of range"')],
+    "etcdc_v3_member_list_client_url:j": [("SIZE_MAX", "zero", None, '"or NULL if either is out of range"')],
+    "etcdc_v3_status:endpoint": [('"ftp://x"', INVALID, "client URL", '"an `endpoint` that is no client URL"')],
+    "etcdc_v3_status_response_error:i": [("SIZE_MAX", "zero", None, '"or NULL if out of range"')],
+    "etcdc_v3_alarm_disarm:kind": [("ETCDC_V3_ALARM_NONE", INVALID, "kind", '"or a `kind` that is not positive"'),
+                                   ("-1", INVALID, "kind", '"or a `kind` that is not positive"')],
+    "etcdc_v3_alarm_list_kind:i": [("SIZE_MAX", "zero", None, '"`ETCDC_V3_ALARM_NONE` if out of range"')],
+    "etcdc_v3_defragment:endpoint": [('"http://a/b"', INVALID, "client URL", '"an `endpoint` that is no client URL"')],
+    "etcdc_v3_hash_kv:revision": [("INT64_MAX", "ETCDC_ERR_GRPC_OUT_OF_RANGE", None, '"`ETCDC_ERR_GRPC_OUT_OF_RANGE` for a compacted or future `revision`"')],
+    "etcdc_v3_snapshot:callback": [("snapshot_stop", "ETCDC_ERR_CANCELLED", None, '"`ETCDC_ERR_CANCELLED` when the callback returned non-zero"')],
+    "etcdc_v3_snapshot:timeout_ms": [("-1", "baseline", None, '"(the waiting rule: negative for no limit, [...])"'),
+                                     ("INT64_MAX", "baseline", None, '"(the waiting rule: negative for no limit, [...])"')],
+    "etcdc_v3_snapshot_to_file:path": [('"/nonexistent-etcdc-misuse/snap.db"', INVALID, "/nonexistent-etcdc-misuse/snap.db.part-",
+                                        '"or a file that cannot be created, written or renamed (the message says which and why)"')],
     "etcdc_status_str:status": [("12345", "str:unknown status", None, '"(\\"unknown status\\" for a number that is not a status)"'),
                                 ("-1", "str:unknown status", None, '"(\\"unknown status\\" for a number that is not a status)"')],
 }
@@ -803,9 +996,9 @@ def kind_of(fn, ptype, name, ctx):
         k = EXACT_TYPES[ptype]
         return dict(KINDS[k], kind=k)
     if ptype in fnptrs:
-        if ptype != "etcdc_watch_callback":
-            raise GenError(f"{fn}: no value for the callback type {ptype}")
-        return dict(KINDS["callback"], kind="callback")
+        if ptype not in CALLBACKS:
+            raise GenError(f"{fn}: no value for the callback type {ptype} (add it to CALLBACKS)")
+        return dict(KINDS[CALLBACKS[ptype]], kind=CALLBACKS[ptype])
     m = re.match(r"^const struct etcdc_(\w+)_options \*$", ptype)
     if m and m.group(1) in structs:
         o = m.group(1)
@@ -1165,9 +1358,12 @@ PREAMBLE = r'''/*
  * other programs. Every key lives under /misuse/<pid> (removed at the end;
  * v3 keys too, in the v3 store; v3 leases live 60 s; the v3 compaction
  * calls compact the store up to revisions of their own);
- * the election is /_elections/misuse-<pid>; the cluster is not changed (a
- * valid member_add/remove would break the single-member cluster, so their
- * valid calls are ones etcd refuses: see FUNCS in the generator).
+ * the election is /_elections/misuse-<pid>; the v3 users and roles are
+ * misuse-v3-user-<pid> / misuse-v3-role-<pid> (v3 auth stays off); the
+ * snapshots go to $TMPDIR/etcdc-misuse-<pid>.db (removed at the end); the
+ * cluster is not changed (a valid member_add/remove would break the
+ * single-member cluster, so their valid calls are ones etcd refuses: see
+ * FUNCS in the generator).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -1186,6 +1382,7 @@ PREAMBLE = r'''/*
 #define KEYLEN 256
 #define UNTOUCHED_U64 UINT64_C(0x5e471e1)
 #define UNTOUCHED_I64 INT64_C(0x5e471e1)
+#define UNTOUCHED_U32 UINT32_C(0x5e471e1)
 
 static const char BAD_UTF8[] = "\xff\xfe";
 static char sentinel_storage[16];
@@ -1195,6 +1392,8 @@ static const char *endpoint;
 static etcdc_client *C;
 static char prefix[64], lock_prefix[96], lock_name[64], ekey[64], user_name[64], role_name[64];
 static char member_id[64], peer_url[256];
+static char v3_user_name[64], v3_role_name[64], snapshot_path[128];
+static uint64_t v3_member_id;
 static unsigned key_seq;
 
 /* ------------------------------------------------------------ reporting */
@@ -1593,6 +1792,90 @@ static etcdc_v3_lease_list *v3_lease_list_fixture(void) {
     return l;
 }
 
+/* v3_role_name: 0 absent, 1 without permissions, 2 with READ on
+ * [key, "z"); v3_user_name: 0 absent, 1 without roles, 2 with
+ * v3_role_name. v3 auth stays off. */
+static void v3_auth_fixture(int role, int user, const char *key) {
+    (void)etcdc_v3_user_delete(C, v3_user_name);
+    (void)etcdc_v3_role_delete(C, v3_role_name);
+    if (role) {
+        etcdc_status st = etcdc_v3_role_add(C, v3_role_name);
+        if (st == ETCDC_OK && role > 1) {
+            st = etcdc_v3_role_grant_permission(C, v3_role_name, ETCDC_V3_PERM_READ, key,
+                                                strlen(key), "z", 1);
+        }
+        if (st != ETCDC_OK) {
+            fixture_failed("v3_auth_fixture (role)", st);
+        }
+    }
+    if (user) {
+        etcdc_status st = etcdc_v3_user_add(C, v3_user_name, "pw");
+        if (st == ETCDC_OK && user > 1) {
+            st = etcdc_v3_user_grant_role(C, v3_user_name, v3_role_name);
+        }
+        if (st != ETCDC_OK) {
+            fixture_failed("v3_auth_fixture (user)", st);
+        }
+    }
+}
+
+/* The permissions of v3_role_name: READ on [key, "z"). */
+static etcdc_v3_permission_list *v3_permission_list_fixture(const char *key) {
+    etcdc_v3_permission_list *l = NULL;
+    v3_auth_fixture(2, 0, key);
+    etcdc_status st = etcdc_v3_role_get(C, v3_role_name, &l);
+    if (st != ETCDC_OK) {
+        fixture_failed("v3_permission_list_fixture", st);
+    }
+    return l;
+}
+
+/* The members (one, started). */
+static etcdc_v3_member_list *v3_member_list_fixture(void) {
+    etcdc_v3_member_list *l = NULL;
+    etcdc_status st = etcdc_v3_members(C, &l);
+    if (st != ETCDC_OK) {
+        fixture_failed("v3_member_list_fixture", st);
+    }
+    return l;
+}
+
+/* The status of the member. */
+static etcdc_v3_status_response *v3_status_fixture(void) {
+    etcdc_v3_status_response *r = NULL;
+    etcdc_status st = etcdc_v3_status(C, NULL, &r);
+    if (st != ETCDC_OK) {
+        fixture_failed("v3_status_fixture", st);
+    }
+    return r;
+}
+
+/* The alarms (none). */
+static etcdc_v3_alarm_list *v3_alarm_list_fixture(void) {
+    etcdc_v3_alarm_list *l = NULL;
+    etcdc_status st = etcdc_v3_alarms(C, &l);
+    if (st != ETCDC_OK) {
+        fixture_failed("v3_alarm_list_fixture", st);
+    }
+    return l;
+}
+
+/* A snapshot callback that takes everything (counting its calls in
+ * *userdata when given), and one that stops at once. */
+static int snapshot_sink(const uint8_t *data, size_t len, void *userdata) {
+    if (userdata != NULL) {
+        *(int *)userdata += data != NULL && len > 0;
+    }
+    return 0;
+}
+
+static int snapshot_stop(const uint8_t *data, size_t len, void *userdata) {
+    (void)data;
+    (void)len;
+    (void)userdata;
+    return 1;
+}
+
 static etcdc_client *new_client(void) {
     etcdc_client_options o = ETCDC_CLIENT_OPTIONS_INIT;
     etcdc_client *c = NULL;
@@ -1780,6 +2063,10 @@ int main(void) {
     snprintf(ekey, sizeof ekey, "misuse-%ld", pid);
     snprintf(user_name, sizeof user_name, "misuse-user-%ld", pid);
     snprintf(role_name, sizeof role_name, "misuse-role-%ld", pid);
+    snprintf(v3_user_name, sizeof v3_user_name, "misuse-v3-user-%ld", pid);
+    snprintf(v3_role_name, sizeof v3_role_name, "misuse-v3-role-%ld", pid);
+    snprintf(snapshot_path, sizeof snapshot_path, "%s/etcdc-misuse-%ld.db",
+             getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp", pid);
 
     C = new_client();
     if (C == NULL) {
@@ -1796,6 +2083,7 @@ int main(void) {
     }
     snprintf(member_id, sizeof member_id, "%s", m->id);
     snprintf(peer_url, sizeof peer_url, "%s", m->peer_urls[0]);
+    v3_member_id = strtoull(member_id, NULL, 16);
     etcdc_member_list_free(ml);
 
 @CALLS@
@@ -1813,6 +2101,9 @@ int main(void) {
                   ETCDC_OK);
     etcdc_status st = etcdc_election_delete(C, ekey, "me", NULL);
     expect_true("cleanup", st == ETCDC_OK || st == ETCDC_ERR_NOT_HELD, "election not deleted");
+    (void)etcdc_v3_user_delete(C, v3_user_name);
+    (void)etcdc_v3_role_delete(C, v3_role_name);
+    expect_true("cleanup", remove(snapshot_path) == 0, "no snapshot file was written");
     etcdc_member_list *after = members_fixture();
     expect_true("cluster unchanged", etcdc_member_list_count(after) == 1, "member count changed");
     etcdc_member_list_free(after);

@@ -108,7 +108,8 @@ pub enum etcdc_status {
     /// A watch saw no change within its own timeout (not a failure of the
     /// connection: the watch can simply be repeated).
     ETCDC_ERR_WATCH_TIMEOUT = 1010,
-    /// The watcher or lock wait was cancelled from another thread.
+    /// The watcher or lock wait was cancelled from another thread, or a
+    /// callback asked to stop (`etcdc_v3_snapshot()`).
     ETCDC_ERR_CANCELLED = 1011,
     /// A lock or leadership was not acquired within the time given (a lock
     /// contender's own key was removed: no trace is left behind).

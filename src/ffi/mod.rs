@@ -112,8 +112,11 @@ pub mod keys;
 pub mod list;
 pub mod lock;
 pub mod node;
+pub mod v3_auth;
+pub mod v3_cluster;
 pub mod v3_kv;
 pub mod v3_lease;
+pub mod v3_maintenance;
 pub mod v3_txn;
 pub mod watch;
 

@@ -16,9 +16,9 @@
 //! `InvalidArgument` "etcdserver: user name is empty" (the client has no
 //! credentials); `InvalidArgument` "etcdserver: authentication failed,
 //! invalid user ID or password" (a wrong password or an unknown user,
-//! alike). A client with credentials gets `FailedPrecondition`
-//! "etcdserver: authentication is not enabled" while auth is off: use one
-//! without credentials then.
+//! alike). While auth is off, a client with credentials makes its calls
+//! without a token (etcd will not authenticate anyone then), and
+//! authenticates again once etcd asks for a user name.
 //!
 //! Passwords are never printed: they appear in no error and no `Debug`.
 
@@ -159,10 +159,8 @@ impl V3<'_> {
 
     /// Turns auth off (a `root` user's call).
     ///
-    /// A client with credentials can make no v3 call once auth is off: its
-    /// token is no longer valid, and etcd refuses to authenticate it again
-    /// (`FailedPrecondition` "etcdserver: authentication is not enabled").
-    /// Use a client without credentials then.
+    /// Clients with credentials go on without a token (see the module
+    /// doc).
     pub fn auth_disable(&self) -> Result<Header> {
         let answer = self.call(
             methods::AUTH_AUTH_DISABLE,

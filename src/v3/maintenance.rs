@@ -124,7 +124,8 @@ pub struct HashKv {
     /// The hash of every key's revisions from `compact_revision` to the
     /// revision asked for: equal on members that agree.
     pub hash: u32,
-    /// The store's last compaction when the hash began.
+    /// The store's last compaction when the hash began; -1 when it was
+    /// never compacted.
     pub compact_revision: i64,
 }
 
