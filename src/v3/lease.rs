@@ -11,6 +11,7 @@ use super::types::Header;
 use super::{Code, V3};
 use crate::error::{Error, Result};
 use crate::transport::unary::Kind;
+use crate::transport::Limit;
 
 /// A lease granted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,11 +112,17 @@ impl V3<'_> {
     /// Errors: `NotFound` when the lease does not exist (expired or
     /// revoked), as etcd's own client reports it.
     pub fn lease_keep_alive_once(&self, id: i64) -> Result<LeaseKeepAlive> {
+        self.lease_keep_alive_within(id, Limit::Default)
+    }
+
+    /// [`lease_keep_alive_once`](Self::lease_keep_alive_once) within `limit`.
+    pub(crate) fn lease_keep_alive_within(&self, id: i64, limit: Limit) -> Result<LeaseKeepAlive> {
         let request = pb::LeaseKeepAliveRequest { id };
-        let (answer, endpoint) = self.call_from(
+        let (answer, endpoint) = self.call_within(
             methods::LEASE_LEASE_KEEP_ALIVE,
             &request,
             Kind::Linearizable,
+            limit,
         )?;
         if answer.ttl <= 0 {
             return Err(Error::Grpc {

@@ -28,6 +28,7 @@
 
 mod auth;
 mod cluster;
+mod keeper;
 mod kv;
 mod lease;
 mod maintenance;
@@ -48,6 +49,7 @@ use proto::methods::{self, Method};
 pub use crate::transport::grpc::Code;
 pub use auth::{AuthStatus, Permission, PermissionKind};
 pub use cluster::{Member, MemberAdded};
+pub use keeper::{KeeperState, LeaseKeeper, LeaseSource};
 pub use kv::{Delete, Put, Range, SortOrder, SortTarget};
 pub use lease::{LeaseGrant, LeaseKeepAlive, LeaseTimeToLive};
 pub use maintenance::{Alarm, AlarmKind, Hash, HashKv, Snapshot, Status};
@@ -139,9 +141,24 @@ impl V3<'_> {
         request: &Req,
         kind: Kind,
     ) -> Result<(Resp, String)> {
+        self.call_within(method, request, kind, Limit::Default)
+    }
+
+    /// [`call_from`](Self::call_from) within `limit` (failover included)
+    /// instead of the client's read timeout.
+    pub(crate) fn call_within<Req: Message, Resp: Message + Default>(
+        &self,
+        method: Method<Req, Resp>,
+        request: &Req,
+        kind: Kind,
+        limit: Limit,
+    ) -> Result<(Resp, String)> {
         let body = request.encode_to_vec();
         let answer = self.with_token(|token| {
-            let call = grpc_call(method, &body, kind, token);
+            let call = GrpcCall {
+                limit,
+                ..grpc_call(method, &body, kind, token)
+            };
             self.client.transport.unary(&call)
         })?;
         Ok((decode(&answer.body)?, answer.endpoint))

@@ -1,0 +1,312 @@
+//! Keeping a lease alive in the background: [`LeaseKeeper`].
+//!
+//! A keeper owns one thread (named `etcdc-lease`), which renews the lease
+//! with a keep-alive at a third of its TTL, through the client's endpoints
+//! and failover rule (a keep-alive is safe to repeat: it moves on to the
+//! next member like a read). A renewal that fails is tried again every
+//! half second, while the lease has time left by this client's clock. The
+//! lease is lost when etcd says it does not exist (it expired, or someone
+//! revoked it), or when its TTL ran out without a renewal getting through:
+//! the keeper then says so ([`LeaseKeeper::state`], and the `on_lost`
+//! callback, called once on the keeper's thread) and stops.
+//!
+//! Its clock is conservative: a renewal sent at `t` and answered with TTL
+//! `n` keeps the lease until `t + n` by this client's reckoning, never
+//! later than etcd's.
+//!
+//! Fork: the keeper, its thread and its lease belong to the process that
+//! made it. In a forked child, [`state`](LeaseKeeper::state) still reads
+//! what the parent's keeper had published at the fork, and stopping or
+//! dropping the child's copy does nothing (no thread to stop, no revoke).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::{Code, V3};
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::transport::connection::generation;
+use crate::transport::Limit;
+
+/// How often a failed renewal is tried again (while the lease has time).
+const RETRY: Duration = Duration::from_millis(500);
+
+/// The lease a keeper keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseSource {
+    /// A new lease of this many seconds, granted by
+    /// [`V3::lease_keeper`].
+    Grant { ttl: i64 },
+    /// A lease that exists already (granted by this program or another):
+    /// the keeper renews it at once to learn its TTL, and fails with
+    /// `Code::NotFound` if it does not exist.
+    Adopt { id: i64 },
+}
+
+/// What a keeper knows of its lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeeperState {
+    /// Alive for at least `left` more (by this client's clock), unless
+    /// renewed again before.
+    Alive { left: Duration },
+    /// Lost, for this reason: the keeper stopped.
+    Lost(String),
+    /// Stopped by its owner.
+    Stopped,
+}
+
+/// Called once, on the keeper's thread, when the lease is lost.
+pub type OnLost = Box<dyn FnOnce(&str) + Send>;
+
+/// A lease kept alive in the background until [`stop`](Self::stop) (or
+/// drop, which stops and revokes). `Send` and `Sync`: any thread may read
+/// its state.
+pub struct LeaseKeeper {
+    id: i64,
+    ttl: i64,
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+    /// The keeper's own client (the same endpoints, cluster view and
+    /// credentials, its own connections), for the revoke at stop.
+    client: Arc<Client>,
+    /// The fork generation it was made in.
+    generation: u64,
+}
+
+impl std::fmt::Debug for LeaseKeeper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LeaseKeeper")
+            .field("id", &self.id)
+            .field("ttl", &self.ttl)
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+/// What the keeper's thread and its owner share. The state is in atomics:
+/// a forked child reads it without a lock.
+struct Shared {
+    /// When the lease expires by our clock: nanoseconds after `base`.
+    expires: AtomicU64,
+    base: Instant,
+    lost: OnceLock<String>,
+    stopped: AtomicBool,
+    /// Wakes the thread to stop (only the owner's process uses it).
+    stop: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl Shared {
+    fn set_expiry(&self, at: Instant) {
+        let nanos = at.saturating_duration_since(self.base).as_nanos();
+        self.expires
+            .store(u64::try_from(nanos).unwrap_or(u64::MAX), Ordering::Release);
+    }
+
+    fn expiry(&self) -> Instant {
+        self.base + Duration::from_nanos(self.expires.load(Ordering::Acquire))
+    }
+
+    /// Waits until `until` or a stop; returns whether to stop.
+    fn sleep_until(&self, until: Instant) -> bool {
+        let mut stop = self.stop.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if *stop {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= until {
+                return false;
+            }
+            stop = self
+                .wake
+                .wait_timeout(stop, until - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+}
+
+impl V3<'_> {
+    /// Keeps a lease alive in the background: a new one (`Grant`) or an
+    /// existing one (`Adopt`), until the keeper is stopped or dropped.
+    /// `on_lost` is called once, on the keeper's thread, if the lease is
+    /// lost (see the module doc); it must not block for long.
+    ///
+    /// Errors: those of the grant or of the first renewal (`Code::NotFound`
+    /// for a lease to adopt that does not exist); `InvalidArgument` for a
+    /// TTL that is not positive. The thread could not be started: `Protocol`
+    /// naming the reason.
+    pub fn lease_keeper(&self, lease: LeaseSource, on_lost: Option<OnLost>) -> Result<LeaseKeeper> {
+        let started = Instant::now();
+        let (id, ttl) = match lease {
+            LeaseSource::Grant { ttl } => {
+                let granted = self.lease_grant(ttl, 0)?;
+                (granted.id, granted.ttl)
+            }
+            LeaseSource::Adopt { id } => (id, self.lease_keep_alive_once(id)?.ttl),
+        };
+        let shared = Arc::new(Shared {
+            expires: AtomicU64::new(0),
+            base: started,
+            lost: OnceLock::new(),
+            stopped: AtomicBool::new(false),
+            stop: Mutex::new(false),
+            wake: Condvar::new(),
+        });
+        shared.set_expiry(started + secs(ttl));
+        // The keeper's own connections: its renewals never wait behind the
+        // owner's calls, and its thread never touches the owner's pool.
+        let client = Arc::new(Client {
+            transport: self.client.transport.fork(),
+            credentials: self.client.credentials.clone(),
+        });
+        let thread = {
+            let (shared, client) = (shared.clone(), client.clone());
+            std::thread::Builder::new()
+                .name("etcdc-lease".into())
+                .stack_size(256 * 1024)
+                .spawn(move || keep(&client, id, ttl, &shared, on_lost))
+                .map_err(|e| Error::Protocol(format!("cannot start the lease keeper: {e}")))?
+        };
+        Ok(LeaseKeeper {
+            id,
+            ttl,
+            shared,
+            thread: Some(thread),
+            client,
+            generation: generation(),
+        })
+    }
+}
+
+fn secs(ttl: i64) -> Duration {
+    Duration::from_secs(u64::try_from(ttl).unwrap_or(0))
+}
+
+/// The keeper's thread: renews at a third of the TTL until stopped or lost.
+fn keep(client: &Client, id: i64, ttl: i64, shared: &Shared, on_lost: Option<OnLost>) {
+    let every = (secs(ttl) / 3).max(Duration::from_millis(100));
+    let mut next = Instant::now() + every;
+    let lost = loop {
+        if shared.sleep_until(next) {
+            return;
+        }
+        let left = shared.expiry().saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break format!("lease {id:x} expired: no renewal got through within its TTL");
+        }
+        let sent = Instant::now();
+        match client.v3().lease_keep_alive_within(id, Limit::Within(left)) {
+            Ok(renewed) => {
+                shared.set_expiry(sent + secs(renewed.ttl));
+                next = sent + (secs(renewed.ttl) / 3).max(Duration::from_millis(100));
+            }
+            Err(Error::Grpc {
+                code: Code::NotFound,
+                ..
+            }) => break format!("lease {id:x} is gone: it expired or was revoked"),
+            Err(_) => next = Instant::now() + RETRY.min(left / 4),
+        }
+    };
+    let _ = shared.lost.set(lost.clone());
+    shared.set_expiry(shared.base);
+    if let Some(on_lost) = on_lost {
+        on_lost(&lost);
+    }
+}
+
+impl LeaseKeeper {
+    /// The lease's id.
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// The TTL etcd granted (or had granted, for an adopted lease), in
+    /// seconds.
+    pub fn ttl(&self) -> i64 {
+        self.ttl
+    }
+
+    /// What the keeper knows now. Lock-free.
+    pub fn state(&self) -> KeeperState {
+        if let Some(why) = self.shared.lost.get() {
+            return KeeperState::Lost(why.clone());
+        }
+        if self.shared.stopped.load(Ordering::Acquire) {
+            return KeeperState::Stopped;
+        }
+        let left = self
+            .shared
+            .expiry()
+            .saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return KeeperState::Lost(format!("lease {:x} expired", self.id));
+        }
+        KeeperState::Alive { left }
+    }
+
+    /// Stops renewing (the thread ends before this returns) and, with
+    /// `revoke`, revokes the lease: its keys are deleted now. Without, the
+    /// lease expires after its TTL.
+    ///
+    /// Errors: `NotHeld` when the lease was lost before (nothing to
+    /// revoke); the revoke's own errors (`Ambiguous` if it may have been
+    /// applied).
+    pub fn stop(mut self, revoke: bool) -> Result<()> {
+        self.stop_thread();
+        if let Some(why) = self.shared.lost.get() {
+            return Err(Error::NotHeld(why.clone()));
+        }
+        if revoke && self.generation == generation() {
+            match self.client.v3().lease_revoke(self.id) {
+                Ok(_) => {}
+                Err(Error::Grpc {
+                    code: Code::NotFound,
+                    ..
+                }) => {
+                    return Err(Error::NotHeld(format!(
+                        "lease {:x} is gone: it expired or was revoked",
+                        self.id
+                    )))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the thread (in the process that started it; in a forked child
+    /// there is none to end).
+    fn stop_thread(&mut self) {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        if self.generation != generation() {
+            // The parent's thread: not this process's to join or detach.
+            std::mem::forget(thread);
+            return;
+        }
+        *self.shared.stop.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.shared.wake.notify_all();
+        let _ = thread.join();
+        self.shared.stopped.store(true, Ordering::Release);
+    }
+}
+
+impl Drop for LeaseKeeper {
+    /// Stops and revokes (errors ignored), as [`stop`](Self::stop)`(true)`;
+    /// in a forked child, does nothing.
+    fn drop(&mut self) {
+        if self.thread.is_none() {
+            return;
+        }
+        let forked = self.generation != generation();
+        self.stop_thread();
+        if !forked && self.shared.lost.get().is_none() {
+            let _ = self.client.v3().lease_revoke(self.id);
+        }
+    }
+}
