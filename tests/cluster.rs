@@ -1425,3 +1425,57 @@ fn v3_a_killed_member_moves_reads_and_writes_on() {
     let kv = v3.get(key).unwrap().unwrap();
     assert_eq!((kv.value.as_slice(), kv.version), (&b"fresh"[..], 3));
 }
+
+/// A lease keeper whose member is SIGKILLed (the leader, so an election
+/// happens too): its renewals move to another member, and the lease never
+/// expires (checked every 100 ms for five TTLs through another member).
+#[test]
+fn v3_a_kept_lease_survives_its_members_kill() {
+    let (_x, cluster) = exclusive();
+    let victim = cluster.leader_index();
+    let client = Client::builder()
+        .endpoints(cluster.urls_from(victim))
+        .read_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let keeper = client
+        .v3()
+        .lease_keeper(etcdc::v3::LeaseSource::Grant { ttl: 2 }, None)
+        .unwrap();
+    let id = keeper.id();
+    let watcher = Client::builder()
+        .endpoints(cluster.urls_from((victim + 1) % cluster.len()))
+        .read_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    cluster.kill(victim);
+    let killed = Instant::now();
+    let (mut lowest, mut at_risk) = (i64::MAX, 0);
+    while killed.elapsed() < Duration::from_secs(10) {
+        // During the election a read may fail; the lease may not.
+        if let Ok(ttl) = watcher.v3().lease_time_to_live(id, false) {
+            assert!(
+                ttl.ttl > 0,
+                "the lease expired {:?} after the kill",
+                killed.elapsed()
+            );
+            lowest = lowest.min(ttl.ttl);
+        }
+        match keeper.state() {
+            etcdc::v3::KeeperState::Alive { .. } => {}
+            etcdc::v3::KeeperState::AtRisk => at_risk += 1,
+            other => panic!("{other:?} {:?} after the kill", killed.elapsed()),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(matches!(
+        keeper.state(),
+        etcdc::v3::KeeperState::Alive { .. }
+    ));
+    println!(
+        "v3 lease keeper through a member kill: lowest TTL seen {lowest} s of 2; \
+         at risk by the keeper's clock in {at_risk} of the 100 ms checks"
+    );
+    keeper.stop(true).unwrap();
+    assert_eq!(watcher.v3().lease_time_to_live(id, false).unwrap().ttl, -1);
+}

@@ -4,11 +4,13 @@
 //! with a keep-alive at a third of its TTL, through the client's endpoints
 //! and failover rule (a keep-alive is safe to repeat: it moves on to the
 //! next member like a read). A renewal that fails is tried again every
-//! half second, while the lease has time left by this client's clock. The
-//! lease is lost when etcd says it does not exist (it expired, or someone
-//! revoked it), or when its TTL ran out without a renewal getting through:
-//! the keeper then says so ([`LeaseKeeper::state`], and the `on_lost`
-//! callback, called once on the keeper's thread) and stops.
+//! half second. When no renewal got through for the lease's whole TTL by
+//! this client's clock, the lease is at risk ([`KeeperState::AtRisk`]):
+//! the keeper goes on trying (etcd may still hold it: a new leader extends
+//! every lease). It is lost when etcd says it does not exist (it expired,
+//! or someone revoked it): the keeper then says so
+//! ([`LeaseKeeper::state`], and the `on_lost` callback, called once on the
+//! keeper's thread) and stops.
 //!
 //! Its clock is conservative: a renewal sent at `t` and answered with TTL
 //! `n` keeps the lease until `t + n` by this client's reckoning, never
@@ -51,7 +53,13 @@ pub enum KeeperState {
     /// Alive for at least `left` more (by this client's clock), unless
     /// renewed again before.
     Alive { left: Duration },
-    /// Lost, for this reason: the keeper stopped.
+    /// No renewal got through for the lease's whole TTL (by this client's
+    /// clock, which errs early): it may have expired, or etcd may still
+    /// hold it (a new leader extends every lease). The keeper goes on
+    /// trying; what depends on the lease (a lock) must count it lost.
+    AtRisk,
+    /// Lost, for this reason: etcd said the lease is gone (it expired or
+    /// was revoked). The keeper stopped.
     Lost(String),
     /// Stopped by its owner.
     Stopped,
@@ -194,12 +202,15 @@ fn keep(client: &Client, id: i64, ttl: i64, shared: &Shared, on_lost: Option<OnL
         if shared.sleep_until(next) {
             return;
         }
+        // Past the expiry by our clock, a renewal still gets a second: etcd
+        // may hold the lease longer (a new leader extends every lease).
         let left = shared.expiry().saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break format!("lease {id:x} expired: no renewal got through within its TTL");
-        }
+        let limit = left.max(Duration::from_secs(1));
         let sent = Instant::now();
-        match client.v3().lease_keep_alive_within(id, Limit::Within(left)) {
+        match client
+            .v3()
+            .lease_keep_alive_within(id, Limit::Within(limit))
+        {
             Ok(renewed) => {
                 shared.set_expiry(sent + secs(renewed.ttl));
                 next = sent + (secs(renewed.ttl) / 3).max(Duration::from_millis(100));
@@ -208,7 +219,7 @@ fn keep(client: &Client, id: i64, ttl: i64, shared: &Shared, on_lost: Option<OnL
                 code: Code::NotFound,
                 ..
             }) => break format!("lease {id:x} is gone: it expired or was revoked"),
-            Err(_) => next = Instant::now() + RETRY.min(left / 4),
+            Err(_) => next = Instant::now() + RETRY.min((left / 4).max(Duration::from_millis(50))),
         }
     };
     let _ = shared.lost.set(lost.clone());
@@ -243,7 +254,7 @@ impl LeaseKeeper {
             .expiry()
             .saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return KeeperState::Lost(format!("lease {:x} expired", self.id));
+            return KeeperState::AtRisk;
         }
         KeeperState::Alive { left }
     }
