@@ -1,13 +1,23 @@
-//! One HTTP/2 connection: opening it, its writer side (callers write whole
-//! frames under one lock), its reader thread (reads every frame, hands
+//! One HTTP/2 connection: opening it, its writer side (whole frames queued
+//! in one outbox, written by one thread at a time together with what
+//! others queued meanwhile), its reader thread (reads every frame, hands
 //! each stream its headers and data, answers PING and SETTINGS, applies
 //! WINDOW_UPDATE and GOAWAY, sends keepalive PINGs), and closing it.
 //!
-//! Locks: `writer` (the right to write to the socket) is taken before
-//! `state` when both are needed, never the other way; the reader thread
-//! collects the frames it must send while it holds `state` and writes them
+//! Locks: `outbox` (the frames to send, in order) is taken before `state`
+//! when both are needed, never the other way, and never held while
+//! writing; the reader thread collects the frames it must send and the
+//! callers it must wake while it holds `state`, and wakes and queues them
 //! after releasing it. A TLS socket's own lock ([`super::tls`]) is the
 //! innermost: taken last, and never held while waiting on the network.
+//!
+//! Writing (flat combining): a thread queues its frames in the outbox and,
+//! unless another thread is writing already, becomes the writer: it takes
+//! everything queued, writes it outside the lock, and goes on until the
+//! outbox is empty. A thread that finds a writer at work returns at once:
+//! that writer writes its frames before it stops. So requests of several
+//! threads, and the reader's PING ACKs and WINDOW_UPDATEs, share writes,
+//! and no thread waits for another's write to queue its own.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -22,8 +32,8 @@ use super::tls::TlsSocket;
 use super::{CallError, Config, H2Tls, Reason, MIN_KEEPALIVE_INTERVAL};
 use crate::transport::connection::{generation, set_keepalive, watch_forks};
 
-/// How long a failing connection waits for the writer lock to send its
-/// GOAWAY.
+/// How long a failing connection waits for the writer at work to finish,
+/// to send its GOAWAY.
 const GOAWAY_WAIT: Duration = Duration::from_millis(100);
 
 /// The frames we accept: the protocol's default size (we do not raise it).
@@ -46,7 +56,7 @@ impl Socket {
         }
     }
 
-    /// Writes whole frames; the caller holds the writer lock.
+    /// Writes whole frames; only the outbox's writer (one thread) does.
     fn write_all(&self, bytes: &[u8]) -> io::Result<()> {
         match self {
             Socket::Plain(s) => (&*s).write_all(bytes),
@@ -118,17 +128,33 @@ pub(crate) struct Inner {
     pub(super) authority: String,
     origin: String,
     pub(super) config: Config,
-    writer: Mutex<Writer>,
+    outbox: Mutex<Outbox>,
     pub(super) state: Mutex<State>,
     /// Openers waiting for a stream slot, and `connect` for SETTINGS.
     pub(super) opened: Condvar,
 }
 
-/// The writer lock's contents: buffers reused for every write.
+/// Frames to send, queued by any thread, and who writes them (see the
+/// module doc).
 #[derive(Debug, Default)]
-pub(crate) struct Writer {
+pub(crate) struct Outbox {
+    /// Whole frames, in the order they must go out.
     pub(super) buf: Vec<u8>,
+    /// Scratch for encoding a header block.
     pub(super) block: Vec<u8>,
+    /// The buffer of the last write, kept for the next one.
+    spare: Vec<u8>,
+    /// A thread is writing: it writes what is queued before it stops.
+    writing: bool,
+    /// The TLS layer has records of its own to send (an empty write).
+    tls: bool,
+    /// The highest stream id whose HEADERS were queued.
+    pub(super) queued_id: u32,
+    /// The highest stream id whose HEADERS a write took (so they may have
+    /// reached the server; streams above it did not).
+    started_id: u32,
+    /// The connection failed: nothing more is written.
+    pub(super) closed: bool,
 }
 
 /// The server's settings that matter to us.
@@ -158,11 +184,52 @@ pub(crate) struct State {
     pub(super) openers: usize,
 }
 
+/// What a stream's caller is blocked on, if anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Waiting {
+    /// Not waiting, or already owed a wake-up (see [`StreamState::wake`]).
+    No,
+    /// In [`super::H2Stream::recv`]: headers, data, trailers, the end, an
+    /// error, a cancel.
+    Recv,
+    /// In [`super::H2Stream::send`]: send window, the end, an error, a
+    /// cancel.
+    Send,
+}
+
+/// The callers to wake, collected while the state lock is held and
+/// notified after it is released (so a woken caller does not block at
+/// once on the lock its waker still holds). Each waiting caller is added
+/// at most once: adding it clears its `waiting`. Dropping notifies what
+/// is left, so no wake-up owed is ever lost: declare it before the state
+/// guard, which then drops first.
+#[derive(Default)]
+pub(crate) struct Wakes(Vec<Arc<Condvar>>);
+
+impl Wakes {
+    /// Notifies every caller collected (call without the state lock).
+    pub(crate) fn notify(&mut self) {
+        for cond in self.0.drain(..) {
+            // One waiter per stream: its single caller (an H2Stream is
+            // used by one thread at a time).
+            cond.notify_one();
+        }
+    }
+}
+
+impl Drop for Wakes {
+    fn drop(&mut self) {
+        self.notify();
+    }
+}
+
 /// One open stream, as the reader thread fills it in for its caller.
 pub(crate) struct StreamState {
+    /// Its caller's condition variable (one waiter at most).
     pub cond: Arc<Condvar>,
-    /// Its caller waits on `cond` (so it must be notified).
-    pub waiting: bool,
+    /// What its caller waits on `cond` for: while not `No`, news for it
+    /// must be followed by a notify ([`wake`](Self::wake)).
+    pub waiting: Waiting,
     pub send: SendWindow,
     pub recv: RecvWindow,
     /// The response headers, until taken.
@@ -185,7 +252,7 @@ impl StreamState {
     pub(super) fn new(send: i64, recv: u32) -> StreamState {
         StreamState {
             cond: Arc::new(Condvar::new()),
-            waiting: false,
+            waiting: Waiting::No,
             send: SendWindow::new(send),
             recv: RecvWindow::new(recv),
             head: None,
@@ -200,19 +267,38 @@ impl StreamState {
         }
     }
 
-    /// Wakes the stream's caller if it waits.
-    pub(super) fn wake(&mut self) {
-        if self.waiting {
-            self.cond.notify_all();
+    /// Marks the stream's caller, if it waits, to be woken by `wakes`
+    /// (once the state lock is released), and clears `waiting`: from then
+    /// until the caller waits again, further news need no other wake-up.
+    pub(super) fn wake(&mut self, wakes: &mut Wakes) {
+        if self.waiting != Waiting::No {
+            self.waiting = Waiting::No;
+            wakes.0.push(self.cond.clone());
+        }
+    }
+
+    /// As [`wake`](Self::wake), only for a caller waiting in `recv`
+    /// (news that matter to nobody else: headers, data).
+    fn wake_receiver(&mut self, wakes: &mut Wakes) {
+        if self.waiting == Waiting::Recv {
+            self.wake(wakes);
+        }
+    }
+
+    /// As [`wake`](Self::wake), only for a caller waiting in `send` (more
+    /// send window).
+    fn wake_sender(&mut self, wakes: &mut Wakes) {
+        if self.waiting == Waiting::Send {
+            self.wake(wakes);
         }
     }
 
     /// Fails the stream with `error` unless it already ended or failed.
-    fn fail(&mut self, error: CallError) {
+    fn fail(&mut self, error: CallError, wakes: &mut Wakes) {
         if self.error.is_none() && !self.remote_end {
             self.error = Some(error);
         }
-        self.wake();
+        self.wake(wakes);
     }
 }
 
@@ -393,7 +479,7 @@ impl H2Connection {
             authority,
             origin: origin.to_owned(),
             config,
-            writer: Mutex::new(Writer::default()),
+            outbox: Mutex::new(Outbox::default()),
             state: Mutex::new(State {
                 next_id: 1,
                 streams: HashMap::new(),
@@ -506,27 +592,59 @@ impl Inner {
         lock(&self.state)
     }
 
-    pub(super) fn lock_writer(&self) -> MutexGuard<'_, Writer> {
-        lock(&self.writer)
+    pub(super) fn lock_outbox(&self) -> MutexGuard<'_, Outbox> {
+        lock(&self.outbox)
     }
 
-    /// Writes `bytes` (whole frames) while holding the writer lock. A
-    /// failure closes the connection.
-    pub(super) fn write_locked(&self, bytes: &[u8]) -> Result<(), Reason> {
-        match self.socket.write_all(bytes) {
-            Ok(()) => Ok(()),
-            Err(e) => {
+    /// Sends what is queued in `out` (whole frames): writes it, and what
+    /// others queue meanwhile, until nothing is left; or, if another
+    /// thread is writing, leaves it to that thread (which writes it before
+    /// it stops) and returns at once. A failed write closes the connection
+    /// and is returned to the thread that wrote; once the connection is
+    /// closed, what is queued is dropped (its streams have failed).
+    pub(super) fn flush<'a>(&'a self, mut out: MutexGuard<'a, Outbox>) -> Result<(), Reason> {
+        if out.writing {
+            return Ok(());
+        }
+        out.writing = true;
+        loop {
+            if out.closed {
+                out.buf.clear();
+                out.writing = false;
+                return Ok(());
+            }
+            if out.buf.is_empty() && !out.tls {
+                out.writing = false;
+                return Ok(());
+            }
+            let mut batch = std::mem::take(&mut out.spare);
+            std::mem::swap(&mut batch, &mut out.buf);
+            out.tls = false;
+            out.started_id = out.queued_id;
+            drop(out);
+            let written = self.socket.write_all(&batch);
+            batch.clear();
+            out = self.lock_outbox();
+            out.spare = batch;
+            if let Err(e) = written {
+                out.writing = false;
+                drop(out);
                 let reason = self.socket.reason(&e, &self.origin, "write");
                 self.fail(reason.clone(), None);
-                Err(reason)
+                return Err(reason);
             }
         }
     }
 
-    /// Writes `bytes` (whole frames).
+    /// Sends `bytes` (whole frames; empty: just the TLS layer's own
+    /// records), as [`flush`](Self::flush) does.
     pub(super) fn write(&self, bytes: &[u8]) -> Result<(), Reason> {
-        let _w = self.lock_writer();
-        self.write_locked(bytes)
+        let mut out = self.lock_outbox();
+        if bytes.is_empty() {
+            out.tls = true;
+        }
+        out.buf.extend_from_slice(bytes);
+        self.flush(out)
     }
 
     fn wait_for_settings(&self, deadline: Instant) -> Result<(), CallError> {
@@ -564,38 +682,58 @@ impl Inner {
     }
 
     /// Closes the connection for `reason`: every stream not ended fails
-    /// (`MaybeSent`: it was written), waiting openers wake, the server is
-    /// told with a GOAWAY if `goaway` (and the writer is free), the socket
-    /// is shut down (which ends the reader thread). Idempotent.
+    /// (`MaybeSent` if a write took its HEADERS, `NotSent` if they were
+    /// still queued: they never go now), waiting openers wake, the server
+    /// is told with a GOAWAY if `goaway` (once the writer at work, if any,
+    /// is done), the socket is shut down (which ends the reader thread).
+    /// Idempotent.
     pub(super) fn fail(&self, reason: Reason, goaway: Option<ConnError>) {
+        // Closed first: nothing queued is written from now on, so the
+        // streams above `started` certainly did not leave.
+        let started = {
+            let mut out = self.lock_outbox();
+            out.closed = true;
+            out.started_id
+        };
         {
+            let mut wakes = Wakes::default();
             let mut st = self.lock_state();
             if st.closed.is_none() {
                 st.closed = Some(reason.clone());
             }
-            for s in st.streams.values_mut() {
-                s.fail(CallError::MaybeSent(reason.clone()));
+            for (id, s) in st.streams.iter_mut() {
+                let error = if *id > started {
+                    CallError::NotSent(reason.clone())
+                } else {
+                    CallError::MaybeSent(reason.clone())
+                };
+                s.fail(error, &mut wakes);
             }
             if st.openers > 0 {
                 self.opened.notify_all();
             }
+            drop(st);
+            wakes.notify();
         }
         if let Some(e) = goaway {
-            // A writer may hold the lock for a moment (between its write
-            // and the unlock), or for long (blocked on a server that does
-            // not read): wait for the first, not the second.
+            // A writer may be at work for a moment (the outbox is closed:
+            // it stops after its write), or for long (blocked on a server
+            // that does not read): wait for the first, not the second.
+            // Taking the turn for good: no one writes after the GOAWAY.
             let give_up = Instant::now() + GOAWAY_WAIT;
-            let writer = loop {
-                match self.writer.try_lock() {
-                    Ok(w) => break Some(w),
-                    Err(std::sync::TryLockError::Poisoned(p)) => break Some(p.into_inner()),
-                    Err(std::sync::TryLockError::WouldBlock) if Instant::now() < give_up => {
-                        std::thread::sleep(Duration::from_millis(1));
-                    }
-                    Err(std::sync::TryLockError::WouldBlock) => break None,
+            let turn = loop {
+                let mut out = self.lock_outbox();
+                if !out.writing {
+                    out.writing = true;
+                    break true;
                 }
+                drop(out);
+                if Instant::now() >= give_up {
+                    break false;
+                }
+                std::thread::sleep(Duration::from_millis(1));
             };
-            if let Some(_w) = writer {
+            if turn {
                 let mut out = Vec::new();
                 frame::put_goaway(&mut out, 0, e.code, e.reason.as_bytes());
                 let _ = self.socket.write_all(&out);
@@ -657,6 +795,7 @@ fn read_loop(inner: &Inner, r: &mut Reader) -> Stop {
     let mut last_read = Instant::now();
     let mut timeout_set: Option<Option<Duration>> = None;
     let mut ctl = Vec::new();
+    let mut wakes = Wakes::default();
     loop {
         // Keepalive: wake up to send a PING, or to give up on one.
         let now = Instant::now();
@@ -730,8 +869,9 @@ fn read_loop(inner: &Inner, r: &mut Reader) -> Stop {
                 }
                 let payload = &buf[start + frame::HEADER_LEN..start + total];
                 start += total;
-                if let Err(e) = on_frame(inner, &mut st, r, &head, payload, &mut ctl) {
+                if let Err(e) = on_frame(inner, &mut st, r, &head, payload, &mut ctl, &mut wakes) {
                     drop(st);
+                    wakes.notify();
                     if !ctl.is_empty() {
                         let _ = inner.write(&ctl);
                     }
@@ -739,6 +879,9 @@ fn read_loop(inner: &Inner, r: &mut Reader) -> Stop {
                 }
             }
         }
+        // Everything read so far is handled: wake its callers (each once,
+        // the state lock released), then send what the frames asked for.
+        wakes.notify();
         if !ctl.is_empty() {
             if let Err(reason) = inner.write(&ctl) {
                 return Stop {
@@ -797,7 +940,8 @@ fn keepalive(inner: &Inner, r: &mut Reader, last_read: Instant) -> Result<(), St
     Ok(())
 }
 
-/// Handles one frame with the state locked; frames to send go to `ctl`.
+/// Handles one frame with the state locked; frames to send go to `ctl`,
+/// callers to wake (once the lock is released) to `wakes`.
 fn on_frame(
     inner: &Inner,
     st: &mut State,
@@ -805,6 +949,7 @@ fn on_frame(
     head: &Head,
     payload: &[u8],
     ctl: &mut Vec<u8>,
+    wakes: &mut Wakes,
 ) -> Result<(), ConnError> {
     let parsed = frame::parse(head, payload)?;
     if r.first_frame {
@@ -854,6 +999,7 @@ fn on_frame(
                     frame::STREAM_CLOSED,
                     ctl,
                     "DATA after END_STREAM",
+                    wakes,
                 );
                 return Ok(());
             }
@@ -864,6 +1010,7 @@ fn on_frame(
                     frame::FLOW_CONTROL_ERROR,
                     ctl,
                     "DATA beyond the stream window",
+                    wakes,
                 );
                 return Ok(());
             }
@@ -881,12 +1028,17 @@ fn on_frame(
                     frame::PROTOCOL_ERROR,
                     ctl,
                     "DATA before the response headers",
+                    wakes,
                 );
                 return Ok(());
             }
             s.data.extend_from_slice(data);
             s.remote_end |= end_stream;
-            s.wake();
+            if end_stream {
+                s.wake(wakes);
+            } else if !data.is_empty() {
+                s.wake_receiver(wakes);
+            }
         }
         Frame::Headers {
             stream,
@@ -902,7 +1054,7 @@ fn on_frame(
             }
             check_known(st, stream)?;
             if end_headers {
-                on_header_block(st, r, stream, end_stream, block, ctl)?;
+                on_header_block(st, r, stream, end_stream, block, ctl, wakes)?;
             } else {
                 check_block_size(r, block.len())?;
                 r.pending = Some((stream, end_stream, block.to_vec()));
@@ -923,7 +1075,7 @@ fn on_frame(
             check_block_size(r, acc.len() + block.len())?;
             acc.extend_from_slice(block);
             if end_headers {
-                on_header_block(st, r, stream, end_stream, &acc, ctl)?;
+                on_header_block(st, r, stream, end_stream, &acc, ctl, wakes)?;
             } else {
                 r.pending = Some((stream, end_stream, acc));
             }
@@ -937,13 +1089,13 @@ fn on_frame(
                 } else {
                     CallError::MaybeSent(Reason::Reset(code))
                 };
-                s.fail(error);
+                s.fail(error, wakes);
                 // The stream is closed: nothing more to send on it.
                 s.reset_sent = true;
             }
         }
         Frame::Settings(entries) => {
-            on_settings(inner, st, entries)?;
+            on_settings(inner, st, entries, wakes)?;
             frame::put_settings_ack(ctl);
         }
         Frame::SettingsAck => {}
@@ -971,7 +1123,7 @@ fn on_frame(
                 .map_or(last_stream, |(l, _)| last_stream.min(*l));
             for (id, s) in st.streams.iter_mut() {
                 if *id > last {
-                    s.fail(CallError::NotSent(reason.clone()));
+                    s.fail(CallError::NotSent(reason.clone()), wakes);
                 }
             }
             st.goaway = Some((last, reason));
@@ -991,13 +1143,20 @@ fn on_frame(
                     ConnError::new(frame::FLOW_CONTROL_ERROR, "connection window over 2^31-1")
                 })?;
                 for s in st.streams.values_mut() {
-                    s.wake();
+                    s.wake_sender(wakes);
                 }
             } else {
                 check_known(st, stream)?;
                 if let Some(s) = st.streams.get_mut(&stream) {
                     if increment == 0 {
-                        reset(s, stream, frame::PROTOCOL_ERROR, ctl, "WINDOW_UPDATE of 0");
+                        reset(
+                            s,
+                            stream,
+                            frame::PROTOCOL_ERROR,
+                            ctl,
+                            "WINDOW_UPDATE of 0",
+                            wakes,
+                        );
                     } else if s.send.grow(increment).is_err() {
                         reset(
                             s,
@@ -1005,9 +1164,10 @@ fn on_frame(
                             frame::FLOW_CONTROL_ERROR,
                             ctl,
                             "stream window over 2^31-1",
+                            wakes,
                         );
                     } else {
-                        s.wake();
+                        s.wake_sender(wakes);
                     }
                 }
             }
@@ -1049,17 +1209,24 @@ fn check_block_size(r: &Reader, len: usize) -> Result<(), ConnError> {
 }
 
 /// A stream error of the server's: the stream is reset and its call fails.
-fn reset(s: &mut StreamState, stream: u32, code: u32, ctl: &mut Vec<u8>, why: &str) {
+fn reset(
+    s: &mut StreamState,
+    stream: u32,
+    code: u32,
+    ctl: &mut Vec<u8>,
+    why: &str,
+    wakes: &mut Wakes,
+) {
     if !s.reset_sent {
         frame::put_rst_stream(ctl, stream, code);
         s.reset_sent = true;
     }
     s.remote_end = false;
     s.error = None;
-    s.fail(CallError::Protocol(format!(
-        "{why} ({})",
-        frame::error_name(code)
-    )));
+    s.fail(
+        CallError::Protocol(format!("{why} ({})", frame::error_name(code))),
+        wakes,
+    );
 }
 
 /// A complete header block: decoded (always: the table is per
@@ -1071,6 +1238,7 @@ fn on_header_block(
     end_stream: bool,
     block: &[u8],
     ctl: &mut Vec<u8>,
+    wakes: &mut Wakes,
 ) -> Result<(), ConnError> {
     let decoded = r.decoder.decode(block)?;
     let Some(s) = st.streams.get_mut(&stream) else {
@@ -1086,6 +1254,7 @@ fn on_header_block(
             frame::STREAM_CLOSED,
             ctl,
             "HEADERS after END_STREAM",
+            wakes,
         );
         return Ok(());
     }
@@ -1096,6 +1265,7 @@ fn on_header_block(
             frame::CANCEL,
             ctl,
             "response header list over the configured limit",
+            wakes,
         );
         return Ok(());
     }
@@ -1113,15 +1283,25 @@ fn on_header_block(
             frame::PROTOCOL_ERROR,
             ctl,
             "trailers without END_STREAM",
+            wakes,
         );
         return Ok(());
     }
     s.remote_end |= end_stream;
-    s.wake();
+    if end_stream {
+        s.wake(wakes);
+    } else {
+        s.wake_receiver(wakes);
+    }
     Ok(())
 }
 
-fn on_settings(inner: &Inner, st: &mut State, entries: &[u8]) -> Result<(), ConnError> {
+fn on_settings(
+    inner: &Inner,
+    st: &mut State,
+    entries: &[u8],
+    wakes: &mut Wakes,
+) -> Result<(), ConnError> {
     for (id, value) in frame::settings_entries(entries) {
         match id {
             frame::SETTINGS_ENABLE_PUSH if value > 1 => {
@@ -1143,7 +1323,7 @@ fn on_settings(inner: &Inner, st: &mut State, entries: &[u8]) -> Result<(), Conn
                     s.send.shift(delta).map_err(|()| {
                         ConnError::new(frame::FLOW_CONTROL_ERROR, "stream window over 2^31-1")
                     })?;
-                    s.wake();
+                    s.wake_sender(wakes);
                 }
             }
             frame::SETTINGS_MAX_FRAME_SIZE => {

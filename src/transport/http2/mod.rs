@@ -2,10 +2,14 @@
 //! API over gRPC ([`crate::transport::grpc`]).
 //!
 //! One [`H2Connection`] carries any number of concurrent calls from any
-//! number of threads. Writers (the calling threads) take turns on the
-//! socket under one lock and write whole frames; one **reader thread** per
-//! connection reads every frame and hands each stream's headers and data
-//! to its caller, who waits on a condition variable of its own. The reader
+//! number of threads. Writers (the calling threads, and the reader thread
+//! for its control frames) queue whole frames in one outbox; whoever finds
+//! no write under way writes everything queued, including what others
+//! queue meanwhile, so several threads' frames share one write. One
+//! **reader thread** per connection reads every frame and hands each
+//! stream's headers and data to its caller, who waits on a condition
+//! variable of its own: woken once for all the frames of one read, after
+//! the reader has released the shared state. The reader
 //! also answers PINGs and SETTINGS, applies WINDOW_UPDATEs and GOAWAY,
 //! tops up the connection's receive window, and sends keepalive PINGs
 //! while calls are open. Because the reader is always there, deadlines and
@@ -60,9 +64,9 @@
 //! the same CA file or system store, client certificate and verification
 //! as the v2 transport; the system's store when none is given). The
 //! reader thread reads raw bytes outside any lock and decrypts them under
-//! the socket's TLS lock; writers encrypt under it and write the records
-//! outside it, while holding the writer lock (so records go out in the
-//! order they were sealed). A failed handshake is `NotSent(Reason::Tls)`,
+//! the socket's TLS lock; the writer (one thread at a time) encrypts under
+//! it and writes the records outside it (so records go out in the order
+//! they were sealed). A failed handshake is `NotSent(Reason::Tls)`,
 //! told apart as the v2 transport does ([`Reason::tls_error`]: untrusted
 //! certificate, wrong host name, client certificate refused, other); a
 //! server that does not select `h2` is `NotSent(Reason::Connect)`.

@@ -8,14 +8,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::Instant;
 
-use super::connection::{H2Connection, Inner, State, StreamState};
+use super::connection::{H2Connection, Inner, State, StreamState, Waiting, Wakes};
 use super::frame;
 use super::hpack::{self, Field, Sensitivity};
 use super::{CallError, Reason};
 use crate::transport::connection::generation;
 
-/// The most DATA written under the writer lock at once, so that other
-/// streams' frames get their turn during a large send.
+/// The most DATA queued at once, so that other streams' frames get their
+/// turn during a large send.
 const SEND_CHUNK: usize = 64 * 1024;
 
 /// Cancels calls from any thread: a call blocked on a stream or waiting
@@ -91,6 +91,7 @@ impl Inner {
         if self.generation != generation() {
             return;
         }
+        let mut wakes = Wakes::default();
         let reset = {
             let mut st = self.lock_state();
             if id == 0 {
@@ -104,12 +105,13 @@ impl Inner {
                 return;
             };
             s.cancelled = true;
-            s.wake();
+            s.wake(&mut wakes);
             let ended = s.remote_end && s.local_end;
             let reset = !(s.reset_sent || ended || closed);
             s.reset_sent |= reset;
             reset
         };
+        wakes.notify();
         if reset {
             let mut out = Vec::with_capacity(13);
             frame::put_rst_stream(&mut out, id, frame::CANCEL);
@@ -186,11 +188,12 @@ fn refusal(st: &State) -> Option<CallError> {
 
 impl H2Stream {
     /// Opens a stream: waits (within `deadline`) for a slot under the
-    /// server's MAX_CONCURRENT_STREAMS, then writes HEADERS (with
+    /// server's MAX_CONCURRENT_STREAMS, then sends HEADERS (with
     /// CONTINUATIONs if needed) and as much of `body` as the windows allow,
-    /// in one write; `end_stream` ends our side once all of `body` is
-    /// sent. Returns the stream and how much of `body` was sent (send the
-    /// rest with [`send`](Self::send)).
+    /// in one write (with other threads' frames queued meanwhile, or left
+    /// to the thread writing: see [`super::connection`]); `end_stream`
+    /// ends our side once all of `body` is sent. Returns the stream and how
+    /// much of `body` was sent (send the rest with [`send`](Self::send)).
     pub(crate) fn open(
         conn: &H2Connection,
         fields: &[FieldRef<'_>],
@@ -202,15 +205,24 @@ impl H2Stream {
         let inner = conn.checked()?;
         let list: usize = fields.iter().map(|(n, v, _)| hpack::field_size(n, v)).sum();
         reserve_slot(inner, deadline, cancel)?;
-        let mut w = inner.lock_writer();
-        let w = &mut *w;
+        // The outbox stays locked from the id's choice to the queueing of
+        // its HEADERS: streams open in the order of their ids.
+        let mut out = inner.lock_outbox();
+        let w = &mut *out;
         w.block.clear();
         for (name, value, how) in fields {
             hpack::encode_field(&mut w.block, name, value, *how);
         }
         let (id, sent, max_frame) = {
             let mut st = inner.lock_state();
-            let refused = refusal(&st).or_else(|| {
+            let closed = w.closed.then(|| {
+                CallError::NotSent(
+                    st.closed
+                        .clone()
+                        .unwrap_or_else(|| Reason::Closed("the connection failed".into())),
+                )
+            });
+            let refused = closed.or_else(|| refusal(&st)).or_else(|| {
                 (list > st.peer.max_header_list).then(|| {
                     CallError::Invalid(format!(
                         "request headers of {list} bytes, over the server's limit of {}",
@@ -246,7 +258,7 @@ impl H2Stream {
             t.register(inner, id);
             stream.token = Some(t.clone());
         }
-        w.buf.clear();
+        w.queued_id = id;
         frame::put_headers(
             &mut w.buf,
             id,
@@ -261,7 +273,7 @@ impl H2Stream {
             max_frame,
             end_stream && sent == body.len() && sent > 0,
         );
-        inner.write_locked(&w.buf).map_err(CallError::MaybeSent)?;
+        inner.flush(out).map_err(CallError::MaybeSent)?;
         Ok((stream, sent))
     }
 
@@ -311,26 +323,22 @@ impl H2Stream {
                     if passed(deadline) {
                         return Err(CallError::MaybeSent(Reason::Timeout));
                     }
-                    s.waiting = true;
+                    s.waiting = Waiting::Send;
                     let cond = s.cond.clone();
                     st = wait_until(&cond, st, deadline);
                     if let Some(s) = st.streams.get_mut(&self.id) {
-                        s.waiting = false;
+                        s.waiting = Waiting::No;
                     }
                 }
             };
-            let mut w = self.inner.lock_writer();
-            let w = &mut *w;
-            w.buf.clear();
+            let mut out = self.inner.lock_outbox();
             let chunk = &data[at..at + n];
             if chunk.is_empty() {
-                frame::put_data(&mut w.buf, self.id, &[], true);
+                frame::put_data(&mut out.buf, self.id, &[], true);
             } else {
-                put_data(&mut w.buf, self.id, chunk, max_frame, last && end_stream);
+                put_data(&mut out.buf, self.id, chunk, max_frame, last && end_stream);
             }
-            self.inner
-                .write_locked(&w.buf)
-                .map_err(CallError::MaybeSent)?;
+            self.inner.flush(out).map_err(CallError::MaybeSent)?;
             at += n;
             if last {
                 return Ok(());
@@ -377,11 +385,11 @@ impl H2Stream {
             if passed(deadline) {
                 return Err(CallError::MaybeSent(Reason::Timeout));
             }
-            s.waiting = true;
+            s.waiting = Waiting::Recv;
             let cond = s.cond.clone();
             st = wait_until(&cond, st, deadline);
             if let Some(s) = st.streams.get_mut(&self.id) {
-                s.waiting = false;
+                s.waiting = Waiting::No;
             }
         };
         drop(st);

@@ -4,9 +4,10 @@
 //! The reader thread reads raw bytes from the TCP socket holding no lock
 //! (so a shutdown from another thread wakes it, and writers are never
 //! kept waiting on the network), then decrypts them under the TLS lock.
-//! Writers, who hold the connection's writer lock, encrypt under the TLS
-//! lock and write the sealed records after releasing it: the writer lock
-//! keeps records in the order they were sealed. Nothing blocks on the
+//! The connection's writer (one thread at a time: see
+//! [`super::connection`]) encrypts under the TLS lock and writes the sealed
+//! records after releasing it: one writer at a time keeps records in the
+//! order they were sealed. Nothing blocks on the
 //! network while holding the TLS lock.
 
 use std::io::{self, Read, Write};
@@ -95,7 +96,8 @@ impl TlsSocket {
     }
 
     /// Encrypts and writes `bytes`, and whatever rustls has to send (an
-    /// empty `bytes` just sends that). The caller holds the writer lock.
+    /// empty `bytes` just sends that). Only the connection's writer (one
+    /// thread at a time) calls it.
     pub(super) fn write_all(&self, bytes: &[u8]) -> io::Result<()> {
         let mut rest = bytes;
         let mut sealed = Vec::with_capacity(rest.len().min(CHUNK) + 64);
