@@ -66,6 +66,7 @@ typedef struct etcdc_v3_txn_response etcdc_v3_txn_response;
 typedef struct etcdc_v3_swap_response etcdc_v3_swap_response;
 typedef struct etcdc_v3_lease_ttl_response etcdc_v3_lease_ttl_response;
 typedef struct etcdc_v3_lease_list etcdc_v3_lease_list;
+typedef struct etcdc_v3_lease_keeper etcdc_v3_lease_keeper;
 typedef struct etcdc_v3_permission_list etcdc_v3_permission_list;
 typedef struct etcdc_v3_member_list etcdc_v3_member_list;
 typedef struct etcdc_v3_status_response etcdc_v3_status_response;
@@ -3265,6 +3266,237 @@ int64_t etcdc_v3_lease_list_get(const struct etcdc_v3_lease_list *list, size_t i
  * Frees a list of lease ids. NULL is a no-op.
  */
 void etcdc_v3_lease_list_free(struct etcdc_v3_lease_list *list);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
+
+/* ==== v3 Lease keeper ===================================================== */
+
+/*
+ * A v3 lease kept alive in the background: `etcdc_v3_lease_keeper`.
+ *
+ * A keeper grants a new lease (`ttl`) or adopts an existing one (`id`),
+ * then renews it on a thread of its own (named `etcdc-lease`) at a third of
+ * its TTL, through the client's endpoints and failover rule, with
+ * connections of its own, until it is stopped (`etcdc_v3_lease_keeper_stop()`)
+ * or freed (`etcdc_v3_lease_keeper_free()`, which stops it and revokes the
+ * lease). A renewal that fails is tried again every half second. Keys put
+ * with the lease (`etcdc_v3_put_options.lease`, the id from
+ * `etcdc_v3_lease_keeper_id()`) live as long as it.
+ *
+ * Its clock is conservative: a renewal sent at `t` and answered with TTL
+ * `n` keeps the lease until `t + n` by this client's reckoning, never
+ * later than etcd's. When no renewal got through for the lease's whole TTL
+ * the lease is at risk (`ETCDC_V3_KEEPER_AT_RISK`): it may have expired,
+ * or etcd may still hold it (a new leader extends every lease); the keeper
+ * goes on trying, and what depends on the lease (a lock) must count it
+ * lost. The lease is lost (`ETCDC_V3_KEEPER_LOST`) when etcd says it does
+ * not exist (it expired, or someone revoked it): the keeper then calls the
+ * `on_lost` callback once and its thread ends.
+ *
+ * Threads: `etcdc_v3_lease_keeper_state()`, `_id()`, `_ttl()` and
+ * `_lost_reason()` may be called from any thread at any time while the
+ * keeper exists, also while another thread stops it.
+ * `etcdc_v3_lease_keeper_stop()` and `etcdc_v3_lease_keeper_free()` are
+ * called by one thread (the owner's), never from the `on_lost` callback
+ * (they wait for the keeper's thread, which is the one running the
+ * callback); free it when no other thread uses it.
+ *
+ * Fork: the keeper, its thread and its lease belong to the process that
+ * made it. In a forked child, the copy's state reads what the parent's
+ * keeper had published at the fork, and stopping or freeing it does
+ * nothing (no thread to stop, no revoke); free it all the same, to release
+ * its memory.
+ */
+
+/**
+ * The current version of `etcdc_v3_lease_keeper_options`.
+ */
+#define ETCDC_V3_LEASE_KEEPER_OPTIONS_VERSION 1
+
+/**
+ * Called once, on the keeper's thread, when the lease is lost: `reason`
+ * says why (NUL-terminated; borrowed: valid during the call only; the same
+ * text as `etcdc_v3_lease_keeper_lost_reason()`, which already returns it
+ * then, as `etcdc_v3_lease_keeper_state()` returns `ETCDC_V3_KEEPER_LOST`).
+ * It must return soon (the keeper's thread ends after it, and a stop or a
+ * free waits for it), must not call `etcdc_v3_lease_keeper_stop()` or
+ * `etcdc_v3_lease_keeper_free()` on its keeper (they wait for this very
+ * thread: signal another thread to do it instead), and must return
+ * normally (no longjmp, no C++ exception). Not called when the keeper is
+ * stopped or freed before the lease is lost.
+ */
+typedef void (*etcdc_v3_lease_lost_callback)(const char *reason, void *userdata);
+
+/**
+ * Options of `etcdc_v3_lease_keeper_new()`. Initialise with
+ * `ETCDC_V3_LEASE_KEEPER_OPTIONS_INIT` or
+ * `etcdc_v3_lease_keeper_options_init(&opts, ETCDC_V3_LEASE_KEEPER_OPTIONS_VERSION)`,
+ * then set exactly one of `ttl` and `id`.
+ */
+typedef struct etcdc_v3_lease_keeper_options {
+    /**
+     * `ETCDC_V3_LEASE_KEEPER_OPTIONS_VERSION`.
+     */
+    uint32_t version;
+    /**
+     * Grant a new lease of this many seconds (positive; etcd raises a TTL
+     * below its minimum, a few seconds). 0: adopt `id` instead.
+     */
+    int64_t ttl;
+    /**
+     * Adopt this existing lease (granted by this program or another): the
+     * keeper renews it at once to learn its TTL. 0: grant a new one.
+     */
+    int64_t id;
+    /**
+     * Called once if the lease is lost (see `etcdc_v3_lease_lost_callback`);
+     * NULL: none.
+     */
+    etcdc_v3_lease_lost_callback on_lost;
+    /**
+     * Passed to `on_lost` as it is, never read.
+     */
+    void *userdata;
+} etcdc_v3_lease_keeper_options;
+
+/** Initialiser for etcdc_v3_lease_keeper_options: no lease yet (set `ttl` or `id`), no callback. */
+#define ETCDC_V3_LEASE_KEEPER_OPTIONS_INIT \
+    { ETCDC_V3_LEASE_KEEPER_OPTIONS_VERSION, 0, 0, NULL, NULL }
+
+/**
+ * What a keeper knows of its lease (`etcdc_v3_lease_keeper_state()`).
+ */
+typedef enum etcdc_v3_keeper_state {
+    /**
+     * No keeper: what a NULL `keeper` reads as. Never the state of a keeper.
+     */
+    ETCDC_V3_KEEPER_NONE = 0,
+    /**
+     * Alive for at least the time `etcdc_v3_lease_keeper_state()` stores
+     * in `*left_ms` (by this client's clock), unless renewed before.
+     */
+    ETCDC_V3_KEEPER_ALIVE = 1,
+    /**
+     * No renewal got through for the lease's whole TTL (by this client's
+     * clock, which errs early): it may have expired. The keeper goes on
+     * trying; what depends on the lease must count it lost.
+     */
+    ETCDC_V3_KEEPER_AT_RISK = 2,
+    /**
+     * Lost: etcd said the lease is gone (it expired or was revoked);
+     * `etcdc_v3_lease_keeper_lost_reason()` says so. The keeper's thread
+     * ended (the handle must still be freed).
+     */
+    ETCDC_V3_KEEPER_LOST = 3,
+    /**
+     * Stopped by `etcdc_v3_lease_keeper_stop()`.
+     */
+    ETCDC_V3_KEEPER_STOPPED = 4,
+} etcdc_v3_keeper_state;
+
+/**
+ * A lease kept alive by a thread of its own (see the section's
+ * introduction). Made by `etcdc_v3_lease_keeper_new()`, owned by the
+ * caller, freed with `etcdc_v3_lease_keeper_free()` (which stops the
+ * keeper and revokes the lease unless it was stopped before). It may
+ * outlive the client it was made with. Threads: state, id, TTL and lost
+ * reason from any thread; stop and free from the owner's, never from the
+ * `on_lost` callback.
+ */
+struct etcdc_v3_lease_keeper;
+
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+/**
+ * Sets the `version`-sized start of `*opts` to that version's defaults, as
+ * `ETCDC_V3_LEASE_KEEPER_OPTIONS_INIT` does; pass
+ * `ETCDC_V3_LEASE_KEEPER_OPTIONS_VERSION`.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL or an unknown version.
+ */
+enum etcdc_status etcdc_v3_lease_keeper_options_init(struct etcdc_v3_lease_keeper_options *opts,
+                                                     uint32_t version);
+
+/**
+ * Grants a new lease of `opts->ttl` seconds, or adopts the existing lease
+ * `opts->id` (exactly one of them set), and starts a keeper that renews it
+ * in the background. On success `*out` is the new keeper, owned by the
+ * caller, freed with `etcdc_v3_lease_keeper_free()`; it may outlive
+ * `client` (it has connections of its own to the same endpoints, with the
+ * same TLS settings and credentials).
+ *
+ * Errors: `ETCDC_ERR_GRPC_NOT_FOUND` for a lease to adopt that does not
+ * exist; those of `etcdc_v3_lease_grant()` (`ETCDC_ERR_AMBIGUOUS`...) or of
+ * `etcdc_v3_lease_keep_alive_once()`; `ETCDC_ERR_INVALID_ARGUMENT` for
+ * NULL (`opts` too: there is no default lease), neither or both of `ttl`
+ * and `id` set, a `ttl` that is not positive, an unknown options version;
+ * `ETCDC_ERR_PROTOCOL` if the thread could not be started (a granted lease
+ * then expires after its TTL); transport errors.
+ */
+enum etcdc_status etcdc_v3_lease_keeper_new(const struct etcdc_client *client,
+                                            const struct etcdc_v3_lease_keeper_options *opts,
+                                            struct etcdc_v3_lease_keeper **out);
+
+/**
+ * The lease's id (0 if `keeper` is NULL): attach keys to it with
+ * `etcdc_v3_put_options.lease`.
+ */
+int64_t etcdc_v3_lease_keeper_id(const struct etcdc_v3_lease_keeper *keeper);
+
+/**
+ * The lease's TTL in seconds, as etcd granted it (for an adopted lease: as
+ * etcd said at the first renewal); 0 if `keeper` is NULL.
+ */
+int64_t etcdc_v3_lease_keeper_ttl(const struct etcdc_v3_lease_keeper *keeper);
+
+/**
+ * What the keeper knows of its lease now (see `etcdc_v3_keeper_state`);
+ * lock-free, from any thread. `*left_ms` (if `left_ms` is not NULL) is the
+ * time the lease has left by this client's clock, in milliseconds rounded
+ * down, when it is `ETCDC_V3_KEEPER_ALIVE`; 0 in every other state.
+ * `ETCDC_V3_KEEPER_NONE` (and `*left_ms` 0) if `keeper` is NULL.
+ */
+enum etcdc_v3_keeper_state etcdc_v3_lease_keeper_state(const struct etcdc_v3_lease_keeper *keeper,
+                                                       int64_t *left_ms);
+
+/**
+ * Why the lease was lost (`ETCDC_V3_KEEPER_LOST`), e.g. "lease 694d7f5a1c2e3b04
+ * is gone: it expired or was revoked"; "" while it is not lost. Borrowed
+ * from the keeper: valid until it is freed (the reason never changes once
+ * set). NULL only if `keeper` is NULL.
+ */
+const char *etcdc_v3_lease_keeper_lost_reason(const struct etcdc_v3_lease_keeper *keeper);
+
+/**
+ * Stops the keeper: its thread ends before this returns (a renewal under
+ * way is waited for, up to its own deadline). With `revoke`, revokes the
+ * lease too: its keys are deleted now; without, the lease expires after
+ * its TTL. The handle stays valid (its state is `ETCDC_V3_KEEPER_STOPPED`,
+ * or `_LOST`) and must still be freed; stopping it again does nothing
+ * (and returns as below: `ETCDC_ERR_NOT_HELD` if lost, else `ETCDC_OK`).
+ * Never from the `on_lost` callback; in a forked child, does nothing.
+ *
+ * Errors: `ETCDC_ERR_NOT_HELD` when the lease was lost before (nothing to
+ * revoke; `etcdc_v3_lease_keeper_lost_reason()` says why), or was found
+ * gone by the revoke; `ETCDC_ERR_AMBIGUOUS` if the revoke may have been
+ * applied; `ETCDC_ERR_INVALID_ARGUMENT` for NULL; the revoke's transport
+ * errors (the keeper is stopped all the same: the lease expires after its
+ * TTL).
+ */
+enum etcdc_status etcdc_v3_lease_keeper_stop(struct etcdc_v3_lease_keeper *keeper, bool revoke);
+
+/**
+ * Frees the keeper. If it was not stopped, stops it and revokes the lease
+ * first (errors ignored), as `etcdc_v3_lease_keeper_stop(keeper, true)`:
+ * its thread has ended when this returns. NULL is a no-op. No other thread
+ * may be using it; never from the `on_lost` callback. In a forked child,
+ * frees the copy's memory and nothing else (no thread to stop, no revoke).
+ */
+void etcdc_v3_lease_keeper_free(struct etcdc_v3_lease_keeper *keeper);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -241,6 +241,16 @@ FUNCS = {
     "etcdc_v3_lease_list_count": dict(expect="nonzero"),
     "etcdc_v3_lease_list_get": dict(expect="nonzero"),
     "etcdc_v3_lease_list_free": dict(expect="void"),
+    # v3 lease keeper (a keeper of a fresh 60 s lease, with on_lost set;
+    # freed by its cleanup, which revokes the lease)
+    "etcdc_v3_lease_keeper_options_init": dict(expect="ETCDC_OK"),
+    "etcdc_v3_lease_keeper_new": dict(expect="ETCDC_OK"),
+    "etcdc_v3_lease_keeper_id": dict(expect="nonzero"),
+    "etcdc_v3_lease_keeper_ttl": dict(expect="nonzero"),
+    "etcdc_v3_lease_keeper_state": dict(expect="nonzero"),  # ETCDC_V3_KEEPER_ALIVE
+    "etcdc_v3_lease_keeper_lost_reason": dict(expect="nonnull"),  # "": not lost
+    "etcdc_v3_lease_keeper_stop": dict(expect="ETCDC_OK"),
+    "etcdc_v3_lease_keeper_free": dict(expect="void"),
     # v3 auth (the shared etcd keeps v3 auth off: no v3 user "root" is ever
     # made, so enabling fails; disabling while off is no error; the users
     # and roles are the test's own, v3_user_name and v3_role_name)
@@ -416,6 +426,8 @@ VALUES = {
     "etcdc_v3_range_options_init:version": "ETCDC_V3_RANGE_OPTIONS_VERSION",
     "etcdc_v3_put_options_init:version": "ETCDC_V3_PUT_OPTIONS_VERSION",
     "etcdc_v3_delete_options_init:version": "ETCDC_V3_DELETE_OPTIONS_VERSION",
+    "etcdc_v3_lease_keeper_options_init:version": "ETCDC_V3_LEASE_KEEPER_OPTIONS_VERSION",
+    "etcdc_v3_lease_keeper_stop:revoke": "true",
     "etcdc_v3_compare_options_init:version": "ETCDC_V3_COMPARE_OPTIONS_VERSION",
     "etcdc_v3_compact:revision": "rev",
     "etcdc_v3_compact:physical": "false",
@@ -549,9 +561,13 @@ KINDS = {
                                ptr=True),
     "v3_alarm_list": dict(setup="etcdc_v3_alarm_list *{v} = v3_alarm_list_fixture();",
                           expr="{v}", cleanup="etcdc_v3_alarm_list_free({v});", ptr=True),
+    "v3_lease_keeper": dict(setup="etcdc_v3_lease_keeper *{v} = v3_lease_keeper_fixture();",
+                            expr="{v}", cleanup="etcdc_v3_lease_keeper_free({v});", ptr=True),
     "userdata": dict(setup="int {v} = 0;", expr="&{v}", ptr=True),
     "callback": dict(expr="stop_after_one", ptr=True),
     "snapshot_callback": dict(expr="snapshot_sink", ptr=True),
+    # Only an options field (etcdc_v3_lease_keeper_options.on_lost): OPTS_SETUP.
+    "lease_lost_callback": dict(expr="lease_lost_sink", ptr=True),
     "scalar": dict(expr="{val}"),
     # out_handle, opts_in, opts_init: built from the type (see kind_of).
 }
@@ -611,12 +627,15 @@ EXACT_TYPES = {
     "struct etcdc_v3_status_response *": "v3_status_response",
     "const struct etcdc_v3_alarm_list *": "v3_alarm_list",
     "struct etcdc_v3_alarm_list *": "v3_alarm_list",
+    "const struct etcdc_v3_lease_keeper *": "v3_lease_keeper",
+    "struct etcdc_v3_lease_keeper *": "v3_lease_keeper",
 }
 
 # The C function given for each callback type (a valid one).
 CALLBACKS = {
     "etcdc_watch_callback": "callback",
     "etcdc_v3_snapshot_callback": "snapshot_callback",
+    "etcdc_v3_lease_lost_callback": "lease_lost_callback",
 }
 
 # A different kind for one parameter of one function.
@@ -634,6 +653,10 @@ OPTS_SETUP = {
     # The fixture's write is in etcd's history: the watch returns at once.
     "watch": "{v}.wait_index = idx;",
     "lock": "{v}.prefix = lock_prefix;",
+    # A new lease of 60 s, with a callback (never called: nothing here
+    # loses a lease) and its counter.
+    "v3_lease_keeper": "{v}.ttl = 60;\n{v}.on_lost = " + KINDS["lease_lost_callback"]["expr"]
+                       + ";\n{v}.userdata = &lease_lost_calls;",
 }
 
 # --------------------------------------------------------------------------
@@ -641,6 +664,8 @@ OPTS_SETUP = {
 # header's sentence). Expectation "baseline": the same status as the call
 # with valid arguments; "noop": a void function that does nothing. "poke":
 # the call waits for a change of `key`, so a thread writes it meanwhile.
+# An accessor (returning a pointer / number) may have "baseline" for an
+# optional out-parameter: the same result as with valid arguments.
 # Every pointer parameter of a void function needs an entry here (a void
 # function cannot report a misuse: the header must say what NULL does).
 ALL_OPTS = "header conventions: \"Passing NULL options means the defaults.\""
@@ -716,6 +741,9 @@ NULL_OK = {
     "etcdc_v3_swap_response_free:response": ("noop", '"NULL is a no-op."'),
     "etcdc_v3_lease_ttl_response_free:response": ("noop", '"NULL is a no-op."'),
     "etcdc_v3_lease_list_free:list": ("noop", '"Frees a list of lease ids. NULL is a no-op."'),
+    "etcdc_v3_lease_keeper_free:keeper": ("noop", '"NULL is a no-op."'),
+    # An accessor whose out-parameter may be NULL: the same result.
+    "etcdc_v3_lease_keeper_state:left_ms": ("baseline", '"`*left_ms` (if `left_ms` is not NULL) is the time the lease has left"'),
     "etcdc_v3_auth_enable:header": ("baseline", '"On success `*header` (if not NULL) is the answer\'s header."'),
     "etcdc_v3_auth_disable:header": ("baseline", '"On success `*header` (if not NULL) is the answer\'s header."'),
     "etcdc_v3_auth_status:revision": ("baseline", '"and in `*revision` (if not NULL) the revision of etcd\'s auth store"'),
@@ -851,6 +879,10 @@ BAD_VALUES = {
 # expectation: INVALID or "baseline", needle or None, the header's words[,
 # C run before]).
 BAD_OPTION_FIELDS = {
+    # v3 lease keeper: exactly one of ttl and id; a positive ttl
+    "v3_lease_keeper:ttl": [("0", INVALID, "neither ttl", '"then set exactly one of `ttl` and `id`."'),
+                            ("-1", INVALID, "TTL", '"a `ttl` that is not positive"')],
+    "v3_lease_keeper:id": [("1234", INVALID, "both set", '"neither or both of `ttl` and `id` set"')],
     "write:prev_exist": [("7", INVALID, "prev_exist", '"One of `ETCDC_PREV_EXIST_ANY` / `_TRUE` / `_FALSE`."')],
     "write:ttl": [(OVER_MAX_TTL, INVALID, None, '"Seconds to live, up to `ETCDC_MAX_TTL`"')],
     "lock:ttl": [(OVER_MAX_TTL, INVALID, None, MAX_TTL_WORDS)],
@@ -1208,7 +1240,13 @@ class Gen:
                                  expect="invalid", needles=(p.name, "NULL"))
             else:
                 if key in NULL_OK:
-                    raise GenError(f"{key}: NULL_OK is for status and void functions")
+                    how, cite = NULL_OK[key]
+                    if how != "baseline" or i == 0:
+                        raise GenError(f"{key}: an accessor's NULL_OK entry is \"baseline\", "
+                                       f"for an optional out-parameter (not its handle)")
+                    self.variant(f, params, label(i, f"{p.name}=NULL"), "null",
+                                 change=(p, "NULL"), expect="valid", cite=cite)
+                    continue
                 self.variant(f, params, label(i, f"{p.name}=NULL"), "null", change=(p, "NULL"),
                              expect="zero")
         for i, p in enumerate(params):
@@ -1297,6 +1335,10 @@ class Gen:
             raise GenError("the header declares functions scripts/gen-misuse.py does not know "
                            "how to call: " + ", ".join(missing) +
                            " (add them to FUNCS, with valid values)")
+        uncalled = sorted(t for t in self.fnptrs if t not in CALLBACKS)
+        if uncalled:
+            raise GenError("the header declares callback types scripts/gen-misuse.py has no "
+                           "function for: " + ", ".join(uncalled) + " (add them to CALLBACKS)")
         stale = [n for n in FUNCS if n not in names]
         stale += [k for k in list(NULL_OK) + list(VALUES) + list(BAD_VALUES) + list(KIND_OVERRIDE)
                   if ":" in k and k.split(":")[0] not in names]
@@ -1394,6 +1436,8 @@ static char prefix[64], lock_prefix[96], lock_name[64], ekey[64], user_name[64],
 static char member_id[64], peer_url[256];
 static char v3_user_name[64], v3_role_name[64], snapshot_path[128];
 static uint64_t v3_member_id;
+/* Calls of lease_lost_sink (none: nothing here loses a kept lease). */
+static int lease_lost_calls;
 static unsigned key_seq;
 
 /* ------------------------------------------------------------ reporting */
@@ -1766,6 +1810,27 @@ static int64_t lease_fixture(void) {
     return id;
 }
 
+/* The on_lost callback of the keepers: counts its calls in *userdata. */
+static void lease_lost_sink(const char *reason, void *userdata) {
+    if (userdata != NULL) {
+        *(int *)userdata += reason != NULL;
+    }
+}
+
+/* A keeper of a fresh lease of 60 s, with lease_lost_sink. */
+static etcdc_v3_lease_keeper *v3_lease_keeper_fixture(void) {
+    etcdc_v3_lease_keeper_options o = ETCDC_V3_LEASE_KEEPER_OPTIONS_INIT;
+    etcdc_v3_lease_keeper *k = NULL;
+    o.ttl = 60;
+    o.on_lost = lease_lost_sink;
+    o.userdata = &lease_lost_calls;
+    etcdc_status st = etcdc_v3_lease_keeper_new(C, &o, &k);
+    if (st != ETCDC_OK) {
+        fixture_failed("v3_lease_keeper_fixture", st);
+    }
+    return k;
+}
+
 /* The time to live of a fresh lease with `key` attached, with its keys. */
 static etcdc_v3_lease_ttl_response *v3_lease_ttl_fixture(const char *key) {
     etcdc_v3_put_options o = ETCDC_V3_PUT_OPTIONS_INIT;
@@ -2104,6 +2169,7 @@ int main(void) {
     (void)etcdc_v3_user_delete(C, v3_user_name);
     (void)etcdc_v3_role_delete(C, v3_role_name);
     expect_true("cleanup", remove(snapshot_path) == 0, "no snapshot file was written");
+    expect_true("lease keepers", lease_lost_calls == 0, "on_lost called for a lease kept");
     etcdc_member_list *after = members_fixture();
     expect_true("cluster unchanged", etcdc_member_list_count(after) == 1, "member count changed");
     etcdc_member_list_free(after);

@@ -114,6 +114,7 @@ pub mod lock;
 pub mod node;
 pub mod v3_auth;
 pub mod v3_cluster;
+pub mod v3_keeper;
 pub mod v3_kv;
 pub mod v3_lease;
 pub mod v3_maintenance;

@@ -107,6 +107,21 @@ struct Shared {
 }
 
 impl Shared {
+    /// What the keeper knows now (see [`LeaseKeeper::state`]). Lock-free.
+    fn state(&self) -> KeeperState {
+        if let Some(why) = self.lost.get() {
+            return KeeperState::Lost(why.clone());
+        }
+        if self.stopped.load(Ordering::Acquire) {
+            return KeeperState::Stopped;
+        }
+        let left = self.expiry().saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return KeeperState::AtRisk;
+        }
+        KeeperState::Alive { left }
+    }
+
     fn set_expiry(&self, at: Instant) {
         let nanos = at.saturating_duration_since(self.base).as_nanos();
         self.expires
@@ -243,20 +258,22 @@ impl LeaseKeeper {
 
     /// What the keeper knows now. Lock-free.
     pub fn state(&self) -> KeeperState {
-        if let Some(why) = self.shared.lost.get() {
-            return KeeperState::Lost(why.clone());
-        }
-        if self.shared.stopped.load(Ordering::Acquire) {
-            return KeeperState::Stopped;
-        }
-        let left = self
-            .shared
-            .expiry()
-            .saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return KeeperState::AtRisk;
-        }
-        KeeperState::Alive { left }
+        self.shared.state()
+    }
+
+    /// Why the lease was lost (as in [`KeeperState::Lost`]), without a
+    /// copy; `None` while it is not lost.
+    pub fn lost_reason(&self) -> Option<&str> {
+        self.shared.lost.get().map(String::as_str)
+    }
+
+    /// A reader of this keeper's state, as [`state`](Self::state), that
+    /// outlives the keeper: any thread may call it while the owner stops
+    /// or drops the keeper (after which it reads `Stopped`, or `Lost`).
+    /// Lock-free.
+    pub fn state_reader(&self) -> impl Fn() -> KeeperState + Send + Sync + 'static {
+        let shared = self.shared.clone();
+        move || shared.state()
     }
 
     /// Stops renewing (the thread ends before this returns) and, with

@@ -59,3 +59,8 @@
 // after etcdc_v3_compare_options
 /** Initialiser for etcdc_v3_compare_options: the key alone. */
 #define ETCDC_V3_COMPARE_OPTIONS_INIT { ETCDC_V3_COMPARE_OPTIONS_VERSION, NULL, 0, false }
+
+// after etcdc_v3_lease_keeper_options
+/** Initialiser for etcdc_v3_lease_keeper_options: no lease yet (set `ttl` or `id`), no callback. */
+#define ETCDC_V3_LEASE_KEEPER_OPTIONS_INIT \
+    { ETCDC_V3_LEASE_KEEPER_OPTIONS_VERSION, 0, 0, NULL, NULL }

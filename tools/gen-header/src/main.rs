@@ -62,6 +62,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("v3_kv", "v3 Keys"),
     ("v3_txn", "v3 Transactions"),
     ("v3_lease", "v3 Leases"),
+    ("v3_keeper", "v3 Lease keeper"),
     ("v3_auth", "v3 Auth"),
     ("v3_cluster", "v3 Cluster"),
     ("v3_maintenance", "v3 Maintenance"),
