@@ -1479,3 +1479,95 @@ fn v3_a_kept_lease_survives_its_members_kill() {
     keeper.stop(true).unwrap();
     assert_eq!(watcher.v3().lease_time_to_live(id, false).unwrap().ttl, -1);
 }
+
+/// A learner added through the v3 API, started, promoted once it caught
+/// up (refused before: not in sync), then removed: the cluster goes from 3
+/// voting members to 3 + a learner, to 4, back to 3, writable throughout.
+#[test]
+fn v3_a_started_learner_is_promoted_and_removed() {
+    let (_x, cluster) = exclusive();
+    let client = Client::builder()
+        .endpoints(cluster.urls_from(cluster.leader_index()))
+        .read_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let v3 = client.v3();
+    let peer_url = format!("http://127.0.0.1:{}", common::dead_port());
+    // etcd refuses reconfiguration for 5 s after a member (re)joined
+    // ("unhealthy cluster", UNAVAILABLE: reported AMBIGUOUS for a write);
+    // a retry may find the member added already.
+    let t = Instant::now();
+    let added = loop {
+        match v3.member_add(&[peer_url.as_str()], true) {
+            Ok(added) => break added.member,
+            Err(Error::Ambiguous { .. }) if t.elapsed() < Duration::from_secs(15) => {
+                if let Some(m) = v3
+                    .member_list()
+                    .unwrap()
+                    .into_iter()
+                    .find(|m| m.peer_urls.contains(&peer_url))
+                {
+                    break m;
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            Err(e) => panic!("member add: {e}"),
+        }
+    };
+    assert!(added.is_learner, "{added:?}");
+    let members = v3.member_list().unwrap();
+    assert_eq!(members.len(), 4);
+    let initial: Vec<String> = members
+        .iter()
+        .map(|m| {
+            let name = if m.id == added.id {
+                "learner"
+            } else {
+                m.name.as_str()
+            };
+            format!("{name}={}", m.peer_urls[0])
+        })
+        .collect();
+    let joiner = cluster.join("learner", &peer_url, &initial.join(","));
+    // Promotion is refused until the learner is in sync with the leader.
+    let t = Instant::now();
+    let mut refused = 0;
+    let promoted = loop {
+        match v3.member_promote(added.id) {
+            Ok(members) => break members,
+            Err(Error::Grpc {
+                code: etcdc::v3::Code::FailedPrecondition,
+                ref message,
+                ..
+            }) if message.contains("in sync") && t.elapsed() < Duration::from_secs(30) => {
+                refused += 1;
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => panic!("promote after {:?}: {e}", t.elapsed()),
+        }
+    };
+    println!(
+        "v3 learner: promoted {:.2} s after it was started ({refused} refusals while it caught up)",
+        secs(t.elapsed())
+    );
+    assert_eq!(promoted.len(), 4);
+    assert!(promoted.iter().all(|m| !m.is_learner), "{promoted:?}");
+    // The new voting member serves reads and writes.
+    let on_it = Client::builder()
+        .endpoints([joiner.url.as_str()])
+        .build()
+        .unwrap();
+    let key = common::prefix("v3-promoted").into_bytes();
+    on_it.v3().put(key.clone(), "via the new member").unwrap();
+    assert_eq!(
+        v3.get(key.clone()).unwrap().unwrap().value,
+        b"via the new member"
+    );
+    // A write between two membership changes (etcd drops a change proposed
+    // while the previous one is not marked applied).
+    v3.put(key.clone(), "settled").unwrap();
+    let after = v3.member_remove(added.id).unwrap();
+    assert_eq!(after.len(), 3);
+    drop(joiner);
+    v3.put(key, "three again").unwrap();
+}

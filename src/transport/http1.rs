@@ -633,7 +633,7 @@ fn wait_for_input(
 /// `answer.head.keep_alive`; after an error it must be dropped. (The
 /// transport drives [`Exchange`] itself, to park it at a deadline; this is
 /// the whole exchange the fuzz target checks.)
-#[cfg(any(test, feature = "fuzzing"))]
+#[cfg(feature = "fuzzing")]
 pub(crate) fn exchange(
     conn: &mut dyn Transport,
     head: &[u8],

@@ -333,6 +333,58 @@ impl Cluster {
     }
 }
 
+/// An etcd started to join a running cluster as a new member (added to
+/// it first, e.g. as a learner); killed when dropped.
+#[allow(dead_code)]
+pub struct Joiner {
+    /// Its client URL.
+    pub url: String,
+    keeper: Keeper,
+}
+
+impl Cluster {
+    /// Starts an etcd named `name` with `peer_url` (a member already added
+    /// with that URL) that joins the cluster whose members are
+    /// `initial_cluster` (`name=peer_url,…`, itself included), on a free
+    /// client port; its data dir is under the cluster's. Does not wait.
+    #[allow(dead_code)]
+    pub fn join(&self, name: &str, peer_url: &str, initial_cluster: &str) -> Joiner {
+        let dir = self.dir.join(name);
+        std::fs::create_dir_all(&dir).expect("create the joiner's data dir");
+        let url = format!("http://127.0.0.1:{}", free_port());
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("etcd.log"))
+            .unwrap();
+        let mut cmd = Command::new(etcd_binary());
+        cmd.arg("--enable-v2=true")
+            .args(["--name", name, "--data-dir"])
+            .arg(dir.join("data"))
+            .args(["--listen-client-urls", &url])
+            .args(["--advertise-client-urls", &url])
+            .args(["--listen-peer-urls", peer_url])
+            .args(["--initial-advertise-peer-urls", peer_url])
+            .args(["--initial-cluster", initial_cluster])
+            .args(["--initial-cluster-token", &self.token])
+            .args(["--initial-cluster-state", "existing"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        Joiner {
+            url,
+            keeper: keep(cmd, &dir),
+        }
+    }
+}
+
+impl Drop for Joiner {
+    /// Kills it, waits until it is gone, removes its data dir.
+    fn drop(&mut self) {
+        self.keeper.stop(false);
+    }
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
         for m in &self.members {
