@@ -1003,6 +1003,31 @@ fn snapshots(v: V) {
         other => panic!("{other:?}"),
     }
     assert!(v3.get(key.as_str()).unwrap().is_some());
+
+    // To a file: written aside, then renamed over whatever was there; no
+    // part file left. A file that cannot be made leaves nothing.
+    let dir = std::env::temp_dir().join(format!("etcdc-snapf-{}-{v:?}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("snap.db");
+    std::fs::write(&file, b"old").unwrap();
+    let saved = v3
+        .snapshot_to_file(&file, Some(Duration::from_secs(10)))
+        .unwrap();
+    let on_disk = std::fs::read(&file).unwrap();
+    assert_eq!(saved.size, on_disk.len() as u64);
+    let (db, sum) = on_disk.split_at(on_disk.len() - 32);
+    assert_eq!(sha256(db), sum, "the trailing SHA-256");
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["snap.db"], "a part file was left");
+    let _ = std::fs::remove_dir_all(&dir);
+    let missing = dir.join("no-such-dir").join("snap.db");
+    match v3.snapshot_to_file(&missing, None) {
+        Err(Error::InvalidArgument(m)) => assert!(m.contains("snap.db.part-"), "{m}"),
+        other => panic!("{other:?}"),
+    }
 }
 
 /// SHA-256 of `data`, by `sha256sum`.

@@ -26,9 +26,8 @@
 //! from them.
 
 use std::ffi::{c_char, c_int, c_void};
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
+use std::path::Path;
 use std::ptr;
 
 use super::arena::{Arena, Strings};
@@ -37,7 +36,7 @@ use super::client::etcdc_client;
 use super::v3_kv::{etcdc_v3_header, read};
 use super::{etcdc_status, status};
 use crate::error::{Error, Result};
-use crate::v3::{Alarm, AlarmKind, Snapshot, Status};
+use crate::v3::{Alarm, AlarmKind, Status};
 
 // ---------------------------------------------------------------- status
 
@@ -533,66 +532,6 @@ pub unsafe extern "C" fn etcdc_v3_snapshot(
     })
 }
 
-/// A new file next to `path` for its content until it is complete:
-/// `path.part-<pid>-<n>`, created, never an existing one.
-fn create_part(path: &Path) -> Result<(File, PathBuf)> {
-    let mut name = path.as_os_str().to_owned();
-    name.push(format!(".part-{}-", std::process::id()));
-    for n in 0u32.. {
-        let mut part = name.clone();
-        part.push(n.to_string());
-        let part = PathBuf::from(part);
-        match OpenOptions::new().write(true).create_new(true).open(&part) {
-            Ok(file) => return Ok((file, part)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 1000 => continue,
-            Err(e) => {
-                return Err(Error::InvalidArgument(format!(
-                    "cannot create {}: {e}",
-                    part.display()
-                )))
-            }
-        }
-    }
-    unreachable!("the loop returns")
-}
-
-/// Writes a snapshot into `part` (created) and renames it to `path`.
-fn snapshot_to(client: &crate::Client, path: &Path, timeout_ms: i64) -> Result<Snapshot> {
-    let (file, part) = create_part(path)?;
-    let io_error = |what: &str, e: io::Error| {
-        Error::InvalidArgument(format!("{what} {}: {e}", part.display()))
-    };
-    let written = (|| {
-        let mut out = BufWriter::new(file);
-        let snapshot = client.v3().snapshot(&mut out, wait_limit(timeout_ms))?;
-        let file = out
-            .into_inner()
-            .map_err(|e| io_error("writing", e.into_error()))?;
-        file.sync_all().map_err(|e| io_error("syncing", e))?;
-        fs::rename(&part, path).map_err(|e| {
-            Error::InvalidArgument(format!(
-                "renaming {} to {}: {e}",
-                part.display(),
-                path.display()
-            ))
-        })?;
-        Ok(snapshot)
-    })();
-    match written {
-        Ok(snapshot) => {
-            // The rename, made durable: best effort (a directory may not open).
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                let _ = File::open(dir).and_then(|d| d.sync_all());
-            }
-            Ok(snapshot)
-        }
-        Err(e) => {
-            let _ = fs::remove_file(&part);
-            Err(e)
-        }
-    }
-}
-
 /// Saves a snapshot (as `etcdc_v3_snapshot()` streams it) in the file at
 /// `path`, atomically: it is written to a new file next to it
 /// (`path` + ".part-<pid>-<n>"), flushed to disk, then renamed to `path`,
@@ -612,7 +551,9 @@ pub unsafe extern "C" fn etcdc_v3_snapshot_to_file(
 ) -> etcdc_status {
     status(|| {
         let (client, path) = (arg!(client), string!(path));
-        let snapshot = snapshot_to(client, Path::new(path), timeout_ms)?;
+        let snapshot = client
+            .v3()
+            .snapshot_to_file(Path::new(path), wait_limit(timeout_ms))?;
         // SAFETY: NULL or writable, per the contract.
         unsafe { put_opt(size, snapshot.size) };
         Ok(())
@@ -682,16 +623,5 @@ mod tests {
             assert_eq!(etcdc_v3_alarm_list_kind(ptr::null(), 0), 0);
             etcdc_v3_alarm_list_free(l);
         }
-    }
-
-    /// A snapshot that cannot be written leaves nothing behind.
-    #[test]
-    fn a_file_that_cannot_be_made_is_an_invalid_argument() {
-        let e = create_part(Path::new("/nonexistent-etcdc-dir/snap.db")).unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("/nonexistent-etcdc-dir/snap.db.part-"),
-            "{e}"
-        );
     }
 }

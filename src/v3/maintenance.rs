@@ -20,7 +20,9 @@
 //!
 //! Not here: `Downgrade` (etcd 3.5+, for clusters being downgraded).
 
-use std::io::Write;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::proto::{etcdserverpb as pb, methods};
@@ -353,6 +355,18 @@ impl V3<'_> {
         })
     }
 
+    /// [`snapshot`](Self::snapshot) into the file at `path`, atomically:
+    /// written to a new file next to it (`path` + ".part-<pid>-<n>"),
+    /// flushed to disk, then renamed to `path`, replacing any file there. On
+    /// failure `path` is untouched and the partial file removed.
+    ///
+    /// Errors: as [`snapshot`](Self::snapshot)'s; [`Error::InvalidArgument`]
+    /// for a file that cannot be created, written or renamed (the message
+    /// says which and why).
+    pub fn snapshot_to_file(&self, path: &Path, timeout: Option<Duration>) -> Result<Snapshot> {
+        snapshot_to(self, path, timeout)
+    }
+
     /// Makes member `target` the leader; returns once it leads (etcd's
     /// answer carries no header). Only the leader can hand its leadership
     /// over: the call goes to the member the client talks to if it leads,
@@ -396,5 +410,81 @@ fn hash_kv(answer: pb::HashKvResponse) -> HashKv {
         header: answer.header.into(),
         hash: answer.hash,
         compact_revision: answer.compact_revision,
+    }
+}
+
+/// A new file next to `path` for its content until it is complete:
+/// `path.part-<pid>-<n>`, created, never an existing one.
+fn create_part(path: &Path) -> Result<(File, PathBuf)> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".part-{}-", std::process::id()));
+    for n in 0u32.. {
+        let mut part = name.clone();
+        part.push(n.to_string());
+        let part = PathBuf::from(part);
+        match OpenOptions::new().write(true).create_new(true).open(&part) {
+            Ok(file) => return Ok((file, part)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 1000 => continue,
+            Err(e) => {
+                return Err(Error::InvalidArgument(format!(
+                    "cannot create {}: {e}",
+                    part.display()
+                )))
+            }
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+/// Writes a snapshot into `part` (created) and renames it to `path`.
+fn snapshot_to(v3: &V3<'_>, path: &Path, timeout: Option<Duration>) -> Result<Snapshot> {
+    let (file, part) = create_part(path)?;
+    let io_error = |what: &str, e: io::Error| {
+        Error::InvalidArgument(format!("{what} {}: {e}", part.display()))
+    };
+    let written = (|| {
+        let mut out = BufWriter::new(file);
+        let snapshot = v3.snapshot(&mut out, timeout)?;
+        let file = out
+            .into_inner()
+            .map_err(|e| io_error("writing", e.into_error()))?;
+        file.sync_all().map_err(|e| io_error("syncing", e))?;
+        fs::rename(&part, path).map_err(|e| {
+            Error::InvalidArgument(format!(
+                "renaming {} to {}: {e}",
+                part.display(),
+                path.display()
+            ))
+        })?;
+        Ok(snapshot)
+    })();
+    match written {
+        Ok(snapshot) => {
+            // The rename, made durable: best effort (a directory may not open).
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                let _ = File::open(dir).and_then(|d| d.sync_all());
+            }
+            Ok(snapshot)
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&part);
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A snapshot that cannot be written leaves nothing behind.
+    #[test]
+    fn a_file_that_cannot_be_made_is_an_invalid_argument() {
+        let e = create_part(Path::new("/nonexistent-etcdc-dir/snap.db")).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("/nonexistent-etcdc-dir/snap.db.part-"),
+            "{e}"
+        );
     }
 }
