@@ -31,6 +31,8 @@ pub struct Client {
     pub(crate) transport: Transport,
     /// For the v3 API's `Authenticate` (v2 sends them as basic auth).
     pub(crate) credentials: Option<crate::v3::Credentials>,
+    /// The v3 watches' shared stream and thread, while any watch runs.
+    pub(crate) watch_hub: crate::v3::HubSlot,
 }
 
 impl Client {
@@ -49,6 +51,17 @@ impl Client {
     /// necessarily the ones it was built with).
     pub fn endpoints(&self) -> Vec<String> {
         self.transport.endpoints()
+    }
+
+    /// A client for background work (watch streams, lease keepers,
+    /// locks): the same endpoints, cluster view and credentials, and
+    /// connections of its own.
+    pub(crate) fn background(&self) -> Client {
+        Client {
+            transport: self.transport.fork(),
+            credentials: self.credentials.clone(),
+            watch_hub: Default::default(),
+        }
     }
 }
 
@@ -340,6 +353,7 @@ impl ClientBuilder {
                 });
         let client = Client {
             credentials,
+            watch_hub: Default::default(),
             transport: Transport::new(TransportConfig {
                 endpoints,
                 prefix: prefix.to_owned(),

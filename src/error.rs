@@ -53,7 +53,7 @@ macro_rules! errors {
         ///
         /// etcd's own errors have a variant per code (carrying message, cause and
         /// index); a code this version does not know arrives as [`Error::Etcd`].
-        #[derive(Debug, thiserror::Error)]
+        #[derive(Debug, Clone, thiserror::Error)]
         #[non_exhaustive]
         pub enum Error {
             $( $(#[$edoc])* #[error("{0}")] $evariant(EtcdError), )*
@@ -204,6 +204,11 @@ errors! {
         /// [`Canceller`](crate::Canceller).
         #[error("cancelled")]
         Cancelled,
+        /// A v3 watch had to start (or resume, after a failover) at a
+        /// revision etcd compacted: the changes before `revision` are lost
+        /// to it. Re-read, and watch from the read's revision + 1.
+        #[error("the watch's revision was compacted: etcd keeps changes from revision {revision} on")]
+        Compacted { revision: i64 },
         /// A lock or leadership was not acquired within the time given; a
         /// lock contender's own key was removed.
         #[error("not acquired within {0:?}")]

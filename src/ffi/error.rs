@@ -145,6 +145,12 @@ pub enum etcdc_status {
     /// majority. The read moved on; this is the status only when no member
     /// did better.
     ETCDC_ERR_STALE_MEMBER = 1021,
+    /// A v3 watch had to start, or resume after a failover, at a revision
+    /// etcd compacted: the changes before the compaction are lost to it.
+    /// `etcdc_v3_watcher_compact_revision()` tells the oldest revision etcd
+    /// keeps; re-read what you watch and watch again from the read's
+    /// revision + 1.
+    ETCDC_ERR_COMPACTED = 1022,
     /// etcd answered a v3 call with a gRPC status: 2000 + the gRPC code,
     /// etcd's text in `etcdc_error_last()->server_message`. `CANCELLED`: etcd
     /// cancelled it (shutting down).
@@ -235,6 +241,7 @@ pub(crate) fn status_of(e: &Error) -> etcdc_status {
         Error::Ambiguous { .. } => ETCDC_ERR_AMBIGUOUS,
         Error::ClusterIdMismatch { .. } => ETCDC_ERR_CLUSTER_ID_MISMATCH,
         Error::StaleMember { .. } => ETCDC_ERR_STALE_MEMBER,
+        Error::Compacted { .. } => ETCDC_ERR_COMPACTED,
         Error::Grpc { code, .. } => grpc_status(*code),
     }
 }
@@ -327,6 +334,7 @@ status_table! {
     ETCDC_ERR_TLS_CLIENT_CERT => "client certificate refused or missing",
     ETCDC_ERR_TLS => "TLS failure",
     ETCDC_ERR_STALE_MEMBER => "member behind the cluster (older raft term)",
+    ETCDC_ERR_COMPACTED => "watch revision compacted",
     ETCDC_ERR_GRPC_CANCELLED => "etcd cancelled the call",
     ETCDC_ERR_GRPC_UNKNOWN => "etcd: unknown error",
     ETCDC_ERR_GRPC_INVALID_ARGUMENT => "etcd: invalid argument",

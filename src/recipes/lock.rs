@@ -59,10 +59,7 @@ impl Client {
         let dir = format!("{}/{}", opts.prefix.trim_end_matches('/'), name);
         crate::v2::keys::key_path(&dir)?;
         Ok(Lock {
-            client: Client {
-                transport: self.transport.fork(),
-                credentials: self.credentials.clone(),
-            },
+            client: self.background(),
             dir,
             ttl: opts.ttl,
             token: token(),

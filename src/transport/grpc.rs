@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::transport::http2::hpack::{Field, Sensitivity};
-use crate::transport::http2::stream::FieldRef;
+use crate::transport::http2::stream::{FieldRef, H2Sender};
 use crate::transport::http2::{CallError, CancelToken, H2Connection, H2Stream, Reason};
 
 /// gRPC status codes, with their canonical names.
@@ -617,6 +617,12 @@ impl GrpcStream {
         }
     }
 
+    /// A handle that sends messages on this stream from other threads
+    /// while one thread waits in [`recv`](Self::recv) (see [`GrpcSender`]).
+    pub fn sender(&self) -> GrpcSender {
+        GrpcSender(self.stream.sender())
+    }
+
     /// A token that cancels this stream from any thread: a blocked
     /// [`recv`](Self::recv) returns `Cancelled` within milliseconds.
     pub fn canceller(&mut self) -> CancelToken {
@@ -626,6 +632,22 @@ impl GrpcStream {
     /// Cancels the stream (RST_STREAM CANCEL).
     pub fn cancel(&self) {
         self.stream.cancel();
+    }
+}
+
+/// Sends messages on a [`GrpcStream`] from any thread, never waiting: a
+/// message the flow-control windows have no room for is refused
+/// (`NotSent`), as is one sent after the stream ended. Its owner keeps its
+/// sends in order (one at a time).
+#[derive(Debug, Clone)]
+pub struct GrpcSender(H2Sender);
+
+impl GrpcSender {
+    /// Sends one message now, or fails (see the type's doc).
+    pub fn send_now(&self, message: &[u8]) -> Result<(), CallError> {
+        let mut body = Vec::with_capacity(message.len() + 5);
+        put_message(&mut body, message)?;
+        self.0.send_now(&body)
     }
 }
 

@@ -594,6 +594,33 @@ impl Transport {
         self.connections.set_token(token);
     }
 
+    /// The client's read timeout: the default limit of a call.
+    pub fn read_timeout(&self) -> Duration {
+        self.config.read_timeout
+    }
+
+    /// The client's connect timeout.
+    pub fn connect_timeout(&self) -> Duration {
+        self.config.connect_timeout
+    }
+
+    /// The endpoint list as it is now (see [`ClusterView::list`]).
+    pub(crate) fn endpoint_list(&self) -> &[String] {
+        self.cluster.list()
+    }
+
+    /// The index in [`endpoint_list`](Self::endpoint_list) of the member
+    /// calls go to first.
+    pub(crate) fn current_index(&self) -> usize {
+        self.cluster.current()
+    }
+
+    /// Member `from` failed (a background stream noticed): calls go to
+    /// `to` first (see [`ClusterView::move_on`]).
+    pub(crate) fn moved_on(&self, from: usize, to: usize) {
+        self.cluster.move_on(from, to);
+    }
+
     /// A transport with the same configuration and a pool of its own, for a
     /// watcher: its long polls don't hold the client's connections, and
     /// [`shutdown`](Self::shutdown_handle) ends them without touching the

@@ -25,7 +25,7 @@ use std::time::Instant;
 use crate::error::{Error, Result};
 use crate::transport::deadline::{remaining, Limit};
 use crate::transport::failure::Failure;
-use crate::transport::grpc::{Code, Metadata, WaitCheck};
+use crate::transport::grpc::{Code, GrpcStream, Metadata, WaitCheck};
 use crate::transport::http2::{CallError, CancelToken, H2Connection, H2Tls, Reason};
 use crate::transport::leader;
 use crate::transport::Transport;
@@ -236,6 +236,71 @@ impl Transport {
             Err(Stop::Call(e)) => Err(classify(e, endpoint, call)),
             Err(Stop::Failed(f)) => Err(f),
         }
+    }
+
+    /// Opens a two-way stream of `path` (a watch) on `endpoint` alone,
+    /// within `deadline`, with `hasleader` (etcd ends it when the member
+    /// loses its leader) and the auth `token`. Its messages are checked
+    /// with [`check_stream_message`](Self::check_stream_message). The
+    /// member proves its cluster id first, as before a write.
+    pub(crate) fn open_stream(
+        &self,
+        endpoint: &str,
+        path: &str,
+        token: Option<&str>,
+        deadline: Option<Instant>,
+    ) -> Result<GrpcStream> {
+        let call = GrpcCall {
+            path,
+            body: &[],
+            kind: Kind::Write,
+            token,
+            limit: Limit::Default,
+            cancel: None,
+            stream: true,
+        };
+        let fail = |f: Failure| f.into_error();
+        self.prove_cluster_id(endpoint, &call, deadline)
+            .map_err(fail)?;
+        let conn = self
+            .connections
+            .h2(
+                endpoint,
+                &self.h2,
+                &|| H2Tls::from_client(&self.config.tls),
+                deadline,
+            )
+            .map_err(|e| fail(classify(e, endpoint, &call)))?;
+        let mut metadata: Vec<(&str, &str)> = vec![("hasleader", "true")];
+        if let Some(token) = token {
+            metadata.push(("token", token));
+        }
+        conn.stream(path, &metadata, deadline, None)
+            .map_err(|e| fail(classify(e, endpoint, &call)))
+    }
+
+    /// Checks a message of a stream from [`open_stream`](Self::open_stream)
+    /// as a serializable read's answer: its cluster id, and its raft term
+    /// noted.
+    pub(crate) fn check_stream_message(&self, endpoint: &str, body: &[u8]) -> Result<()> {
+        self.check_header(endpoint, body, Kind::Serializable)
+            .map_err(Failure::into_error)
+    }
+
+    /// What a failed stream call means, as an error for its owner, and
+    /// whether it may have reached etcd. For a stream's owner, which
+    /// decides itself what to do next.
+    pub(crate) fn stream_error(&self, e: CallError, endpoint: &str) -> Error {
+        let call = GrpcCall {
+            path: "",
+            body: &[],
+            kind: Kind::Serializable,
+            token: None,
+            limit: Limit::Default,
+            cancel: None,
+            stream: true,
+        };
+        classify(e, endpoint, &call).into_error()
     }
 
     /// One attempt on one member, its answer's header checked.

@@ -182,10 +182,7 @@ impl V3<'_> {
         shared.set_expiry(started + secs(ttl));
         // The keeper's own connections: its renewals never wait behind the
         // owner's calls, and its thread never touches the owner's pool.
-        let client = Arc::new(Client {
-            transport: self.client.transport.fork(),
-            credentials: self.client.credentials.clone(),
-        });
+        let client = Arc::new(self.client.background());
         let thread = {
             let (shared, client) = (shared.clone(), client.clone());
             std::thread::Builder::new()

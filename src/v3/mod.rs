@@ -35,6 +35,8 @@ mod maintenance;
 pub(crate) mod proto;
 mod txn;
 mod types;
+mod watch;
+mod watch_hub;
 
 use std::sync::Arc;
 
@@ -57,6 +59,8 @@ pub use txn::{Compare, CompareOp, Op, Swapped, Txn};
 pub use types::{
     DeleteResponse, Header, KeyValue, OpResponse, PutResponse, RangeResponse, TxnResponse,
 };
+pub use watch::{Event, EventKind, Watch, WatchCanceller, Watcher, ANSWER, IDLE, SILENCE_BOUND};
+pub(crate) use watch_hub::HubSlot;
 
 /// What the transport needs of the v3 API: every etcd answer's header is
 /// its field 1, and `Maintenance/Status` is the cheap call a member proves
@@ -222,6 +226,19 @@ impl V3<'_> {
             }
             other => other,
         }
+    }
+
+    /// The token a stream sends (none without credentials, or while auth
+    /// is off): the one held, or a new one when there is none or `renew`.
+    pub(crate) fn stream_token(&self, renew: bool) -> Result<Option<Arc<str>>> {
+        let Some(credentials) = self.client.credentials.as_ref() else {
+            return Ok(None);
+        };
+        let token = match self.client.transport.token() {
+            Some(token) if !renew => token,
+            _ => self.authenticate_if_on(credentials)?,
+        };
+        Ok((!token.is_empty()).then_some(token))
     }
 
     /// [`authenticate`](Self::authenticate); while etcd's auth is off, an

@@ -236,6 +236,7 @@ _BY_STATUS = {
     _lib.ERR_TLS_CLIENT_CERT: EtcdConnectionFailed,
     _lib.ERR_TLS: EtcdConnectionFailed,
     _lib.ERR_STALE_MEMBER: EtcdConnectionFailed,
+    _lib.ERR_COMPACTED: EtcdException,
     # v3 calls (the etcd3 module has python-etcd3's classes for them).
     _lib.ERR_GRPC_CANCELLED: EtcdException,
     _lib.ERR_GRPC_UNKNOWN: EtcdException,

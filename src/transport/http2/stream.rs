@@ -402,6 +402,15 @@ impl H2Stream {
         Ok(event)
     }
 
+    /// A handle that sends on this stream from any thread, beside the one
+    /// reading it (see [`H2Sender`]).
+    pub(crate) fn sender(&self) -> H2Sender {
+        H2Sender {
+            inner: self.inner.clone(),
+            id: self.id,
+        }
+    }
+
     /// A token that cancels this stream from any thread.
     pub fn canceller(&mut self) -> CancelToken {
         if let Some(t) = &self.token {
@@ -467,6 +476,58 @@ impl H2Stream {
 impl Drop for H2Stream {
     fn drop(&mut self) {
         self.finish();
+    }
+}
+
+/// Sends on a stream while another thread reads it (a watch stream: its
+/// reader thread waits for answers while callers send requests). It never
+/// waits: a message the windows don't have room for at once is refused,
+/// which on a stream of small requests means the server stopped reading.
+/// Its owner serialises its sends (each is queued whole, in call order).
+/// Sending after the stream finished is refused, harmlessly.
+#[derive(Clone)]
+pub(crate) struct H2Sender {
+    inner: Arc<Inner>,
+    id: u32,
+}
+
+impl std::fmt::Debug for H2Sender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("H2Sender").field("id", &self.id).finish()
+    }
+}
+
+impl H2Sender {
+    /// Queues `data` as DATA frames now, or fails: `NotSent` when the
+    /// stream ended, failed, or the windows are short of `data`.
+    pub(crate) fn send_now(&self, data: &[u8]) -> Result<(), CallError> {
+        if self.inner.generation != generation() {
+            return Err(CallError::NotSent(Reason::Forked));
+        }
+        let refused = |why: &str| CallError::NotSent(Reason::Abandoned(why.into()));
+        let max_frame = {
+            let mut st = self.inner.lock_state();
+            let conn_room = st.conn_send.available();
+            let max_frame = st.peer.max_frame;
+            let Some(s) = st.streams.get_mut(&self.id) else {
+                return Err(refused("the stream ended"));
+            };
+            if let Some(e) = &s.error {
+                return Err(e.clone());
+            }
+            if s.cancelled || s.remote_end || s.local_end || s.reset_sent {
+                return Err(refused("the stream ended"));
+            }
+            if data.len() > s.send.available().min(conn_room) {
+                return Err(refused("the server stopped reading the stream"));
+            }
+            s.send.spend(data.len());
+            st.conn_send.spend(data.len());
+            max_frame
+        };
+        let mut out = self.inner.lock_outbox();
+        put_data(&mut out.buf, self.id, data, max_frame, false);
+        self.inner.flush(out).map_err(CallError::MaybeSent)
     }
 }
 

@@ -1,0 +1,110 @@
+//! A thousand v3 watches on one client, alone in its process (it counts
+//! the process's threads): they share one connection and one thread, etcd
+//! counts a thousand watchers, each watch gets its own changes, and
+//! dropping them ends etcd's watchers and the thread. Prints what they
+//! cost (the README's figure):
+//! `cargo test --release --test v3_watch_many -- --nocapture`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{etcd35, Relay};
+use etcdc::v3::Watch;
+use etcdc::{Client, Error};
+
+#[test]
+fn a_thousand_watches_share_one_stream() {
+    for (version, etcd) in [
+        ("3.4", common::Etcd::start()),
+        ("3.5.1", etcd35::start(common::Options::default())),
+    ] {
+        thousand(version, &etcd);
+    }
+}
+
+fn thousand(version: &str, etcd: &common::Etcd) {
+    let relay = Relay::start(etcd.port);
+    let c = Client::builder().endpoints([&relay.url]).build().unwrap();
+    let base = etcd_watchers(&etcd.url);
+    let threads_before = threads();
+    let rss_before = rss_kib();
+    let started = Instant::now();
+    let mut watchers: Vec<_> = (0..1000)
+        .map(|i| c.v3().watch(&Watch::key(format!("/many/{i}"))).unwrap())
+        .collect();
+    let took = started.elapsed();
+    let rss_after = rss_kib();
+    assert_eq!(etcd_watchers(&etcd.url), base + 1000);
+    // The watch thread and its connection's reader.
+    assert_eq!(threads(), threads_before + 2, "threads");
+    assert_eq!(relay.accepted(), 1, "connections");
+    println!(
+        "etcd {version}: 1,000 watches on one client: 1 connection, 2 threads (the watch thread and its connection's reader), \
+         etcd watchers {} -> {}, client memory +{} KiB ({} bytes a watch), created in {took:.2?}",
+        base,
+        base + 1000,
+        rss_after.saturating_sub(rss_before),
+        rss_after.saturating_sub(rss_before) * 1024 / 1000,
+    );
+    for i in (0..1000).step_by(97) {
+        c.v3().put(format!("/many/{i}"), "v").unwrap();
+    }
+    for (i, w) in watchers.iter_mut().enumerate() {
+        if i % 97 == 0 {
+            let e = w.next_event(Some(Duration::from_secs(10))).unwrap();
+            assert_eq!(e.kv.key, format!("/many/{i}").into_bytes());
+        }
+        let more = w.next_event(Some(Duration::ZERO));
+        assert!(matches!(more, Err(Error::WatchTimeout(_))), "{i}: {more:?}");
+    }
+    drop(watchers);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while etcd_watchers(&etcd.url) != base {
+        assert!(
+            Instant::now() < deadline,
+            "etcd still counts {}",
+            etcd_watchers(&etcd.url)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The client's own connection (its puts) goes with it.
+    drop(c);
+    assert_eq!(
+        threads(),
+        threads_before,
+        "the watch thread and the connections ended"
+    );
+}
+
+/// etcd's gauge of watchers (`etcd_debugging_mvcc_watcher_total`).
+fn etcd_watchers(url: &str) -> u64 {
+    let body = ureq::get(&format!("{url}/metrics"))
+        .call()
+        .expect("metrics")
+        .into_body()
+        .read_to_string()
+        .expect("metrics body");
+    body.lines()
+        .find_map(|l| l.strip_prefix("etcd_debugging_mvcc_watcher_total "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .expect("etcd_debugging_mvcc_watcher_total") as u64
+}
+
+/// This process's threads of etcdc (the relay's are not counted).
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with("etcdc-"))
+        .count()
+}
+
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
