@@ -1571,3 +1571,138 @@ fn v3_a_started_learner_is_promoted_and_removed() {
     drop(joiner);
     v3.put(key, "three again").unwrap();
 }
+
+/// A v3 prefix watcher whose own member is SIGKILLed while a writer (on
+/// another member) makes 1,000 puts: the watch moves to another member and
+/// delivers every acknowledged put exactly once, in order (an AMBIGUOUS put
+/// at most once), nothing else. Once with the leader as the watcher's
+/// member (an election too), once with a follower.
+#[test]
+fn v3_watcher_follows_its_killed_member_and_misses_nothing() {
+    for on in [ClientOn::Follower, ClientOn::Leader] {
+        v3_watcher_kill_run(on, Signal::Kill);
+    }
+}
+
+/// The watcher's member stopped with SIGSTOP (alive, silent, its
+/// connections open): the watch notices within the bound its docs state
+/// (`etcdc::v3::SILENCE_BOUND`, plus connecting elsewhere) and resumes on
+/// another member, missing nothing.
+#[test]
+fn v3_watcher_leaves_a_silent_member_within_the_bound() {
+    v3_watcher_kill_run(ClientOn::Follower, Signal::Stop);
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signal {
+    Kill,
+    Stop,
+}
+
+fn v3_watcher_kill_run(on: ClientOn, signal: Signal) {
+    const N: usize = 1000;
+    const KILL_AT: usize = 333;
+    let (_x, cluster) = exclusive();
+    let leader = cluster.leader_index();
+    let victim = match on {
+        ClientOn::Leader => leader,
+        ClientOn::Follower => (leader + 1) % cluster.len(),
+    };
+    let writer_on = (victim + 1) % cluster.len();
+    let build = |first: usize| {
+        Client::builder()
+            .endpoints(cluster.urls_from(first))
+            .read_timeout(Duration::from_secs(10))
+            .build()
+            .unwrap()
+    };
+    let (watching, writing) = (build(victim), build(writer_on));
+    let dir = common::prefix("v3-watch-kill");
+    let mut watcher = watching
+        .v3()
+        .watch(&etcdc::v3::Watch::prefix(format!("{dir}/")))
+        .unwrap();
+    let written = AtomicUsize::new(0);
+    let (outcomes, events, killed_at) = std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            (0..N)
+                .map(|i| {
+                    let result = writing.v3().put(format!("{dir}/k{i:04}"), "v");
+                    written.store(i + 1, Ordering::SeqCst);
+                    if signal == Signal::Stop {
+                        // Spread over the time the watch needs to move.
+                        std::thread::sleep(Duration::from_millis(8));
+                    }
+                    result
+                })
+                .collect::<Vec<_>>()
+        });
+        let reader = s.spawn(move || {
+            let mut events = Vec::new();
+            // Until every put came, or nothing more comes (an ambiguous
+            // put that was not applied).
+            while events.len() < N {
+                match watcher.next_event(Some(Duration::from_secs(15))) {
+                    Ok(e) => events.push((e.revision(), e.kv.key, Instant::now())),
+                    Err(Error::WatchTimeout(_)) => break,
+                    Err(e) => panic!("after {} events: {e}", events.len()),
+                }
+            }
+            // Nothing after the last.
+            match watcher.next_event(Some(Duration::from_millis(300))) {
+                Err(Error::WatchTimeout(_)) => events,
+                other => panic!("after {} events: {other:?}", events.len()),
+            }
+        });
+        while written.load(Ordering::SeqCst) < KILL_AT {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let at = Instant::now();
+        match signal {
+            Signal::Kill => cluster.kill(victim),
+            Signal::Stop => cluster.pause(victim),
+        }
+        let outcomes = writer.join().unwrap();
+        (outcomes, reader.join().unwrap(), at)
+    });
+    // In order, each once.
+    let revisions: Vec<i64> = events.iter().map(|e| e.0).collect();
+    assert!(
+        revisions.windows(2).all(|w| w[0] < w[1]),
+        "out of order or repeated: {revisions:?}"
+    );
+    let seen: BTreeMap<Vec<u8>, i64> = events.iter().map(|e| (e.1.clone(), e.0)).collect();
+    assert_eq!(seen.len(), events.len(), "a key delivered twice");
+    let mut ambiguous = 0;
+    for (i, o) in outcomes.iter().enumerate() {
+        let key = format!("{dir}/k{i:04}").into_bytes();
+        match o {
+            Ok(r) => assert_eq!(seen.get(&key), Some(&r.header.revision), "put {i} missed"),
+            Err(Error::Ambiguous { .. }) => ambiguous += 1,
+            Err(e) => panic!("put {i}: {e}"),
+        }
+    }
+    assert!(ambiguous <= 1, "{ambiguous} ambiguous puts");
+    assert!(events.len() <= N);
+    // How long the watch went without delivering, around the signal.
+    let before = events.iter().filter(|e| e.2 < killed_at).count();
+    let resumed = events
+        .get(before)
+        .map(|e| e.2 - killed_at)
+        .expect("no event after the signal");
+    println!(
+        "v3 watcher, its member ({on:?}) {} after put {KILL_AT} of {N}: {} events, \
+         0 missed, 0 twice, {ambiguous} ambiguous put(s); first event after the signal \
+         {:.3} s after it",
+        match signal {
+            Signal::Kill => "SIGKILLed",
+            Signal::Stop => "SIGSTOPped",
+        },
+        events.len(),
+        secs(resumed),
+    );
+    if signal == Signal::Stop {
+        let bound = etcdc::v3::SILENCE_BOUND + Duration::from_secs(2);
+        assert!(resumed <= bound, "{resumed:?} to leave a silent member");
+    }
+}
