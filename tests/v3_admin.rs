@@ -90,6 +90,7 @@ on_both!(
     users_and_roles_round_trip,
     auth_on_and_off,
     expired_tokens_are_renewed,
+    watches_outlive_their_token,
     old_jwt_tokens_are_renewed,
     etcdctl_sees_our_users_and_we_see_its,
     one_member,
@@ -532,6 +533,59 @@ fn expired_tokens_are_renewed(v: V) {
         for token in &tokens {
             assert!(!shown.contains(token), "{shown}");
         }
+    }
+}
+
+/// A watch goes on through its token's expiry (`--auth-token-ttl=1`): the
+/// running stream keeps delivering, and when a new watch on the same
+/// stream is refused for the expired token, the client authenticates
+/// again and creates every watch on a new stream, the first one from its
+/// next revision: each change comes once. A watch without read permission
+/// is refused with etcd's PermissionDenied.
+fn watches_outlive_their_token(v: V) {
+    use etcdc::v3::Watch;
+    let etcd = v.start(&["--auth-token-ttl=1"]);
+    let admin = anonymous(&etcd);
+    enable_auth(&admin);
+    let root = as_user(&etcd, "root", ROOT_PASSWORD);
+    let watching = as_user(&etcd, "root", ROOT_PASSWORD);
+    let mut first = watching.v3().watch(&Watch::prefix("w/")).unwrap();
+    let r1 = root.v3().put("w/1", "1").unwrap().header.revision;
+    let wait = Some(Duration::from_secs(10));
+    assert_eq!(first.next_event(wait).unwrap().revision(), r1);
+
+    // etcd forgets the idle token; the stream is not idle for etcd's
+    // purposes, but the token is gone all the same.
+    std::thread::sleep(Duration::from_millis(2500));
+    let r2 = root.v3().put("w/2", "2").unwrap().header.revision;
+    assert_eq!(first.next_event(wait).unwrap().revision(), r2);
+    let refused_before = etcd.log().matches("invalid auth token").count();
+    let mut second = watching.v3().watch(&Watch::key("w/3")).unwrap();
+    let r3 = root.v3().put("w/3", "3").unwrap().header.revision;
+    assert_eq!(second.next_event(wait).unwrap().revision(), r3);
+    assert_eq!(first.next_event(wait).unwrap().revision(), r3);
+    assert!(matches!(
+        first.next_event(Some(Duration::from_millis(300))),
+        Err(Error::WatchTimeout(_))
+    ));
+    // etcd checks the token of each watch it creates (3.4: "invalid auth
+    // token"; 3.5.1 answers "permission denied", and logs the token as
+    // invalid).
+    assert!(
+        etcd.log().matches("invalid auth token").count() > refused_before,
+        "the second watch was not refused for the expired token"
+    );
+
+    root.v3().user_add("eve", Some("eve-pw")).unwrap();
+    let eve = as_user(&etcd, "eve", "eve-pw");
+    match eve.v3().watch(&Watch::key("w/1")) {
+        Err(Error::Grpc { code, message, .. }) => {
+            assert_eq!(
+                (code, message.as_str()),
+                (Code::PermissionDenied, "etcdserver: permission denied")
+            );
+        }
+        other => panic!("{other:?}"),
     }
 }
 

@@ -15,6 +15,14 @@
 //! stream asks for a progress report, and a member that sends nothing
 //! within [`ANSWER`] more is left.
 //!
+//! # Auth
+//!
+//! etcd checks the token when it creates a watch, not after: a running
+//! watch outlives its token. A create refused for its token (or with
+//! "permission denied", which etcd 3.5 before 3.5.6 answers for an expired
+//! token) makes the client authenticate again and create every watch on a
+//! new stream; refused again, the watch fails with etcd's answer.
+//!
 //! # Compaction
 //!
 //! A watch that starts (or, after a failover, resumes) from a revision etcd
@@ -213,6 +221,8 @@ pub(super) struct SlotState {
     pub(super) trouble: Option<Error>,
     /// Its owner cancelled it.
     pub(super) cancelled: bool,
+    /// Its last create was refused for its token, and a new token asked.
+    pub(super) auth_retried: bool,
 }
 
 impl Slot {
@@ -382,8 +392,9 @@ impl Watcher {
     /// [`Error::Cancelled`] once cancelled; [`Error::Compacted`] when it
     /// must resume from a compacted revision (final: see the module doc);
     /// etcd's refusal when it ended the watch itself (final); a connection
-    /// error when no member could be reached for a while (told once: the
-    /// watch goes on trying, call again).
+    /// error when every member failed twice in a row, and again after each
+    /// round that fails (the watch goes on trying, half a second between
+    /// rounds: call again).
     pub fn next_event(&mut self, timeout: Option<Duration>) -> Result<Event> {
         self.check()?;
         let deadline = timeout.map(|t| Instant::now() + t);

@@ -296,11 +296,14 @@ fn run(shared: &Shared) {
                 let next = (index + 1) % endpoints.len();
                 transport.moved_on(index % endpoints.len(), next);
                 index = next;
-                // A round of members that could not serve the watches.
+                // Rounds of members that could not serve the watches: the
+                // watches hear of the second in a row (one failed attempt
+                // is often a connection cut while being made again).
                 failed_in_row = if worked { 0 } else { failed_in_row + 1 };
-                if failed_in_row >= endpoints.len() {
-                    failed_in_row = 0;
-                    shared.trouble(&e);
+                if failed_in_row > 0 && failed_in_row % endpoints.len() == 0 {
+                    if failed_in_row >= 2 * endpoints.len() {
+                        shared.trouble(&e);
+                    }
                     if shared.pause(ROUND_PAUSE) {
                         return;
                     }
@@ -443,7 +446,13 @@ fn dispatch(shared: &Shared, endpoint: &str, answer: pb::WatchResponse) -> Optio
         };
         let slot = st.slots.get(&id)?.clone();
         if answer.canceled {
-            if auth_refused(&answer.cancel_reason) && shared.client.credentials.is_some() {
+            // Refused for the token, or maybe: a new token and stream,
+            // once per watch (a second refusal is for the user).
+            let reason = &answer.cancel_reason;
+            if shared.client.credentials.is_some()
+                && (auth_refused(reason) || auth_suspect(reason))
+                && !std::mem::replace(&mut slot.lock().auth_retried, true)
+            {
                 return Some(Outcome::TokenRefused);
             }
             st.slots.remove(&id);
@@ -454,6 +463,7 @@ fn dispatch(shared: &Shared, endpoint: &str, answer: pb::WatchResponse) -> Optio
         drop(st);
         let mut s = slot.lock();
         s.created = true;
+        s.auth_retried = false;
         if s.next_revision == 0 {
             s.next_revision = revision + 1;
         }
@@ -539,6 +549,13 @@ fn auth_refused(reason: &str) -> bool {
         || reason.contains("revision of auth store is old")
         || reason.contains("auth: revision in header is old")
         || reason.contains("user name is empty")
+}
+
+/// A create refused in a way an expired token also explains: etcd 3.5
+/// before 3.5.6 answers a watch made with an expired token "permission
+/// denied". Worth one new token (and stream), not two.
+fn auth_suspect(reason: &str) -> bool {
+    reason.contains("permission denied")
 }
 
 fn token_refused_status(e: &Error) -> bool {
