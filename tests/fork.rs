@@ -190,6 +190,18 @@ fn a_child_never_waits_for_a_lock_the_fork_left_held() {
                 let _ = client.v3().put(key.as_bytes(), "v3");
             }
         });
+        // v3 watches: the client's hub slot, the hub's locks, its stream.
+        s.spawn(move || {
+            let mut kept = None;
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(w) = client.v3().watch(&etcdc::v3::Watch::key(key.as_bytes())) {
+                    w.cancel();
+                    // Every other one outlives the next: the hub stays.
+                    kept = if kept.is_some() { None } else { Some(w) };
+                }
+            }
+            drop(kept);
+        });
         s.spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 if let Ok(mut watcher) = client.watcher(key, no_wait) {
@@ -236,7 +248,7 @@ fn a_child_never_waits_for_a_lock_the_fork_left_held() {
 /// A forked child's round: 0 when all went well; 1: the read failed;
 /// 2: the inherited canceller did not cancel; 3: its own watcher could not
 /// be made; 4: its own watcher went on after its cancel; 5: a v3 read
-/// failed.
+/// failed; 6: a v3 watch of its own could not be made.
 fn child_round(
     client: &etcdc::Client,
     key: &str,
@@ -248,6 +260,13 @@ fn child_round(
     }
     if client.v3().get(key.as_bytes()).is_err() {
         return 5;
+    }
+    if client
+        .v3()
+        .watch(&etcdc::v3::Watch::key(key.as_bytes()))
+        .is_err()
+    {
+        return 6;
     }
     cancel.cancel();
     if !cancel.is_cancelled() {
@@ -262,4 +281,82 @@ fn child_round(
         Err(etcdc::Error::Cancelled) => 0,
         _ => 4,
     }
+}
+
+/// A v3 watch across `fork()`: the parent's watches (their shared stream,
+/// its thread) belong to the parent. In the child, the inherited watcher's
+/// calls fail at once and dropping it touches nothing; the child's own new
+/// watch gets a hub (stream, thread) of its own and its change. The
+/// parent's watcher misses nothing meanwhile. Many rounds, so a fork lands
+/// while the parent's hub is busy.
+#[test]
+fn v3_watches_on_both_sides_of_a_fork() {
+    use etcdc::v3::Watch;
+    use std::time::Duration;
+    let _serial = serial();
+    let client = etcdc::Client::builder()
+        .endpoints([common::shared().url.as_str()])
+        .read_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let p = common::prefix("fork-watch");
+    let mut parents = client
+        .v3()
+        .watch(&Watch::prefix(format!("{p}/parent/")))
+        .unwrap();
+    let mut failures = Vec::new();
+    for round in 0..30 {
+        let key = format!("{p}/parent/{round}");
+        let revision = client
+            .v3()
+            .put(key.as_bytes(), "v")
+            .unwrap()
+            .header
+            .revision;
+        // SAFETY: the child uses the client and leaves with _exit.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            // SAFETY: arms a timer for this process.
+            unsafe { libc::alarm(10) };
+            let code = (|| {
+                let Err(etcdc::Error::InvalidArgument(_)) =
+                    parents.next_event(Some(Duration::ZERO))
+                else {
+                    return 1;
+                };
+                drop(parents);
+                let own = format!("{p}/child/{round}");
+                let Ok(mut mine) = client.v3().watch(&Watch::key(own.as_bytes())) else {
+                    return 2;
+                };
+                let Ok(put) = client.v3().put(own.as_bytes(), "c") else {
+                    return 3;
+                };
+                match mine.next_event(Some(Duration::from_secs(5))) {
+                    Ok(e) if e.revision() == put.header.revision => 0,
+                    _ => 4,
+                }
+            })();
+            // SAFETY: ends the child without running the harness.
+            unsafe { libc::_exit(code) };
+        }
+        let mine = parents.next_event(Some(Duration::from_secs(5)));
+        let mut status = 0;
+        // SAFETY: our own child.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        let child = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+        match (&mine, child) {
+            (Ok(e), Some(0)) if e.revision() == revision => {}
+            _ => failures.push(format!(
+                "round {round}: parent {mine:?}, child exit {child:?} (status {status})"
+            )),
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    // Nothing else came to the parent: the children's keys are elsewhere.
+    assert!(matches!(
+        parents.next_event(Some(Duration::from_millis(200))),
+        Err(etcdc::Error::WatchTimeout(_))
+    ));
 }

@@ -20,6 +20,7 @@
 //! Lock order: the hub's state, then a slot's.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -49,9 +50,75 @@ pub(crate) struct Hub {
     generation: u64,
 }
 
-/// Where a client keeps its hub: the hub of its fork generation, if alive.
+/// Where a client keeps its hub: one slot per fork generation, each with
+/// its own lock, so that a child never takes a lock its parent's threads
+/// may have held at the fork. Slots are added without a lock (a list
+/// pushed by compare-and-swap) and freed with the client.
 #[derive(Default)]
-pub(crate) struct HubSlot(Mutex<Option<(u64, Weak<Hub>)>>);
+pub(crate) struct HubSlot(AtomicPtr<GenerationSlot>);
+
+struct GenerationSlot {
+    generation: u64,
+    hub: Mutex<Weak<Hub>>,
+    next: *mut GenerationSlot,
+}
+
+impl HubSlot {
+    /// The slot of this fork generation, added if missing.
+    fn current(&self) -> &Mutex<Weak<Hub>> {
+        let now = generation();
+        let mut head = self.0.load(Ordering::Acquire);
+        let mut fresh: Option<Box<GenerationSlot>> = None;
+        loop {
+            let mut node = head;
+            while !node.is_null() {
+                // SAFETY: nodes live until the HubSlot drops.
+                let n = unsafe { &*node };
+                if n.generation == now {
+                    return &n.hub;
+                }
+                node = n.next;
+            }
+            let mut new = fresh.take().unwrap_or_else(|| {
+                Box::new(GenerationSlot {
+                    generation: now,
+                    hub: Mutex::new(Weak::new()),
+                    next: std::ptr::null_mut(),
+                })
+            });
+            new.next = head;
+            let raw = Box::into_raw(new);
+            match self
+                .0
+                .compare_exchange(head, raw, Ordering::AcqRel, Ordering::Acquire)
+            {
+                // SAFETY: just pushed; lives until the HubSlot drops.
+                Ok(_) => return unsafe { &(*raw).hub },
+                Err(now_head) => {
+                    // SAFETY: not published: still ours.
+                    fresh = Some(unsafe { Box::from_raw(raw) });
+                    head = now_head;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for HubSlot {
+    fn drop(&mut self) {
+        let mut node = *self.0.get_mut();
+        while !node.is_null() {
+            // SAFETY: every node was a Box, freed once, here.
+            let n = unsafe { Box::from_raw(node) };
+            node = n.next;
+        }
+    }
+}
+
+// SAFETY: the raw pointers are the list's own nodes, whose contents are
+// Sync (a Mutex) and never moved.
+unsafe impl Send for HubSlot {}
+unsafe impl Sync for HubSlot {}
 
 impl std::fmt::Debug for HubSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -133,15 +200,15 @@ impl Outcome {
 impl Hub {
     /// The client's hub, made (and its thread started) if it has none.
     pub(super) fn of(client: &Client) -> Result<Arc<Hub>> {
-        let mut slot = client.watch_hub.0.lock().unwrap_or_else(|p| p.into_inner());
-        let now = generation();
-        if let Some((made_in, hub)) = slot.as_ref() {
-            if *made_in == now {
-                if let Some(hub) = hub.upgrade() {
-                    return Ok(hub);
-                }
-            }
+        let mut slot = client
+            .watch_hub
+            .current()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(hub) = slot.upgrade() {
+            return Ok(hub);
         }
+        let now = generation();
         let shared = Arc::new(Shared {
             client: client.background(),
             state: Mutex::new(HubState {
@@ -164,7 +231,7 @@ impl Hub {
             thread: Some(thread),
             generation: now,
         });
-        *slot = Some((now, Arc::downgrade(&hub)));
+        *slot = Arc::downgrade(&hub);
         Ok(hub)
     }
 
