@@ -1706,3 +1706,79 @@ fn v3_watcher_kill_run(on: ClientOn, signal: Signal) {
         assert!(resumed <= bound, "{resumed:?} to leave a silent member");
     }
 }
+
+/// A member stopped with SIGSTOP (its connections open, silent): a read
+/// waiting on it moves on to another member, and a write waiting on it is
+/// AMBIGUOUS (the stopped member may still apply it once it runs again),
+/// each within about 3 s (1 s of waiting, then 2 s of its status
+/// unanswered), not the read timeout; the next write goes elsewhere. A
+/// client with no connection to it yet gives up connecting after its
+/// connect timeout: nothing was sent, so a write moves on.
+#[test]
+fn v3_calls_leave_a_silent_member() {
+    let (_x, cluster) = exclusive();
+    let leader = cluster.leader_index();
+    let victim = (leader + 1) % cluster.len();
+    let build = || {
+        Client::builder()
+            .endpoints(cluster.urls_from(victim))
+            .read_timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(2))
+            .build()
+            .unwrap()
+    };
+    let (reader, writer, fresh) = (build(), build(), build());
+    let dir = common::prefix("v3-silent");
+    // Their connections to the victim are open.
+    writer.v3().put(format!("{dir}/before"), "v").unwrap();
+    let victim_id = reader
+        .v3()
+        .range(&etcdc::v3::Range::key(format!("{dir}/before")))
+        .unwrap()
+        .header
+        .member_id;
+    cluster.pause(victim);
+    let bound = Duration::from_secs(4);
+    let timed = |f: &dyn Fn()| {
+        let started = Instant::now();
+        f();
+        started.elapsed()
+    };
+
+    let read_took = timed(&|| {
+        let read = reader
+            .v3()
+            .range(&etcdc::v3::Range::key(format!("{dir}/before")))
+            .unwrap();
+        assert_eq!(read.kvs[0].value, b"v");
+        assert_ne!(read.header.member_id, victim_id);
+    });
+    assert!(read_took <= bound, "the read took {read_took:?}");
+
+    let write_took = timed(&|| match writer.v3().put(format!("{dir}/during"), "v") {
+        Err(Error::Ambiguous { reason, .. }) => {
+            assert!(reason.contains("answered nothing"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    });
+    assert!(write_took <= bound, "the write took {write_took:?}");
+    let after = writer.v3().put(format!("{dir}/after"), "v").unwrap();
+    assert_ne!(after.header.member_id, 0);
+    assert_ne!(writer.endpoints()[0], cluster.url(victim));
+
+    let fresh_took = timed(&|| {
+        fresh.v3().put(format!("{dir}/fresh"), "v").unwrap();
+    });
+    assert!(
+        fresh_took <= Duration::from_secs(2) + Duration::from_secs(1),
+        "the fresh client's write took {fresh_took:?}"
+    );
+    println!(
+        "v3 calls to a SIGSTOPped member: a read moved on after {:.2} s, a write was \
+         AMBIGUOUS after {:.2} s (read timeout 30 s); a write from a client not yet \
+         connected to it went elsewhere after {:.2} s (connect timeout 2 s)",
+        secs(read_took),
+        secs(write_took),
+        secs(fresh_took),
+    );
+}

@@ -14,10 +14,12 @@
 //! the member having lost its leader, the same news.) Which request tells
 //! and how its answer reads is the API's, supplied as a [`LeaderProbe`].
 //!
-//! v3 writes ([`crate::transport::unary`]) wait the same way, on the same
-//! schedule, but ask `Maintenance/Status` on the write's own HTTP/2
+//! v3 calls ([`crate::transport::unary`], reads too) wait the same way, on
+//! the same schedule, but ask `Maintenance/Status` on the call's own HTTP/2
 //! connection: a member with no leader, or with a raft term past the
-//! highest this client had seen when the write left, lost that leader.
+//! highest this client had seen when the call left, lost that leader; a
+//! member that answers nothing for [`SILENT_AFTER`](crate::transport::unary::SILENT_AFTER)
+//! is stopped or cut off. Either way the call gives up on it.
 
 use std::time::{Duration, Instant};
 

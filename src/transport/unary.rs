@@ -334,18 +334,29 @@ impl Transport {
         let metadata = &metadata[..n];
         let body = if call.stream {
             first_answer(&conn, call, metadata, deadline)
-        } else if let (Kind::Write, Some(api)) = (call.kind, self.config.grpc) {
-            // What the cluster's term was when the write left (0: unknown,
+        } else if let Some(api) = self.config.grpc {
+            // What the cluster's term was when the call left (0: unknown,
             // nothing to compare with).
-            let term = self.cluster.see_term(0);
-            let mut lost = || leader_lost(&conn, api, term, deadline);
+            let mut watch = Watchdog {
+                api,
+                term: self.cluster.see_term(0),
+                kind: call.kind,
+                silent_since: None,
+            };
+            let mut lost = || watch.lost(&conn, deadline);
             let mut check = WaitCheck {
                 after: leader::CHECK_AFTER,
                 every: leader::CHECK_EVERY,
                 lost: &mut lost,
             };
-            let check = (term > 0).then_some(&mut check);
-            conn.unary_checked(call.path, call.body, deadline, metadata, call.cancel, check)
+            conn.unary_checked(
+                call.path,
+                call.body,
+                deadline,
+                metadata,
+                call.cancel,
+                Some(&mut check),
+            )
         } else {
             conn.unary(call.path, call.body, deadline, metadata, call.cancel)
         };
@@ -414,34 +425,66 @@ impl Transport {
     }
 }
 
-/// Whether a write's member lost the leader it had when the write was sent
-/// (see [`leader`]): asked on the write's own connection (a second stream)
-/// within [`leader::PROBE_LIMIT`], never past `deadline`. The member has no
-/// leader, or its raft term is past `term` (the highest this client had
-/// seen when the write left): a new leader, so the write went to one that
-/// is gone and would be answered only after etcd's own request timeout.
-/// `None` when it cannot tell (no answer in time).
-fn leader_lost(
-    conn: &H2Connection,
+/// What a call waiting for its answer asks its member (every
+/// [`leader::CHECK_EVERY`] after [`leader::CHECK_AFTER`]), on the call's
+/// own connection (a second stream), each question within
+/// [`leader::PROBE_LIMIT`] and never past the call's deadline:
+/// - whether the member answers at all: one that has answered nothing for
+///   [`SILENT_AFTER`] is stopped or cut off (its connection open but
+///   silent), and the call gives up on it (a read moves on, a write is
+///   ambiguous) instead of waiting for its deadline;
+/// - for a write or a linearizable read, whether the member lost the
+///   leader the call went to: it has no leader, or its raft term is past
+///   `term` (the highest this client had seen when the call left), so the
+///   answer would come only after etcd's own request timeout.
+struct Watchdog {
     api: GrpcApi,
     term: u64,
-    deadline: Option<Instant>,
-) -> Option<String> {
-    let mut by = Instant::now() + leader::PROBE_LIMIT;
-    if let Some(deadline) = deadline {
-        by = by.min(deadline);
-    }
-    let answer = conn.unary(api.probe_path, &[], Some(by), &[], None).ok()?;
-    let (leader, now) = (api.leader)(&answer)?;
-    if leader == 0 {
-        Some("the member lost its leader while the write waited for its answer".into())
-    } else if now > term {
-        Some(format!(
-            "the member's leader changed while the write waited for its answer \
-             (raft term {term} when it was sent, {now} now)"
-        ))
-    } else {
-        None
+    kind: Kind,
+    /// Since when the member's questions go unanswered.
+    silent_since: Option<Instant>,
+}
+
+/// How long a member may answer nothing, not even its status, before a
+/// call waiting on it gives up (after [`leader::CHECK_AFTER`] of waiting:
+/// at most about 3 s in all).
+pub(crate) const SILENT_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl Watchdog {
+    fn lost(&mut self, conn: &H2Connection, deadline: Option<Instant>) -> Option<String> {
+        let asked = Instant::now();
+        let mut by = asked + leader::PROBE_LIMIT;
+        if let Some(deadline) = deadline {
+            by = by.min(deadline);
+        }
+        let answer = conn
+            .unary(self.api.probe_path, &[], Some(by), &[], None)
+            .ok();
+        let Some(answer) = answer else {
+            let since = *self.silent_since.get_or_insert(asked);
+            return (since.elapsed() >= SILENT_AFTER).then(|| {
+                format!(
+                    "the member has answered nothing for {:.1} s (stopped, or cut off)",
+                    since.elapsed().as_secs_f64()
+                )
+            });
+        };
+        self.silent_since = None;
+        if self.kind == Kind::Serializable || self.term == 0 {
+            return None;
+        }
+        let (leader, now) = (self.api.leader)(&answer)?;
+        if leader == 0 {
+            Some("the member lost its leader while the call waited for its answer".into())
+        } else if now > self.term {
+            Some(format!(
+                "the member's leader changed while the call waited for its answer \
+                 (raft term {} when it was sent, {now} now)",
+                self.term
+            ))
+        } else {
+            None
+        }
     }
 }
 
