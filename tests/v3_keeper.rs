@@ -171,3 +171,36 @@ fn an_existing_lease_is_adopted_and_an_unknown_one_refused() {
         assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
     });
 }
+
+/// `on_lost` may drop (or stop) its own keeper: the keeper's thread is not
+/// waited for (it is the one running the callback) and ends when the
+/// callback returns.
+#[test]
+fn on_lost_may_drop_its_own_keeper() {
+    both(|client| {
+        let v3 = client.v3();
+        let slot: Arc<Mutex<Option<etcdc::v3::LeaseKeeper>>> = Arc::new(Mutex::new(None));
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let on_lost = {
+            let (slot, dropped) = (slot.clone(), dropped.clone());
+            Box::new(move |_: &str| {
+                let keeper = slot.lock().unwrap().take();
+                drop(keeper);
+                dropped.fetch_add(1, Ordering::SeqCst);
+            })
+        };
+        let before = keeper_threads();
+        let keeper = v3
+            .lease_keeper(LeaseSource::Grant { ttl: 3 }, Some(on_lost))
+            .unwrap();
+        let id = keeper.id();
+        *slot.lock().unwrap() = Some(keeper);
+        v3.lease_revoke(id).unwrap();
+        let t = Instant::now();
+        while dropped.load(Ordering::SeqCst) == 0 || keeper_threads() != before {
+            assert!(t.elapsed() < Duration::from_secs(5), "the keeper lives on");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(slot.lock().unwrap().is_none());
+    });
+}

@@ -23,9 +23,8 @@
 //! `_lost_reason()` may be called from any thread at any time while the
 //! keeper exists, also while another thread stops it.
 //! `etcdc_v3_lease_keeper_stop()` and `etcdc_v3_lease_keeper_free()` are
-//! called by one thread (the owner's), never from the `on_lost` callback
-//! (they wait for the keeper's thread, which is the one running the
-//! callback); free it when no other thread uses it.
+//! called by one thread (the owner's, or the `on_lost` callback's); free it
+//! when no other thread uses it.
 //!
 //! Fork: the keeper, its thread and its lease belong to the process that
 //! made it. In a forked child, the copy's state reads what the parent's
@@ -57,10 +56,9 @@ pub const ETCDC_V3_LEASE_KEEPER_OPTIONS_VERSION: u32 = 1;
 /// text as `etcdc_v3_lease_keeper_lost_reason()`, which already returns it
 /// then, as `etcdc_v3_lease_keeper_state()` returns `ETCDC_V3_KEEPER_LOST`).
 /// It must return soon (the keeper's thread ends after it, and a stop or a
-/// free waits for it), must not call `etcdc_v3_lease_keeper_stop()` or
-/// `etcdc_v3_lease_keeper_free()` on its keeper (they wait for this very
-/// thread: signal another thread to do it instead), and must return
-/// normally (no longjmp, no C++ exception). Not called when the keeper is
+/// free from another thread waits for it); it may itself stop or free its
+/// keeper (the thread then ends when the callback returns, without being
+/// waited for); it must return normally (no longjmp, no C++ exception). Not called when the keeper is
 /// stopped or freed before the lease is lost.
 pub type etcdc_v3_lease_lost_callback =
     Option<unsafe extern "C" fn(reason: *const c_char, userdata: *mut c_void)>;
@@ -350,7 +348,7 @@ pub unsafe extern "C" fn etcdc_v3_lease_keeper_lost_reason(
 /// its TTL. The handle stays valid (its state is `ETCDC_V3_KEEPER_STOPPED`,
 /// or `_LOST`) and must still be freed; stopping it again does nothing
 /// (and returns as below: `ETCDC_ERR_NOT_HELD` if lost, else `ETCDC_OK`).
-/// Never from the `on_lost` callback; in a forked child, does nothing.
+/// From the `on_lost` callback too. In a forked child, does nothing.
 ///
 /// Errors: `ETCDC_ERR_NOT_HELD` when the lease was lost before (nothing to
 /// revoke; `etcdc_v3_lease_keeper_lost_reason()` says why), or was found
@@ -378,7 +376,7 @@ pub unsafe extern "C" fn etcdc_v3_lease_keeper_stop(
 /// Frees the keeper. If it was not stopped, stops it and revokes the lease
 /// first (errors ignored), as `etcdc_v3_lease_keeper_stop(keeper, true)`:
 /// its thread has ended when this returns. NULL is a no-op. No other thread
-/// may be using it; never from the `on_lost` callback. In a forked child,
+/// may be using it; the `on_lost` callback may free it. In a forked child,
 /// frees the copy's memory and nothing else (no thread to stop, no revoke).
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_v3_lease_keeper_free(keeper: *mut etcdc_v3_lease_keeper) {

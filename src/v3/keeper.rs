@@ -156,7 +156,8 @@ impl V3<'_> {
     /// Keeps a lease alive in the background: a new one (`Grant`) or an
     /// existing one (`Adopt`), until the keeper is stopped or dropped.
     /// `on_lost` is called once, on the keeper's thread, if the lease is
-    /// lost (see the module doc); it must not block for long.
+    /// lost (see the module doc); it must not block for long. It may stop
+    /// or drop the keeper (the thread ends when it returns).
     ///
     /// Errors: those of the grant or of the first renewal (`Code::NotFound`
     /// for a lease to adopt that does not exist); `InvalidArgument` for a
@@ -316,7 +317,13 @@ impl LeaseKeeper {
         }
         *self.shared.stop.lock().unwrap_or_else(|p| p.into_inner()) = true;
         self.shared.wake.notify_all();
-        let _ = thread.join();
+        if thread.thread().id() == std::thread::current().id() {
+            // Called from `on_lost`, on the keeper's own thread: it ends
+            // when the callback returns (nothing left to do), detached.
+            drop(thread);
+        } else {
+            let _ = thread.join();
+        }
         self.shared.stopped.store(true, Ordering::Release);
     }
 }
