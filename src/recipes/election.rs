@@ -6,6 +6,12 @@
 //! leader stays leader by renewing the TTL before it runs out, and resigns
 //! with a compare-and-delete on its own name, so that nobody else can remove
 //! it by mistake.
+//!
+//! This election lives in etcd's v2 store. The v3 election
+//! ([`V3::election`](crate::v3::V3::election),
+//! [`V3Election`](crate::v3::V3Election)) lives in the v3 store, a separate
+//! key space: v2 and v3 candidates on the same name each see only their
+//! own. Only the v3 one interoperates with `etcdctl elect`.
 
 use std::time::{Duration, Instant};
 

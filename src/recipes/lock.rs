@@ -7,6 +7,12 @@
 //! a contender keeps its key alive; a holder keeps it alive with `renew`.
 //! A holder that dies stops renewing: its key expires after its TTL and the
 //! next contender gets the lock.
+//!
+//! This lock lives in etcd's v2 store. The v3 lock
+//! ([`V3::lock`](crate::v3::V3::lock), [`V3Lock`](crate::v3::V3Lock)) lives
+//! in the v3 store, a separate key space: a v2 and a v3 lock on the same
+//! name do not exclude each other. Only the v3 one interoperates with
+//! `etcdctl lock` and Go programs, and works on etcd 3.6+ (no v2 API).
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;

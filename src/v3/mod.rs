@@ -28,9 +28,11 @@
 
 mod auth;
 mod cluster;
+mod election;
 mod keeper;
 mod kv;
 mod lease;
+mod lock;
 mod maintenance;
 pub(crate) mod proto;
 mod txn;
@@ -51,9 +53,11 @@ use proto::methods::{self, Method};
 pub use crate::transport::grpc::Code;
 pub use auth::{AuthStatus, Permission, PermissionKind};
 pub use cluster::{Member, MemberAdded};
+pub use election::{ElectionObserver, V3Election};
 pub use keeper::{KeeperState, LeaseKeeper, LeaseSource};
 pub use kv::{Delete, Put, Range, SortOrder, SortTarget};
 pub use lease::{LeaseGrant, LeaseKeepAlive, LeaseTimeToLive};
+pub use lock::{RecipeCanceller, V3Lock, DEFAULT_SESSION_TTL};
 pub use maintenance::{Alarm, AlarmKind, Hash, HashKv, Snapshot, Status};
 pub use txn::{Compare, CompareOp, Op, Swapped, Txn};
 pub use types::{
