@@ -251,6 +251,21 @@ FUNCS = {
     "etcdc_v3_lease_keeper_lost_reason": dict(expect="nonnull"),  # "": not lost
     "etcdc_v3_lease_keeper_stop": dict(expect="ETCDC_OK"),
     "etcdc_v3_lease_keeper_free": dict(expect="void"),
+    # v3 watches (a watcher of `key` from a put of it over an older value,
+    # with prev_kv: its first event is at hand; an event: that put's)
+    "etcdc_v3_watch_options_init": dict(expect="ETCDC_OK"),
+    "etcdc_v3_watcher_new": dict(expect="ETCDC_OK", fixture="v3_put"),
+    "etcdc_v3_watcher_next": dict(expect="ETCDC_OK"),
+    "etcdc_v3_watcher_cancel": dict(expect="void"),
+    "etcdc_v3_watcher_next_revision": dict(expect="nonzero"),
+    "etcdc_v3_watcher_compact_revision": dict(expect="any"),  # 0: no compaction seen
+    "etcdc_v3_watcher_run": dict(expect="ETCDC_OK"),
+    "etcdc_v3_watcher_free": dict(expect="void"),
+    "etcdc_v3_event_type": dict(expect="nonzero"),  # ETCDC_V3_EVENT_PUT
+    "etcdc_v3_event_kv": dict(expect="nonnull"),
+    "etcdc_v3_event_prev_kv": dict(expect="nonnull"),
+    "etcdc_v3_event_revision": dict(expect="nonzero"),
+    "etcdc_v3_event_free": dict(expect="void"),
     # v3 auth (the shared etcd keeps v3 auth off: no v3 user "root" is ever
     # made, so enabling fails; disabling while off is no error; the users
     # and roles are the test's own, v3_user_name and v3_role_name)
@@ -428,6 +443,9 @@ VALUES = {
     "etcdc_v3_delete_options_init:version": "ETCDC_V3_DELETE_OPTIONS_VERSION",
     "etcdc_v3_lease_keeper_options_init:version": "ETCDC_V3_LEASE_KEEPER_OPTIONS_VERSION",
     "etcdc_v3_lease_keeper_stop:revoke": "true",
+    "etcdc_v3_watch_options_init:version": "ETCDC_V3_WATCH_OPTIONS_VERSION",
+    # The fixture's event is at hand: returns at once.
+    "etcdc_v3_watcher_next:timeout_ms": "10000",
     "etcdc_v3_compare_options_init:version": "ETCDC_V3_COMPARE_OPTIONS_VERSION",
     "etcdc_v3_compact:revision": "rev",
     "etcdc_v3_compact:physical": "false",
@@ -563,8 +581,13 @@ KINDS = {
                           expr="{v}", cleanup="etcdc_v3_alarm_list_free({v});", ptr=True),
     "v3_lease_keeper": dict(setup="etcdc_v3_lease_keeper *{v} = v3_lease_keeper_fixture();",
                             expr="{v}", cleanup="etcdc_v3_lease_keeper_free({v});", ptr=True),
+    "v3_watcher": dict(setup="etcdc_v3_watcher *{v} = v3_watcher_fixture(key);", expr="{v}",
+                       cleanup="etcdc_v3_watcher_free({v});", ptr=True),
+    "v3_event": dict(setup="etcdc_v3_event *{v} = v3_event_fixture(key);", expr="{v}",
+                     cleanup="etcdc_v3_event_free({v});", ptr=True),
     "userdata": dict(setup="int {v} = 0;", expr="&{v}", ptr=True),
     "callback": dict(expr="stop_after_one", ptr=True),
+    "v3_watch_callback": dict(expr="v3_stop_after_one", ptr=True),
     "snapshot_callback": dict(expr="snapshot_sink", ptr=True),
     # Only an options field (etcdc_v3_lease_keeper_options.on_lost): OPTS_SETUP.
     "lease_lost_callback": dict(expr="lease_lost_sink", ptr=True),
@@ -629,6 +652,10 @@ EXACT_TYPES = {
     "struct etcdc_v3_alarm_list *": "v3_alarm_list",
     "const struct etcdc_v3_lease_keeper *": "v3_lease_keeper",
     "struct etcdc_v3_lease_keeper *": "v3_lease_keeper",
+    "const struct etcdc_v3_watcher *": "v3_watcher",
+    "struct etcdc_v3_watcher *": "v3_watcher",
+    "const struct etcdc_v3_event *": "v3_event",
+    "struct etcdc_v3_event *": "v3_event",
 }
 
 # The C function given for each callback type (a valid one).
@@ -636,6 +663,7 @@ CALLBACKS = {
     "etcdc_watch_callback": "callback",
     "etcdc_v3_snapshot_callback": "snapshot_callback",
     "etcdc_v3_lease_lost_callback": "lease_lost_callback",
+    "etcdc_v3_watch_callback": "v3_watch_callback",
 }
 
 # A different kind for one parameter of one function.
@@ -657,6 +685,8 @@ OPTS_SETUP = {
     # loses a lease) and its counter.
     "v3_lease_keeper": "{v}.ttl = 60;\n{v}.on_lost = " + KINDS["lease_lost_callback"]["expr"]
                        + ";\n{v}.userdata = &lease_lost_calls;",
+    # From the fixture's put (in etcd's history), with the key as it was.
+    "v3_watch": "{v}.start_revision = rev;\n{v}.prev_kv = true;",
 }
 
 # --------------------------------------------------------------------------
@@ -742,6 +772,13 @@ NULL_OK = {
     "etcdc_v3_lease_ttl_response_free:response": ("noop", '"NULL is a no-op."'),
     "etcdc_v3_lease_list_free:list": ("noop", '"Frees a list of lease ids. NULL is a no-op."'),
     "etcdc_v3_lease_keeper_free:keeper": ("noop", '"NULL is a no-op."'),
+    "etcdc_v3_watcher_new:opts": ("baseline", '"`opts` NULL watches the key alone, from now."'),
+    "etcdc_v3_watcher_next:out": ("baseline", '"stores it in `*out` (...; `out` may be NULL)"'),
+    # userdata is opaque to the library: handed to the callback, never read.
+    "etcdc_v3_watcher_run:userdata": ("baseline", '"calls `callback(event, userdata)` for each event"'),
+    "etcdc_v3_watcher_cancel:watcher": ("noop", '"while the watcher exists; NULL is a no-op."'),
+    "etcdc_v3_watcher_free:watcher": ("noop", '"NULL is a no-op."'),
+    "etcdc_v3_event_free:event": ("noop", '"Frees an event and everything borrowed from it. NULL is a no-op."'),
     # An accessor whose out-parameter may be NULL: the same result.
     "etcdc_v3_lease_keeper_state:left_ms": ("baseline", '"`*left_ms` (if `left_ms` is not NULL) is the time the lease has left"'),
     "etcdc_v3_auth_enable:header": ("baseline", '"On success `*header` (if not NULL) is the answer\'s header."'),
@@ -822,6 +859,10 @@ BAD_VALUES = {
     # v3
     "etcdc_v3_range:key_len": [("SIZE_MAX", INVALID, "key_len", '"or a length over `PTRDIFF_MAX`, is `ETCDC_ERR_INVALID_ARGUMENT`"')],
     "etcdc_v3_put:value_len": [("SIZE_MAX", INVALID, "value_len", '"or a length over `PTRDIFF_MAX`, is `ETCDC_ERR_INVALID_ARGUMENT`"')],
+    "etcdc_v3_watcher_new:key_len": [("SIZE_MAX", INVALID, "key_len", '"or a length over `PTRDIFF_MAX`, is `ETCDC_ERR_INVALID_ARGUMENT`"')],
+    "etcdc_v3_watcher_next:timeout_ms": [("INT64_MAX", "baseline", None, '"at most `timeout_ms` (the waiting rule: negative for no limit)"'),
+                                         ("-1", "baseline", None, '"at most `timeout_ms` (the waiting rule: negative for no limit)"'),
+                                         ("INT64_MIN", "baseline", None, '"at most `timeout_ms` (the waiting rule: negative for no limit)"')],
     "etcdc_v3_compact:revision": [("0", INVALID, "revision", '"a `revision` that is not positive"'),
                                   ("-1", INVALID, "revision", '"a `revision` that is not positive"')],
     "etcdc_v3_lease_grant:ttl": [("0", INVALID, "TTL", '"or a `ttl` that is not positive"'),
@@ -912,6 +953,11 @@ BAD_OPTION_FIELDS = {
                           '{v}.range_end = "x";\n{v}.range_end_len = 1;')],
     "v3_delete:range_end": [("NULL", INVALID, "range_end is NULL", '"NULL with any other length [...] is `ETCDC_ERR_INVALID_ARGUMENT`"',
                              "{v}.range_end_len = 2;")],
+    "v3_watch:prefix": [("true", INVALID, "prefix and range_end", '"`range_end` must not be set too."',
+                         '{v}.range_end = "x";\n{v}.range_end_len = 1;')],
+    "v3_watch:range_end": [("NULL", INVALID, "range_end is NULL", '"NULL with any other length [...] is `ETCDC_ERR_INVALID_ARGUMENT`"',
+                            "{v}.range_end_len = 1;")],
+    "v3_watch:start_revision": [("-1", INVALID, "revision", '"Negative is `ETCDC_ERR_INVALID_ARGUMENT`."')],
     "v3_compare:prefix": [("true", INVALID, "prefix and range_end", '"`range_end` must not be set too."',
                            '{v}.range_end = "x";\n{v}.range_end_len = 1;')],
     "v3_compare:range_end": [("NULL", INVALID, "range_end is NULL", '"NULL with any other length [...] is `ETCDC_ERR_INVALID_ARGUMENT`"',
@@ -1386,7 +1432,8 @@ PREAMBLE = r'''/*
  * returns NULL / 0 / false for a NULL handle; a void function survives.
  *
  * Handles that outlive their client, as the header allows (responses,
- * watchers, locks, member lists, strings, v3 responses and transactions),
+ * watchers, locks, member lists, strings, v3 responses, transactions and
+ * watchers),
  * are used after that client is freed: owners_freed_first().
  *
  * Other use after free is not tested: it is not detectable in this API. Handles
@@ -1831,6 +1878,42 @@ static etcdc_v3_lease_keeper *v3_lease_keeper_fixture(void) {
     return k;
 }
 
+/* A v3 watcher of `key` from a put of it over an older value, with
+ * prev_kv: its first event (that put, with the key as it was) is at hand. */
+static etcdc_v3_watcher *v3_watcher_fixture(const char *key) {
+    etcdc_v3_watch_options o = ETCDC_V3_WATCH_OPTIONS_INIT;
+    etcdc_v3_watcher *w = NULL;
+    v3_put_key(key);
+    o.start_revision = v3_put_key(key);
+    o.prev_kv = true;
+    etcdc_status st = etcdc_v3_watcher_new(C, key, strlen(key), &o, &w);
+    if (st != ETCDC_OK) {
+        fixture_failed("v3_watcher_fixture", st);
+    }
+    return w;
+}
+
+/* The first event of v3_watcher_fixture(key): a put with its prev_kv. It
+ * outlives its watcher, freed here. */
+static etcdc_v3_event *v3_event_fixture(const char *key) {
+    etcdc_v3_watcher *w = v3_watcher_fixture(key);
+    etcdc_v3_event *e = NULL;
+    etcdc_status st = etcdc_v3_watcher_next(w, 10000, &e);
+    if (st != ETCDC_OK) {
+        fixture_failed("v3_event_fixture", st);
+    }
+    etcdc_v3_watcher_free(w);
+    return e;
+}
+
+/* The v3 watcher_run callback: counts its calls in *userdata, stops. */
+static int v3_stop_after_one(const etcdc_v3_event *event, void *userdata) {
+    if (userdata != NULL) {
+        *(int *)userdata += event != NULL;
+    }
+    return 1;
+}
+
 /* The time to live of a fresh lease with `key` attached, with its keys. */
 static etcdc_v3_lease_ttl_response *v3_lease_ttl_fixture(const char *key) {
     etcdc_v3_put_options o = ETCDC_V3_PUT_OPTIONS_INIT;
@@ -2045,11 +2128,14 @@ static void owners_freed_first(void) {
     etcdc_v3_range_response *v3r = NULL;
     etcdc_v3_txn_response *v3t = NULL;
     etcdc_v3_txn *txn = v3_txn_fixture(key);
+    etcdc_v3_watcher *v3w = NULL;
+    etcdc_v3_event *v3e = NULL;
+    etcdc_v3_watch_options v3wo = ETCDC_V3_WATCH_OPTIONS_INIT;
     etcdc_watch_options wo = ETCDC_WATCH_OPTIONS_INIT;
     etcdc_lock_options lo = ETCDC_LOCK_OPTIONS_INIT;
     wo.wait_index = idx;
     lo.prefix = lock_prefix;
-    v3_put_key(key);
+    v3wo.start_revision = v3_put_key(key);
     if (c2 == NULL) {
         etcdc_v3_txn_free(txn);
         return;
@@ -2061,6 +2147,7 @@ static void owners_freed_first(void) {
     expect_status(label, etcdc_machines(c2, &machines), ETCDC_OK);
     expect_status(label, etcdc_v3_range(c2, key, strlen(key), NULL, &v3r), ETCDC_OK);
     expect_status(label, etcdc_v3_txn_commit(c2, txn, &v3t), ETCDC_OK);
+    expect_status(label, etcdc_v3_watcher_new(c2, key, strlen(key), &v3wo, &v3w), ETCDC_OK);
     etcdc_client_free(c2);
 
     /* etcdc_client_free: "responses obtained from it stay valid" */
@@ -2093,6 +2180,18 @@ static void owners_freed_first(void) {
                 etcdc_v3_txn_response_op_kind(v3t, 0) == ETCDC_V3_OP_PUT,
                 "v3 txn response unreadable after its client was freed");
     expect_status(label, etcdc_v3_txn_commit(C, txn, NULL), ETCDC_OK);
+    /* etcdc_v3_watcher_new: "it may outlive `client`": the put it starts
+     * at, then the put of the transaction `c2` committed */
+    expect_status(label, etcdc_v3_watcher_next(v3w, 10000, &v3e), ETCDC_OK);
+    expect_true(label, etcdc_v3_event_revision(v3e) == v3wo.start_revision,
+                "the v3 watcher's first event is not the put it was started at");
+    etcdc_v3_event_free(v3e);
+    v3e = NULL;
+    expect_status(label, etcdc_v3_watcher_next(v3w, 10000, &v3e), ETCDC_OK);
+    expect_true(label, etcdc_v3_event_type(v3e) == ETCDC_V3_EVENT_PUT,
+                "the v3 watcher did not deliver the transaction's put");
+    etcdc_v3_event_free(v3e);
+    etcdc_v3_watcher_free(v3w);
 
     etcdc_v3_txn_free(txn);
     etcdc_v3_txn_response_free(v3t);

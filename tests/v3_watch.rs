@@ -115,7 +115,11 @@ both! {
         let r2 = c.v3().put_with(&etcdc::v3::Put::new(key.clone(), b"two".to_vec()).lease(lease)).unwrap().header.revision;
         let r3 = c.v3().delete(&etcdc::v3::Delete::key(key.clone())).unwrap().header.revision;
 
+        // Where to resume: after what was taken, not what arrived.
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(w.next_revision(), created);
         let e = w.next_event(WAIT).unwrap();
+        assert_eq!(w.next_revision(), r1 + 1);
         assert_eq!(e.kind, EventKind::Put);
         assert_eq!((e.kv.key.as_slice(), e.kv.value.as_slice()), (key.as_slice(), &b"one"[..]));
         assert_eq!((e.kv.create_revision, e.kv.mod_revision, e.kv.version, e.kv.lease), (r1, r1, 1, 0));

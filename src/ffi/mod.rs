@@ -119,6 +119,7 @@ pub mod v3_kv;
 pub mod v3_lease;
 pub mod v3_maintenance;
 pub mod v3_txn;
+pub mod v3_watch;
 pub mod watch;
 
 pub(crate) use boundary::{boundary, status, OnPanic};

@@ -21,6 +21,7 @@
 //! what the parent's keeper had published at the fork, and stopping or
 //! dropping the child's copy does nothing (no thread to stop, no revoke).
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
@@ -207,8 +208,16 @@ fn secs(ttl: i64) -> Duration {
     Duration::from_secs(u64::try_from(ttl).unwrap_or(0))
 }
 
+thread_local! {
+    /// On a keeper's thread, its keeper's shared state: how a stop from
+    /// `on_lost` knows it runs there. (Not `thread::current()`, which
+    /// allocates a handle that a C program's main thread never frees.)
+    static ON_KEEPER: Cell<*const Shared> = const { Cell::new(std::ptr::null()) };
+}
+
 /// The keeper's thread: renews at a third of the TTL until stopped or lost.
 fn keep(client: &Client, id: i64, ttl: i64, shared: &Shared, on_lost: Option<OnLost>) {
+    ON_KEEPER.with(|k| k.set(shared));
     let every = (secs(ttl) / 3).max(Duration::from_millis(100));
     let mut next = Instant::now() + every;
     let lost = loop {
@@ -317,7 +326,7 @@ impl LeaseKeeper {
         }
         *self.shared.stop.lock().unwrap_or_else(|p| p.into_inner()) = true;
         self.shared.wake.notify_all();
-        if thread.thread().id() == std::thread::current().id() {
+        if ON_KEEPER.with(Cell::get) == Arc::as_ptr(&self.shared) {
             // Called from `on_lost`, on the keeper's own thread: it ends
             // when the callback returns (nothing left to do), detached.
             drop(thread);

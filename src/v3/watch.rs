@@ -35,6 +35,7 @@
 
 use std::collections::VecDeque;
 use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -202,6 +203,9 @@ impl From<mvccpb::Event> for Event {
 pub(super) struct Slot {
     pub(super) id: i64,
     pub(super) watch: Watch,
+    /// The revision after the last event its owner took (from creation:
+    /// where it started); 0 until created. Read without the lock.
+    pub(super) taken: AtomicI64,
     state: Mutex<SlotState>,
     cond: Condvar,
 }
@@ -231,6 +235,7 @@ impl Slot {
         Slot {
             id,
             watch,
+            taken: AtomicI64::new(0),
             state: Mutex::new(SlotState {
                 next_revision,
                 ..SlotState::default()
@@ -341,8 +346,10 @@ impl V3<'_> {
     /// made after it returns is delivered, also one from this thread),
     /// within the client's read timeout, failing over as reads do.
     ///
-    /// Errors: [`Error::Compacted`] when `start_revision` was compacted;
-    /// `Code::PermissionDenied` (as [`Error::Grpc`]) without read access;
+    /// Errors: `Code::PermissionDenied` (as [`Error::Grpc`]) without read
+    /// access; (a `start_revision` etcd compacted is reported by the first
+    /// [`Watcher::next_event`], as [`Error::Compacted`]: etcd creates the
+    /// watch, then ends it);
     /// connection errors when no member could create it in time;
     /// `InvalidArgument` for a negative start revision.
     pub fn watch(&self, watch: &Watch) -> Result<Watcher> {
@@ -405,6 +412,9 @@ impl Watcher {
             return Err(Error::Cancelled);
         }
         if let Some(event) = st.events.pop_front() {
+            self.slot
+                .taken
+                .store(event.revision() + 1, Ordering::Relaxed);
             return Ok(event);
         }
         if let Some(e) = st.end.clone() {
@@ -416,10 +426,14 @@ impl Watcher {
         Err(Error::WatchTimeout(timeout.unwrap_or_default()))
     }
 
-    /// The revision the watch goes on from: its last event's + 1 (the
-    /// revision after its creation before any).
+    /// Where a new watch would go on from, to get what this one has not
+    /// given yet: the revision after the last event
+    /// [`next_event`](Self::next_event) returned (before any, where it
+    /// started: its start revision, or the revision after the store's when
+    /// it was created). The events of one txn share a revision: take them
+    /// all before resuming from here. Any thread may read it.
     pub fn next_revision(&self) -> i64 {
-        self.slot.lock().next_revision
+        self.slot.taken.load(Ordering::Relaxed)
     }
 
     /// The watch id etcd knows it by (on its current stream).

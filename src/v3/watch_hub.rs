@@ -534,6 +534,9 @@ fn dispatch(shared: &Shared, endpoint: &str, answer: pb::WatchResponse) -> Optio
         if s.next_revision == 0 {
             s.next_revision = revision + 1;
         }
+        if slot.taken.load(Ordering::Relaxed) == 0 {
+            slot.taken.store(s.next_revision, Ordering::Relaxed);
+        }
         drop(s);
         slot.notify();
         return None;

@@ -64,3 +64,8 @@
 /** Initialiser for etcdc_v3_lease_keeper_options: no lease yet (set `ttl` or `id`), no callback. */
 #define ETCDC_V3_LEASE_KEEPER_OPTIONS_INIT \
     { ETCDC_V3_LEASE_KEEPER_OPTIONS_VERSION, 0, 0, NULL, NULL }
+
+// after etcdc_v3_watch_options
+/** Initialiser for etcdc_v3_watch_options: the key alone, from now, puts and deletes. */
+#define ETCDC_V3_WATCH_OPTIONS_INIT \
+    { ETCDC_V3_WATCH_OPTIONS_VERSION, NULL, 0, false, 0, false, false, false }

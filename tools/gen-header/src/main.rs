@@ -63,6 +63,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("v3_txn", "v3 Transactions"),
     ("v3_lease", "v3 Leases"),
     ("v3_keeper", "v3 Lease keeper"),
+    ("v3_watch", "v3 Watches"),
     ("v3_auth", "v3 Auth"),
     ("v3_cluster", "v3 Cluster"),
     ("v3_maintenance", "v3 Maintenance"),
