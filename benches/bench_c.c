@@ -38,6 +38,8 @@
  *   v3-range KEY VALUE_LEN N WARM       N sequential linearizable ranges of
  *                                       one key (etcdc_v3_range, opts NULL)
  *   v3-srange KEY VALUE_LEN N WARM      the same, serializable
+ *   v3-watch KEY N WARM                 as watch, through an etcdc_v3_watcher
+ *                                       (created before the first put)
  *   v3-put KEY VALUE_LEN N WARM         N sequential etcdc_v3_put of the
  *                                       value, revisions checked increasing
  *   v3-mrange KEY VALUE_LEN THREADS MS WARM
@@ -352,6 +354,7 @@ struct watch_state {
     long received;    /* events delivered so far */
     long total;
     etcdc_watcher *w;
+    etcdc_v3_watcher *w3; /* v3-watch */
     int error;
 };
 
@@ -444,6 +447,99 @@ static int mode_watch(etcdc_client *c, char **argv) {
     printf("{\"mode\":\"watch\",\"ops\":%ld,\"n\":%ld,\"p50_ms\":%.4f,\"p99_ms\":%.4f,"
            "\"max_ms\":%.4f,\"write_p50_ms\":%.4f}\n",
            total + 1, n, pct(lat, n, 50) * 1e3, pct(lat, n, 99) * 1e3, lat[n - 1] * 1e3,
+           pct(put, n, 50) * 1e3);
+    free(s.sent);
+    free(s.latency);
+    free(rtt);
+    pthread_mutex_destroy(&s.mu);
+    pthread_cond_destroy(&s.cv);
+    return 0;
+}
+
+/* ---- v3 watch latency: as watch, through an etcdc_v3_watcher ---- */
+
+static void *v3_watch_thread(void *p) {
+    struct watch_state *s = p;
+    for (long i = 0; i < s->total; i++) {
+        etcdc_v3_event *ev = NULL;
+        etcdc_status st = etcdc_v3_watcher_next(s->w3, 10000, &ev);
+        double t = now_s();
+        long got = -1;
+        if (st == ETCDC_OK) {
+            const etcdc_v3_kv *kv = etcdc_v3_event_kv(ev);
+            char buf[32] = {0};
+            memcpy(buf, kv->value, kv->value_len < 31 ? kv->value_len : 31);
+            got = strtol(buf, NULL, 10);
+            etcdc_v3_event_free(ev);
+        } else {
+            const etcdc_error *e = etcdc_error_last();
+            fprintf(stderr, "bench_c: v3 watcher_next: %s: %s\n", etcdc_status_str((int)st),
+                    e ? e->message : "");
+        }
+        pthread_mutex_lock(&s->mu);
+        if (got != i) {
+            if (st == ETCDC_OK)
+                fprintf(stderr, "bench_c: v3 watch: event %ld carried value %ld\n", i, got);
+            s->error = 1;
+        } else {
+            s->latency[i] = t - s->sent[i];
+        }
+        s->received = i + 1;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        if (got != i)
+            return NULL;
+    }
+    return NULL;
+}
+
+static int mode_v3_watch(etcdc_client *c, char **argv) {
+    const char *key = argv[0];
+    long n = arg_long(argv[1]), warm = arg_long(argv[2]);
+    long total = n + warm;
+    struct watch_state s = {.total = total};
+    pthread_mutex_init(&s.mu, NULL);
+    pthread_cond_init(&s.cv, NULL);
+    s.sent = calloc((size_t)total, sizeof(double));
+    s.latency = calloc((size_t)total, sizeof(double));
+    double *rtt = calloc((size_t)total, sizeof(double));
+    /* Returns once etcd created the watch: every later put is delivered. */
+    etcdc_status st = etcdc_v3_watcher_new(c, key, strlen(key), NULL, &s.w3);
+    if (st != ETCDC_OK)
+        die("v3 watcher_new", st);
+    pthread_t tid;
+    if (pthread_create(&tid, NULL, v3_watch_thread, &s))
+        fail("%s", "pthread_create");
+    char value[32];
+    for (long i = 0; i < total; i++) {
+        int len = snprintf(value, sizeof value, "%ld", i);
+        pthread_mutex_lock(&s.mu);
+        s.sent[i] = now_s();
+        pthread_mutex_unlock(&s.mu);
+        st = etcdc_v3_put(c, key, strlen(key), value, (size_t)len, NULL, NULL);
+        rtt[i] = now_s() - s.sent[i];
+        if (st != ETCDC_OK)
+            die("v3 watch: put", st);
+        /* One event in flight at a time: each is measured alone. */
+        pthread_mutex_lock(&s.mu);
+        while (s.received <= i && !s.error)
+            pthread_cond_wait(&s.cv, &s.mu);
+        int error = s.error;
+        pthread_mutex_unlock(&s.mu);
+        if (error) {
+            etcdc_v3_watcher_cancel(s.w3);
+            pthread_join(tid, NULL);
+            exit(1);
+        }
+    }
+    pthread_join(tid, NULL);
+    etcdc_v3_watcher_free(s.w3);
+    double *lat = s.latency + warm, *put = rtt + warm;
+    qsort(lat, (size_t)n, sizeof *lat, cmp_double);
+    qsort(put, (size_t)n, sizeof *put, cmp_double);
+    printf("{\"mode\":\"v3-watch\",\"ops\":%ld,\"n\":%ld,\"p50_ms\":%.4f,\"p99_ms\":%.4f,"
+           "\"max_ms\":%.4f,\"write_p50_ms\":%.4f}\n",
+           total, n, pct(lat, n, 50) * 1e3, pct(lat, n, 99) * 1e3, lat[n - 1] * 1e3,
            pct(put, n, 50) * 1e3);
     free(s.sent);
     free(s.latency);
@@ -733,7 +829,7 @@ static const struct {
     {"watch", 3, mode_watch},     {"lock", 3, mode_lock}, {"memory", 8, mode_memory},
     {"v3-seed", 2, mode_v3_seed}, {"v3-range", 4, mode_v3_range},
     {"v3-srange", 4, mode_v3_srange}, {"v3-put", 4, mode_v3_put},
-    {"v3-mrange", 5, mode_v3_mrange},
+    {"v3-mrange", 5, mode_v3_mrange}, {"v3-watch", 3, mode_v3_watch},
 };
 
 int main(int argc, char **argv) {

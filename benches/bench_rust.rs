@@ -22,6 +22,10 @@
 //! v3-mrange KEY VALUE_LEN THREADS MS WARM
 //!                                     THREADS threads sharing one Client,
 //!                                     linearizable ranges for MS ms
+//! v3-watch KEY N WARM                 a v3 watch of KEY; N + WARM puts of
+//!                                     it, one at a time, each timed from
+//!                                     the put's start to the event's
+//!                                     arrival on the watching thread
 //! ```
 //!
 //! The v3 modes are the ones of benches/etcd-client (the etcd-client crate,
@@ -483,6 +487,64 @@ fn mode_v3_mrange(a: &[String]) {
     );
 }
 
+fn mode_v3_watch(a: &[String]) {
+    let (key, n, warm) = (&a[0], count(&a[1]), count(&a[2]));
+    let total = n + warm;
+    let c = client();
+    let v3 = c.v3();
+    let mut watcher = check("v3 watch", v3.watch(&etcdc::v3::Watch::key(key.as_str())));
+    let canceller = watcher.canceller();
+    // The time each event arrived, by its value (the put's index).
+    let arrived = Mutex::new(vec![None::<Instant>; total]);
+    let cv = Condvar::new();
+    let mut latency = Vec::with_capacity(total);
+    let mut write_rtt = Vec::with_capacity(total);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for i in 0..total {
+                let event = watcher.next_event(Some(Duration::from_secs(10)));
+                let t = Instant::now();
+                match event {
+                    Ok(e) if e.kv.value == i.to_string().as_bytes() => {
+                        arrived.lock().unwrap()[i] = Some(t);
+                        cv.notify_all();
+                    }
+                    other => {
+                        eprintln!("bench_rust: v3 watch: event {i}: {other:?}");
+                        exit(1);
+                    }
+                }
+            }
+        });
+        for i in 0..total {
+            let t0 = Instant::now();
+            let r = v3.put(key.as_str(), i.to_string());
+            write_rtt.push(t0.elapsed().as_secs_f64());
+            if let Err(e) = r {
+                canceller.cancel();
+                fail(&format!("v3 watch: put: {e}"));
+            }
+            // One event in flight at a time: each is measured alone.
+            let mut got = arrived.lock().unwrap();
+            while got[i].is_none() {
+                got = cv.wait(got).unwrap();
+            }
+            latency.push((got[i].unwrap() - t0).as_secs_f64());
+        }
+    });
+    let mut lat = latency.split_off(warm);
+    let mut rtt = write_rtt.split_off(warm);
+    sort(&mut lat);
+    sort(&mut rtt);
+    println!(
+        "{{\"mode\":\"v3-watch\",\"ops\":{total},\"n\":{n},\"p50_ms\":{:.4},\"p99_ms\":{:.4},\"max_ms\":{:.4},\"write_p50_ms\":{:.4}}}",
+        pct_ms(&lat, 50.0),
+        pct_ms(&lat, 99.0),
+        lat[n - 1] * 1e3,
+        pct_ms(&rtt, 50.0)
+    );
+}
+
 /// A mode: its name, its argument count, what runs it.
 type Mode = (&'static str, usize, fn(&[String]));
 
@@ -492,7 +554,7 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let modes: [Mode; 11] = [
+    let modes: [Mode; 12] = [
         ("get", 4, mode_get),
         ("put", 4, mode_put),
         ("mget", 5, mode_mget),
@@ -504,6 +566,7 @@ fn main() {
         ("v3-srange", 4, mode_v3_srange),
         ("v3-put", 4, mode_v3_put),
         ("v3-mrange", 5, mode_v3_mrange),
+        ("v3-watch", 3, mode_v3_watch),
     ];
     let Some(mode) = args.first() else {
         // A plain `cargo bench` lands here: say what to run instead.

@@ -262,6 +262,7 @@ COUNTERS = {
     "v3-srange": ["Range"],
     "v3-mrange": ["Range"],
     "v3-put": ["Put"],
+    "v3-watch": ["Put"],
 }
 
 
@@ -274,7 +275,9 @@ def measure(contender, mode, args):
         result, err = run_json(cmd, env)
     d = delta(before, counters())
     if err is None and mode.startswith("v3-"):
-        failed = {k: v for k, v in d.items() if " " in k and v}
+        # A watch stream ends when its program exits: etcd counts it
+        # "Watch Canceled", which is no failure.
+        failed = {k: v for k, v in d.items() if " " in k and v and k != "Watch Canceled"}
         if failed:
             err = "etcd counted failed gRPC calls: %s" % failed
     if err is None:
@@ -530,9 +533,39 @@ def run_v3():
         res = run_row("%s (etcd %s)" % (title, etcd), jobs)
         out["raw"][mode] = res
         out["rows"].append(v3_row(mode, title, minimum, etcd, res))
+    # Watch latency: put -> event, one at a time, each contender its own key.
+    place(pinned=True)
+    jobs = {c: (lambda c=c: measure(c, "v3-watch", ["/bench/v3-watched-" + c, str(WATCH_N),
+                                                    str(WATCH_WARM)]))
+            for c in V3_CONTENDERS if have[c]}
+    res = run_row("v3 watch latency (etcd %s)" % etcd, jobs)
+    out["raw"]["v3-watch"] = res
+    out["watch"] = v3_watch_row(etcd, res)
     place(pinned=False)
     out["errors"] = errors[n_errors:]
     return out
+
+
+def v3_watch_row(etcd, res):
+    """The v3 watch latency row, as data: p50 / p99 (ms) per contender;
+    issue 22's target: etcdc's p50 no higher than the faster tonic's."""
+    cells = {c: "%s / %s" % (cell(stats(res[c], "p50_ms"), 3), cell(stats(res[c], "p99_ms"), 3))
+             if res.get(c) else "ERROR" for c in res}
+    p50 = {c: median_of(res.get(c, []), "p50_ms") for c in res}
+    tonics = [t for t in V3_TONICS if p50.get(t) is not None]
+    best = min(tonics, key=lambda t: p50[t]) if tonics else None
+    ratio, verdicts = [], []
+    for c in ("c", "rust"):
+        if p50.get(c) is None or best is None:
+            continue
+        ok = p50[c] <= p50[best]
+        ratio.append("%s / %s p50: %.2f **%s**" % (V3_NAMES[c], V3_NAMES[best],
+                                                  p50[c] / p50[best], "PASS" if ok else "MISS"))
+        verdicts.append({"what": "etcd %s, v3 watch: p50 ≤ tonic's" % etcd,
+                         "who": "%s / %s" % (V3_NAMES[c], V3_NAMES[best]),
+                         "figure": "%.3f / %.3f ms" % (p50[c], p50[best]), "ok": ok})
+    return {"etcd": etcd, "cells": cells, "ratio": "<br>".join(ratio) or "—",
+            "verdicts": verdicts}
 
 
 def v3_table(v3):
@@ -573,6 +606,18 @@ def v3_table(v3):
                 col(run, cs, "tonic-ct", "n/a"), row["ratio"], row["etcd_cpu"],
                 row["target"]))
             verdicts.extend(row["verdicts"])
+    for run in runs:
+        w = run.get("watch")
+        if not w:
+            continue
+        cs = w["cells"]
+        lines.append("| v3 watch: put → event, p50 / p99 over %s events (ms) | %s | %s | %s "
+                     "| %s | %s | %s | — | etcdc p50 ≤ tonic's |" % (
+                         fmt_num(WATCH_N, 0), w["etcd"],
+                         col(run, cs, "c", "n/a (bench_c without v3 modes)"),
+                         col(run, cs, "rust", "n/a"), col(run, cs, "tonic", "n/a"),
+                         col(run, cs, "tonic-ct", "n/a"), w["ratio"]))
+        verdicts.extend(w["verdicts"])
     lines.append("")
     if verdicts:
         misses = [v for v in verdicts if not v["ok"]]

@@ -11,6 +11,11 @@
 //! v3-mrange KEY VALUE_LEN TASKS MS WARM     TASKS tasks sharing one Client
 //!                                           (clones of it: one channel),
 //!                                           linearizable ranges for MS ms
+//! v3-watch KEY N WARM                       a watch of KEY (created before
+//!                                           the first put); N + WARM puts,
+//!                                           one at a time, each timed from
+//!                                           the put's start to the event's
+//!                                           arrival in the reading task
 //! ```
 //!
 //! One `Client::connect` per run, as a program using the crate makes it;
@@ -180,11 +185,75 @@ async fn mode_mrange(a: Vec<String>) {
     );
 }
 
+async fn mode_watch(a: Vec<String>) {
+    let (key, n, warm) = (a[0].clone().into_bytes(), count(&a[1]), count(&a[2]));
+    let total = n + warm;
+    let mut c = client().await;
+    let mut stream = check("watch", c.watch(key.clone(), None).await);
+    match check("watch: created", stream.message().await) {
+        Some(r) if r.created() => {}
+        other => fail(&format!("watch: not created: {other:?}")),
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
+    let reader = tokio::spawn(async move {
+        let mut i = 0;
+        while i < total {
+            let Some(r) = check("watch: message", stream.message().await) else {
+                fail("watch: the stream ended");
+            };
+            let t = Instant::now();
+            for e in r.events() {
+                let value = e.kv().map(|kv| kv.value().to_vec());
+                if value != Some(i.to_string().into_bytes()) {
+                    fail(&format!("watch: event {i}: {value:?}"));
+                }
+                let _ = tx.send((i, t));
+                i += 1;
+            }
+        }
+    });
+    let mut lat = Vec::with_capacity(total);
+    let mut rtt = Vec::with_capacity(total);
+    for i in 0..total {
+        let t0 = Instant::now();
+        check("put", c.put(key.clone(), i.to_string(), None).await);
+        rtt.push(t0.elapsed().as_secs_f64());
+        let Some((j, t)) = rx.recv().await else {
+            fail("watch: the reader stopped");
+        };
+        if j != i {
+            fail(&format!("watch: event {j} for put {i}"));
+        }
+        lat.push((t - t0).as_secs_f64());
+    }
+    check_join(reader.await);
+    let mut lat = lat.split_off(warm);
+    let mut rtt = rtt.split_off(warm);
+    lat.sort_by(f64::total_cmp);
+    rtt.sort_by(f64::total_cmp);
+    // The same percentile as benches/bench_rust.rs's pct_ms.
+    let pct = |v: &[f64], p: f64| {
+        let i = ((p / 100.0 * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1;
+        v[i] * 1e3
+    };
+    println!(
+        "{{\"mode\":\"v3-watch\",\"ops\":{total},\"n\":{n},\"p50_ms\":{:.4},\"p99_ms\":{:.4},\"max_ms\":{:.4},\"write_p50_ms\":{:.4}}}",
+        pct(&lat, 50.0),
+        pct(&lat, 99.0),
+        lat[n - 1] * 1e3,
+        pct(&rtt, 50.0)
+    );
+}
+
+fn check_join(r: Result<(), tokio::task::JoinError>) {
+    r.unwrap_or_else(|e| fail(&format!("task: {e}")));
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(mode) = args.first().cloned() else {
         eprintln!(
-            "usage: bench-etcd-client v3-range|v3-srange|v3-put|v3-mrange ARGS (see src/main.rs)"
+            "usage: bench-etcd-client v3-range|v3-srange|v3-put|v3-mrange|v3-watch ARGS (see src/main.rs)"
         );
         exit(2)
     };
@@ -192,6 +261,7 @@ fn main() {
     let argc = match mode.as_str() {
         "v3-range" | "v3-srange" | "v3-put" => 4,
         "v3-mrange" => 5,
+        "v3-watch" => 3,
         _ => {
             eprintln!("bench-etcd-client: unknown mode {mode}");
             exit(2)
@@ -217,6 +287,7 @@ fn main() {
             "v3-range" => mode_range(rest, false).await,
             "v3-srange" => mode_range(rest, true).await,
             "v3-put" => mode_put(rest).await,
+            "v3-watch" => mode_watch(rest).await,
             _ => mode_mrange(rest).await,
         }
     };
