@@ -32,7 +32,9 @@ pub struct Client {
     /// For the v3 API's `Authenticate` (v2 sends them as basic auth).
     pub(crate) credentials: Option<crate::v3::Credentials>,
     /// The v3 watches' shared stream and thread, while any watch runs.
-    pub(crate) watch_hub: crate::v3::HubSlot,
+    pub(crate) watch_hub: crate::v3::HubSlot<crate::v3::WatchHub>,
+    /// The v3 lease keepers' shared stream and thread, while any runs.
+    pub(crate) keeper_hub: crate::v3::HubSlot<crate::v3::KeeperHub>,
 }
 
 impl Client {
@@ -61,6 +63,7 @@ impl Client {
             transport: self.transport.fork(),
             credentials: self.credentials.clone(),
             watch_hub: Default::default(),
+            keeper_hub: Default::default(),
         }
     }
 }
@@ -354,6 +357,7 @@ impl ClientBuilder {
         let client = Client {
             credentials,
             watch_hub: Default::default(),
+            keeper_hub: Default::default(),
             transport: Transport::new(TransportConfig {
                 endpoints,
                 prefix: prefix.to_owned(),

@@ -1,11 +1,13 @@
 //! A v3 lease kept alive in the background: `etcdc_v3_lease_keeper`.
 //!
 //! A keeper grants a new lease (`ttl`) or adopts an existing one (`id`),
-//! then renews it on a thread of its own (named `etcdc-lease`) at a third of
-//! its TTL, through the client's endpoints and failover rule, with
-//! connections of its own, until it is stopped (`etcdc_v3_lease_keeper_stop()`)
-//! or freed (`etcdc_v3_lease_keeper_free()`, which stops it and revokes the
-//! lease). A renewal that fails is tried again every half second. Keys put
+//! then renews it at a third of its TTL until it is stopped
+//! (`etcdc_v3_lease_keeper_stop()`) or freed (`etcdc_v3_lease_keeper_free()`,
+//! which stops it and revokes the lease). The keepers of a client share one
+//! background thread (named `etcdc-lease`) and one keep-alive stream, on a
+//! connection of their own, which moves to the next member when its member
+//! fails or falls silent: a thousand keepers cost one thread and one
+//! connection. A renewal unanswered is sent again every half second. Keys put
 //! with the lease (`etcdc_v3_put_options.lease`, the id from
 //! `etcdc_v3_lease_keeper_id()`) live as long as it.
 //!
@@ -51,15 +53,15 @@ type OnLostBox = Box<dyn FnOnce(&str) + Send>;
 /// The current version of `etcdc_v3_lease_keeper_options`.
 pub const ETCDC_V3_LEASE_KEEPER_OPTIONS_VERSION: u32 = 1;
 
-/// Called once, on the keeper's thread, when the lease is lost: `reason`
+/// Called once, on the keepers' thread, when the lease is lost: `reason`
 /// says why (NUL-terminated; borrowed: valid during the call only; the same
 /// text as `etcdc_v3_lease_keeper_lost_reason()`, which already returns it
 /// then, as `etcdc_v3_lease_keeper_state()` returns `ETCDC_V3_KEEPER_LOST`).
-/// It must return soon (the keeper's thread ends after it, and a stop or a
-/// free from another thread waits for it); it may itself stop or free its
-/// keeper (the thread then ends when the callback returns, without being
-/// waited for); it must return normally (no longjmp, no C++ exception). Not called when the keeper is
-/// stopped or freed before the lease is lost.
+/// It must return soon (the client's other leases wait for the thread
+/// meanwhile); it may itself stop or free its keeper (the thread is not
+/// waited for then); it must return normally (no longjmp, no C++
+/// exception). Not called when the keeper is stopped or freed before the
+/// lease is lost.
 pub type etcdc_v3_lease_lost_callback =
     Option<unsafe extern "C" fn(reason: *const c_char, userdata: *mut c_void)>;
 
@@ -98,8 +100,8 @@ pub enum etcdc_v3_keeper_state {
     /// trying; what depends on the lease must count it lost.
     ETCDC_V3_KEEPER_AT_RISK = 2,
     /// Lost: etcd said the lease is gone (it expired or was revoked);
-    /// `etcdc_v3_lease_keeper_lost_reason()` says so. The keeper's thread
-    /// ended (the handle must still be freed).
+    /// `etcdc_v3_lease_keeper_lost_reason()` says so. It is renewed no
+    /// more (the handle must still be freed).
     ETCDC_V3_KEEPER_LOST = 3,
     /// Stopped by `etcdc_v3_lease_keeper_stop()`.
     ETCDC_V3_KEEPER_STOPPED = 4,
@@ -174,7 +176,7 @@ impl Drop for etcdc_v3_lease_keeper {
     }
 }
 
-/// The callback and its userdata, sent to the keeper's thread.
+/// The callback and its userdata, sent to the keepers' thread.
 struct LostCallback {
     callback: unsafe extern "C" fn(*const c_char, *mut c_void),
     userdata: *mut c_void,
@@ -342,8 +344,8 @@ pub unsafe extern "C" fn etcdc_v3_lease_keeper_lost_reason(
     })
 }
 
-/// Stops the keeper: its thread ends before this returns (a renewal under
-/// way is waited for, up to its own deadline). With `revoke`, revokes the
+/// Stops the keeper: no renewal of it is sent after this returns (one
+/// already sent may still be answered, harmlessly). With `revoke`, revokes the
 /// lease too: its keys are deleted now; without, the lease expires after
 /// its TTL. The handle stays valid (its state is `ETCDC_V3_KEEPER_STOPPED`,
 /// or `_LOST`) and must still be freed; stopping it again does nothing
@@ -374,8 +376,9 @@ pub unsafe extern "C" fn etcdc_v3_lease_keeper_stop(
 }
 
 /// Frees the keeper. If it was not stopped, stops it and revokes the lease
-/// first (errors ignored), as `etcdc_v3_lease_keeper_stop(keeper, true)`:
-/// its thread has ended when this returns. NULL is a no-op. No other thread
+/// first (errors ignored), as `etcdc_v3_lease_keeper_stop(keeper, true)`;
+/// the last keeper of a client ends the keepers' thread (which has ended
+/// when this returns, unless called from `on_lost`). NULL is a no-op. No other thread
 /// may be using it; the `on_lost` callback may free it. In a forked child,
 /// frees the copy's memory and nothing else (no thread to stop, no revoke).
 #[no_mangle]

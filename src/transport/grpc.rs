@@ -643,6 +643,12 @@ impl GrpcStream {
 pub struct GrpcSender(H2Sender);
 
 impl GrpcSender {
+    /// Makes a [`GrpcStream::recv`] waiting on the stream return now with
+    /// `MaybeSent(Timeout)` (the stream goes on), or the next one at once.
+    pub fn nudge(&self) {
+        self.0.nudge();
+    }
+
     /// Sends one message now, or fails (see the type's doc).
     pub fn send_now(&self, message: &[u8]) -> Result<(), CallError> {
         let mut body = Vec::with_capacity(message.len() + 5);

@@ -1,16 +1,18 @@
 //! Keeping a lease alive in the background: [`LeaseKeeper`].
 //!
-//! A keeper owns one thread (named `etcdc-lease`), which renews the lease
-//! with a keep-alive at a third of its TTL, through the client's endpoints
-//! and failover rule (a keep-alive is safe to repeat: it moves on to the
-//! next member like a read). A renewal that fails is tried again every
-//! half second. When no renewal got through for the lease's whole TTL by
-//! this client's clock, the lease is at risk ([`KeeperState::AtRisk`]):
-//! the keeper goes on trying (etcd may still hold it: a new leader extends
-//! every lease). It is lost when etcd says it does not exist (it expired,
-//! or someone revoked it): the keeper then says so
-//! ([`LeaseKeeper::state`], and the `on_lost` callback, called once on the
-//! keeper's thread) and stops.
+//! The keepers of a client share one thread (named `etcdc-lease`) and one
+//! LeaseKeepAlive stream on a connection of their own (see
+//! [`super::keeper_hub`]): a thousand keepers cost one thread and one
+//! connection. Each lease is renewed with a keep-alive at a third of its
+//! TTL, through the client's endpoints (a keep-alive is safe to repeat: the
+//! stream moves on to the next member when its member fails or falls
+//! silent). A keep-alive unanswered is sent again every half second. When
+//! no renewal got through for the lease's whole TTL by this client's clock,
+//! the lease is at risk ([`KeeperState::AtRisk`]): the keeper goes on
+//! trying (etcd may still hold it: a new leader extends every lease). It is
+//! lost when etcd says it does not exist (it expired, or someone revoked
+//! it): the keeper then says so ([`LeaseKeeper::state`], and the `on_lost`
+//! callback, called once on the keepers' thread) and stops.
 //!
 //! Its clock is conservative: a renewal sent at `t` and answered with TTL
 //! `n` keeps the lease until `t + n` by this client's reckoning, never
@@ -21,20 +23,15 @@
 //! what the parent's keeper had published at the fork, and stopping or
 //! dropping the child's copy does nothing (no thread to stop, no revoke).
 
-use std::cell::Cell;
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
-use std::thread::JoinHandle;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use super::keeper_hub::KeeperHub;
 use super::{Code, V3};
-use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::transport::connection::generation;
-use crate::transport::Limit;
-
-/// How often a failed renewal is tried again (while the lease has time).
-const RETRY: Duration = Duration::from_millis(500);
 
 /// The lease a keeper keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +63,7 @@ pub enum KeeperState {
     Stopped,
 }
 
-/// Called once, on the keeper's thread, when the lease is lost.
+/// Called once, on the keepers' thread, when the lease is lost.
 pub type OnLost = Box<dyn FnOnce(&str) + Send>;
 
 /// A lease kept alive in the background until [`stop`](Self::stop) (or
@@ -76,10 +73,11 @@ pub struct LeaseKeeper {
     id: i64,
     ttl: i64,
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
-    /// The keeper's own client (the same endpoints, cluster view and
-    /// credentials, its own connections), for the revoke at stop.
-    client: Arc<Client>,
+    /// The client's keepers' thread and stream (not dropped in a forked
+    /// child: see Drop).
+    hub: ManuallyDrop<Arc<KeeperHub>>,
+    /// Still kept (not stopped).
+    active: bool,
     /// The fork generation it was made in.
     generation: u64,
 }
@@ -94,17 +92,14 @@ impl std::fmt::Debug for LeaseKeeper {
     }
 }
 
-/// What the keeper's thread and its owner share. The state is in atomics:
-/// a forked child reads it without a lock.
-struct Shared {
+/// What the keepers' thread and a keeper's owner share. The state is in
+/// atomics: a forked child reads it without a lock.
+pub(super) struct Shared {
     /// When the lease expires by our clock: nanoseconds after `base`.
     expires: AtomicU64,
     base: Instant,
     lost: OnceLock<String>,
     stopped: AtomicBool,
-    /// Wakes the thread to stop (only the owner's process uses it).
-    stop: Mutex<bool>,
-    wake: Condvar,
 }
 
 impl Shared {
@@ -123,7 +118,7 @@ impl Shared {
         KeeperState::Alive { left }
     }
 
-    fn set_expiry(&self, at: Instant) {
+    pub(super) fn set_expiry(&self, at: Instant) {
         let nanos = at.saturating_duration_since(self.base).as_nanos();
         self.expires
             .store(u64::try_from(nanos).unwrap_or(u64::MAX), Ordering::Release);
@@ -133,32 +128,19 @@ impl Shared {
         self.base + Duration::from_nanos(self.expires.load(Ordering::Acquire))
     }
 
-    /// Waits until `until` or a stop; returns whether to stop.
-    fn sleep_until(&self, until: Instant) -> bool {
-        let mut stop = self.stop.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            if *stop {
-                return true;
-            }
-            let now = Instant::now();
-            if now >= until {
-                return false;
-            }
-            stop = self
-                .wake
-                .wait_timeout(stop, until - now)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
+    /// The lease is gone, for `why`.
+    pub(super) fn lose(&self, why: &str) {
+        let _ = self.lost.set(why.to_owned());
+        self.set_expiry(self.base);
     }
 }
 
 impl V3<'_> {
     /// Keeps a lease alive in the background: a new one (`Grant`) or an
     /// existing one (`Adopt`), until the keeper is stopped or dropped.
-    /// `on_lost` is called once, on the keeper's thread, if the lease is
-    /// lost (see the module doc); it must not block for long. It may stop
-    /// or drop the keeper (the thread ends when it returns).
+    /// `on_lost` is called once, on the keepers' thread, if the lease is
+    /// lost (see the module doc); it must not block for long (the client's
+    /// other leases wait meanwhile). It may stop or drop the keeper.
     ///
     /// Errors: those of the grant or of the first renewal (`Code::NotFound`
     /// for a lease to adopt that does not exist); `InvalidArgument` for a
@@ -178,27 +160,17 @@ impl V3<'_> {
             base: started,
             lost: OnceLock::new(),
             stopped: AtomicBool::new(false),
-            stop: Mutex::new(false),
-            wake: Condvar::new(),
         });
         shared.set_expiry(started + secs(ttl));
-        // The keeper's own connections: its renewals never wait behind the
-        // owner's calls, and its thread never touches the owner's pool.
-        let client = Arc::new(self.client.background());
-        let thread = {
-            let (shared, client) = (shared.clone(), client.clone());
-            std::thread::Builder::new()
-                .name("etcdc-lease".into())
-                .stack_size(256 * 1024)
-                .spawn(move || keep(&client, id, ttl, &shared, on_lost))
-                .map_err(|e| Error::Protocol(format!("cannot start the lease keeper: {e}")))?
-        };
+        let hub = KeeperHub::of(self.client)?;
+        let first = started + (secs(ttl) / 3).max(Duration::from_millis(100));
+        hub.add(id, shared.clone(), first, on_lost);
         Ok(LeaseKeeper {
             id,
             ttl,
             shared,
-            thread: Some(thread),
-            client,
+            hub: ManuallyDrop::new(hub),
+            active: true,
             generation: generation(),
         })
     }
@@ -206,49 +178,6 @@ impl V3<'_> {
 
 fn secs(ttl: i64) -> Duration {
     Duration::from_secs(u64::try_from(ttl).unwrap_or(0))
-}
-
-thread_local! {
-    /// On a keeper's thread, its keeper's shared state: how a stop from
-    /// `on_lost` knows it runs there. (Not `thread::current()`, which
-    /// allocates a handle that a C program's main thread never frees.)
-    static ON_KEEPER: Cell<*const Shared> = const { Cell::new(std::ptr::null()) };
-}
-
-/// The keeper's thread: renews at a third of the TTL until stopped or lost.
-fn keep(client: &Client, id: i64, ttl: i64, shared: &Shared, on_lost: Option<OnLost>) {
-    ON_KEEPER.with(|k| k.set(shared));
-    let every = (secs(ttl) / 3).max(Duration::from_millis(100));
-    let mut next = Instant::now() + every;
-    let lost = loop {
-        if shared.sleep_until(next) {
-            return;
-        }
-        // Past the expiry by our clock, a renewal still gets a second: etcd
-        // may hold the lease longer (a new leader extends every lease).
-        let left = shared.expiry().saturating_duration_since(Instant::now());
-        let limit = left.max(Duration::from_secs(1));
-        let sent = Instant::now();
-        match client
-            .v3()
-            .lease_keep_alive_within(id, Limit::Within(limit))
-        {
-            Ok(renewed) => {
-                shared.set_expiry(sent + secs(renewed.ttl));
-                next = sent + (secs(renewed.ttl) / 3).max(Duration::from_millis(100));
-            }
-            Err(Error::Grpc {
-                code: Code::NotFound,
-                ..
-            }) => break format!("lease {id:x} is gone: it expired or was revoked"),
-            Err(_) => next = Instant::now() + RETRY.min((left / 4).max(Duration::from_millis(50))),
-        }
-    };
-    let _ = shared.lost.set(lost.clone());
-    shared.set_expiry(shared.base);
-    if let Some(on_lost) = on_lost {
-        on_lost(&lost);
-    }
 }
 
 impl LeaseKeeper {
@@ -291,12 +220,12 @@ impl LeaseKeeper {
     /// revoke); the revoke's own errors (`Ambiguous` if it may have been
     /// applied).
     pub fn stop(mut self, revoke: bool) -> Result<()> {
-        self.stop_thread();
+        self.stop_keeping();
         if let Some(why) = self.shared.lost.get() {
             return Err(Error::NotHeld(why.clone()));
         }
         if revoke && self.generation == generation() {
-            match self.client.v3().lease_revoke(self.id) {
+            match self.hub.client().v3().lease_revoke(self.id) {
                 Ok(_) => {}
                 Err(Error::Grpc {
                     code: Code::NotFound,
@@ -313,26 +242,13 @@ impl LeaseKeeper {
         Ok(())
     }
 
-    /// Ends the thread (in the process that started it; in a forked child
-    /// there is none to end).
-    fn stop_thread(&mut self) {
-        let Some(thread) = self.thread.take() else {
-            return;
-        };
-        if self.generation != generation() {
-            // The parent's thread: not this process's to join or detach.
-            std::mem::forget(thread);
+    /// Stops renewing (in the process that made it; in a forked child
+    /// there is nothing to stop).
+    fn stop_keeping(&mut self) {
+        if !std::mem::replace(&mut self.active, false) || self.generation != generation() {
             return;
         }
-        *self.shared.stop.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        self.shared.wake.notify_all();
-        if ON_KEEPER.with(Cell::get) == Arc::as_ptr(&self.shared) {
-            // Called from `on_lost`, on the keeper's own thread: it ends
-            // when the callback returns (nothing left to do), detached.
-            drop(thread);
-        } else {
-            let _ = thread.join();
-        }
+        self.hub.remove(self.id);
         self.shared.stopped.store(true, Ordering::Release);
     }
 }
@@ -341,13 +257,18 @@ impl Drop for LeaseKeeper {
     /// Stops and revokes (errors ignored), as [`stop`](Self::stop)`(true)`;
     /// in a forked child, does nothing.
     fn drop(&mut self) {
-        if self.thread.is_none() {
+        if self.generation != generation() {
+            // The parent's hub: its locks may be held by a thread that is
+            // not here. Leaked, untouched.
             return;
         }
-        let forked = self.generation != generation();
-        self.stop_thread();
-        if !forked && self.shared.lost.get().is_none() {
-            let _ = self.client.v3().lease_revoke(self.id);
+        let active = self.active;
+        self.stop_keeping();
+        if active && self.shared.lost.get().is_none() {
+            let _ = self.hub.client().v3().lease_revoke(self.id);
         }
+        // SAFETY: dropped once, here, and not used after. The last
+        // keeper's drop ends the hub's thread.
+        unsafe { ManuallyDrop::drop(&mut self.hub) };
     }
 }

@@ -32,7 +32,9 @@
 mod auth;
 mod cluster;
 mod election;
+mod hub_slot;
 mod keeper;
+mod keeper_hub;
 mod kv;
 mod lease;
 mod lock;
@@ -67,7 +69,9 @@ pub use types::{
     DeleteResponse, Header, KeyValue, OpResponse, PutResponse, RangeResponse, TxnResponse,
 };
 pub use watch::{Event, EventKind, Watch, WatchCanceller, Watcher, ANSWER, IDLE, SILENCE_BOUND};
-pub(crate) use watch_hub::HubSlot;
+pub(crate) use hub_slot::HubSlot;
+pub(crate) use keeper_hub::KeeperHub;
+pub(crate) use watch_hub::Hub as WatchHub;
 
 /// What the transport needs of the v3 API: every etcd answer's header is
 /// its field 1, and `Maintenance/Status` is the cheap call a member proves

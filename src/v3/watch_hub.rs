@@ -20,8 +20,8 @@
 //! Lock order: the hub's state, then a slot's.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -48,82 +48,6 @@ pub(crate) struct Hub {
     thread: Option<JoinHandle<()>>,
     /// The fork generation it was made in.
     generation: u64,
-}
-
-/// Where a client keeps its hub: one slot per fork generation, each with
-/// its own lock, so that a child never takes a lock its parent's threads
-/// may have held at the fork. Slots are added without a lock (a list
-/// pushed by compare-and-swap) and freed with the client.
-#[derive(Default)]
-pub(crate) struct HubSlot(AtomicPtr<GenerationSlot>);
-
-struct GenerationSlot {
-    generation: u64,
-    hub: Mutex<Weak<Hub>>,
-    next: *mut GenerationSlot,
-}
-
-impl HubSlot {
-    /// The slot of this fork generation, added if missing.
-    fn current(&self) -> &Mutex<Weak<Hub>> {
-        let now = generation();
-        let mut head = self.0.load(Ordering::Acquire);
-        let mut fresh: Option<Box<GenerationSlot>> = None;
-        loop {
-            let mut node = head;
-            while !node.is_null() {
-                // SAFETY: nodes live until the HubSlot drops.
-                let n = unsafe { &*node };
-                if n.generation == now {
-                    return &n.hub;
-                }
-                node = n.next;
-            }
-            let mut new = fresh.take().unwrap_or_else(|| {
-                Box::new(GenerationSlot {
-                    generation: now,
-                    hub: Mutex::new(Weak::new()),
-                    next: std::ptr::null_mut(),
-                })
-            });
-            new.next = head;
-            let raw = Box::into_raw(new);
-            match self
-                .0
-                .compare_exchange(head, raw, Ordering::AcqRel, Ordering::Acquire)
-            {
-                // SAFETY: just pushed; lives until the HubSlot drops.
-                Ok(_) => return unsafe { &(*raw).hub },
-                Err(now_head) => {
-                    // SAFETY: not published: still ours.
-                    fresh = Some(unsafe { Box::from_raw(raw) });
-                    head = now_head;
-                }
-            }
-        }
-    }
-}
-
-impl Drop for HubSlot {
-    fn drop(&mut self) {
-        let mut node = *self.0.get_mut();
-        while !node.is_null() {
-            // SAFETY: every node was a Box, freed once, here.
-            let n = unsafe { Box::from_raw(node) };
-            node = n.next;
-        }
-    }
-}
-
-// SAFETY: the raw pointers are the list's own nodes, whose contents are
-// Sync (a Mutex) and never moved.
-unsafe impl Send for HubSlot {}
-unsafe impl Sync for HubSlot {}
-
-impl std::fmt::Debug for HubSlot {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("HubSlot")
-    }
 }
 
 /// What the thread and the watchers share.

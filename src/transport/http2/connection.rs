@@ -246,6 +246,8 @@ pub(crate) struct StreamState {
     pub error: Option<CallError>,
     pub cancelled: bool,
     pub reset_sent: bool,
+    /// Its receiver is asked to return (see `H2Sender::nudge`).
+    pub nudged: bool,
 }
 
 impl StreamState {
@@ -264,6 +266,7 @@ impl StreamState {
             error: None,
             cancelled: false,
             reset_sent: false,
+            nudged: false,
         }
     }
 

@@ -382,7 +382,7 @@ impl H2Stream {
             if s.cancelled || cancelled {
                 return Err(CallError::Cancelled { sent: true });
             }
-            if passed(deadline) {
+            if passed(deadline) || std::mem::take(&mut s.nudged) {
                 return Err(CallError::MaybeSent(Reason::Timeout));
             }
             s.waiting = Waiting::Recv;
@@ -498,6 +498,24 @@ impl std::fmt::Debug for H2Sender {
 }
 
 impl H2Sender {
+    /// Makes the stream's receiver return now, as if its wait had timed
+    /// out (`MaybeSent(Timeout)`: the stream goes on), or its next wait
+    /// return at once: a reader thread that also sends, told of something
+    /// new to send.
+    pub(crate) fn nudge(&self) {
+        if self.inner.generation != generation() {
+            return;
+        }
+        let mut wakes = Wakes::default();
+        let mut st = self.inner.lock_state();
+        if let Some(s) = st.streams.get_mut(&self.id) {
+            s.nudged = true;
+            s.wake(&mut wakes);
+        }
+        drop(st);
+        wakes.notify();
+    }
+
     /// Queues `data` as DATA frames now, or fails: `NotSent` when the
     /// stream ended, failed, or the windows are short of `data`.
     pub(crate) fn send_now(&self, data: &[u8]) -> Result<(), CallError> {
