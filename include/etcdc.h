@@ -5,7 +5,7 @@
  * do not edit by hand. The sections follow the order of a manual: client,
  * errors, keys, responses, watches, lock, election, cluster, auth, lists
  * (the v2 API), then v3 keys, transactions, leases, the lease keeper,
- * watches, auth, cluster and maintenance.
+ * watches, lock, election, auth, cluster and maintenance.
  *
  * Conventions (they hold for every function below):
  * - Functions that can fail return etcdc_status: ETCDC_OK (0) or the reason.
@@ -31,16 +31,18 @@
  *   a free lock, an event already received), positive waits at most that
  *   many milliseconds.
  * - An etcdc_client may be shared by any number of threads; responses,
- *   nodes and lists are read-only and may be read from any thread. A watcher
- *   or a lock is used by one thread at a time, except its _cancel function,
- *   which any thread may call to wake a blocked call.
+ *   nodes and lists are read-only and may be read from any thread. A watcher,
+ *   a lock, an election or an observer is used by one thread at a time,
+ *   except its _cancel function, which any thread may call to wake a
+ *   blocked call.
  * - fork(): a child may go on using a client, watcher or lock it inherited.
  *   It never reads, writes or shuts down the parent's connections (they
  *   share the sockets): it closes only its own copies and opens its own. A lock the parent held is still the
  *   parent's; the child must not release it. Another thread's call in
- *   progress at the fork does not exist in the child. A v3 lease keeper and
- *   a v3 watcher belong to the process that made them: a child's copy is
- *   inert (see their sections); it makes its own.
+ *   progress at the fork does not exist in the child. A v3 lease keeper, a
+ *   v3 watcher, a v3 lock, election and observer belong to the process
+ *   that made them: a child's copy is inert (see their sections); it makes
+ *   its own.
  */
 
 #ifndef ETCDC_H
@@ -72,6 +74,10 @@ typedef struct etcdc_v3_lease_list etcdc_v3_lease_list;
 typedef struct etcdc_v3_lease_keeper etcdc_v3_lease_keeper;
 typedef struct etcdc_v3_event etcdc_v3_event;
 typedef struct etcdc_v3_watcher etcdc_v3_watcher;
+typedef struct etcdc_v3_lock etcdc_v3_lock;
+typedef struct etcdc_v3_election etcdc_v3_election;
+typedef struct etcdc_v3_observer etcdc_v3_observer;
+typedef struct etcdc_v3_leader etcdc_v3_leader;
 typedef struct etcdc_v3_permission_list etcdc_v3_permission_list;
 typedef struct etcdc_v3_member_list etcdc_v3_member_list;
 typedef struct etcdc_v3_status_response etcdc_v3_status_response;
@@ -3290,11 +3296,13 @@ void etcdc_v3_lease_list_free(struct etcdc_v3_lease_list *list);
  * A v3 lease kept alive in the background: `etcdc_v3_lease_keeper`.
  *
  * A keeper grants a new lease (`ttl`) or adopts an existing one (`id`),
- * then renews it on a thread of its own (named `etcdc-lease`) at a third of
- * its TTL, through the client's endpoints and failover rule, with
- * connections of its own, until it is stopped (`etcdc_v3_lease_keeper_stop()`)
- * or freed (`etcdc_v3_lease_keeper_free()`, which stops it and revokes the
- * lease). A renewal that fails is tried again every half second. Keys put
+ * then renews it at a third of its TTL until it is stopped
+ * (`etcdc_v3_lease_keeper_stop()`) or freed (`etcdc_v3_lease_keeper_free()`,
+ * which stops it and revokes the lease). The keepers of a client share one
+ * background thread (named `etcdc-lease`) and one keep-alive stream, on a
+ * connection of their own, which moves to the next member when its member
+ * fails or falls silent: a thousand keepers cost one thread and one
+ * connection. A renewal unanswered is sent again every half second. Keys put
  * with the lease (`etcdc_v3_put_options.lease`, the id from
  * `etcdc_v3_lease_keeper_id()`) live as long as it.
  *
@@ -3328,15 +3336,15 @@ void etcdc_v3_lease_list_free(struct etcdc_v3_lease_list *list);
 #define ETCDC_V3_LEASE_KEEPER_OPTIONS_VERSION 1
 
 /**
- * Called once, on the keeper's thread, when the lease is lost: `reason`
+ * Called once, on the keepers' thread, when the lease is lost: `reason`
  * says why (NUL-terminated; borrowed: valid during the call only; the same
  * text as `etcdc_v3_lease_keeper_lost_reason()`, which already returns it
  * then, as `etcdc_v3_lease_keeper_state()` returns `ETCDC_V3_KEEPER_LOST`).
- * It must return soon (the keeper's thread ends after it, and a stop or a
- * free from another thread waits for it); it may itself stop or free its
- * keeper (the thread then ends when the callback returns, without being
- * waited for); it must return normally (no longjmp, no C++ exception). Not called when the keeper is
- * stopped or freed before the lease is lost.
+ * It must return soon (the client's other leases wait for the thread
+ * meanwhile); it may itself stop or free its keeper (the thread is not
+ * waited for then); it must return normally (no longjmp, no C++
+ * exception). Not called when the keeper is stopped or freed before the
+ * lease is lost.
  */
 typedef void (*etcdc_v3_lease_lost_callback)(const char *reason, void *userdata);
 
@@ -3397,8 +3405,8 @@ typedef enum etcdc_v3_keeper_state {
     ETCDC_V3_KEEPER_AT_RISK = 2,
     /**
      * Lost: etcd said the lease is gone (it expired or was revoked);
-     * `etcdc_v3_lease_keeper_lost_reason()` says so. The keeper's thread
-     * ended (the handle must still be freed).
+     * `etcdc_v3_lease_keeper_lost_reason()` says so. It is renewed no
+     * more (the handle must still be freed).
      */
     ETCDC_V3_KEEPER_LOST = 3,
     /**
@@ -3483,8 +3491,8 @@ enum etcdc_v3_keeper_state etcdc_v3_lease_keeper_state(const struct etcdc_v3_lea
 const char *etcdc_v3_lease_keeper_lost_reason(const struct etcdc_v3_lease_keeper *keeper);
 
 /**
- * Stops the keeper: its thread ends before this returns (a renewal under
- * way is waited for, up to its own deadline). With `revoke`, revokes the
+ * Stops the keeper: no renewal of it is sent after this returns (one
+ * already sent may still be answered, harmlessly). With `revoke`, revokes the
  * lease too: its keys are deleted now; without, the lease expires after
  * its TTL. The handle stays valid (its state is `ETCDC_V3_KEEPER_STOPPED`,
  * or `_LOST`) and must still be freed; stopping it again does nothing
@@ -3502,8 +3510,9 @@ enum etcdc_status etcdc_v3_lease_keeper_stop(struct etcdc_v3_lease_keeper *keepe
 
 /**
  * Frees the keeper. If it was not stopped, stops it and revokes the lease
- * first (errors ignored), as `etcdc_v3_lease_keeper_stop(keeper, true)`:
- * its thread has ended when this returns. NULL is a no-op. No other thread
+ * first (errors ignored), as `etcdc_v3_lease_keeper_stop(keeper, true)`;
+ * the last keeper of a client ends the keepers' thread (which has ended
+ * when this returns, unless called from `on_lost`). NULL is a no-op. No other thread
  * may be using it; the `on_lost` callback may free it. In a forked child,
  * frees the copy's memory and nothing else (no thread to stop, no revoke).
  */
@@ -3820,6 +3829,644 @@ int64_t etcdc_v3_event_revision(const struct etcdc_v3_event *event);
  * pass the event an `etcdc_v3_watcher_run()` callback is given.
  */
 void etcdc_v3_event_free(struct etcdc_v3_event *event);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
+
+/* ==== v3 Lock ============================================================= */
+
+/*
+ * A distributed lock on etcd's v3 API, the same as etcd's own:
+ * `etcdc_v3_lock` excludes, and is excluded by, `etcdctl lock` and Go's
+ * `concurrency.Mutex` on the same name (the layout of etcd's concurrency
+ * recipe).
+ *
+ * Lock `name` (bytes, as v3 keys are) lives under the prefix `name/`. Each
+ * contender has one key there, `name/<its lease id in lowercase hex>`, with
+ * an empty value, attached to a lease of its own (`ttl` seconds) that a
+ * thread of the lock (`etcdc-lease`) renews while it waits and while it
+ * holds. The contender whose key was created first holds the lock; each
+ * other one watches the deletion of the key created just before its own,
+ * so a release wakes one waiter and the lock passes in arrival order. A
+ * holder that dies stops renewing: etcd deletes its key when the lease
+ * expires, after its TTL, and the next contender gets the lock. `a` and
+ * `a/` are two locks; do not nest lock names (the contenders of lock
+ * `a/b` sit inside lock `a`'s prefix, as Go puts them too).
+ *
+ * A lease lost while waiting or holding (it expired, or someone revoked
+ * it) is `ETCDC_ERR_LOCK_EXPIRED`: the lock is not held, and someone else
+ * may have held it meanwhile. `etcdc_v3_lock_is_held()` asks etcd;
+ * `etcdc_v3_lock_lease_state()` says without asking when the lease is at
+ * risk (no renewal got through for a whole TTL): count the lock lost then.
+ *
+ * Writing only while holding: `etcdc_v3_lock_revision()` is a fencing
+ * token (it grows with every new holder) to give what the lock protects,
+ * and `etcdc_v3_txn_when_lock_held()` adds to a v3 transaction the compare
+ * that holds only while this handle's key is in place (Go's `IsOwner`), so
+ * that a write made under the lock is applied only if the lock is still
+ * held when etcd applies it.
+ *
+ * Every write of the recipe names its key, so one whose outcome is
+ * unknown (a member failed) is sent again, up to 3 more times, and the
+ * answer says what the first one did. A wait that times out, is cancelled
+ * or fails removes its key and revokes its lease: nothing is left behind.
+ *
+ * v2 and v3 locks are separate: a v2 lock (`etcdc_lock`, keys under
+ * `/_locks` in etcd's v2 store) and a v3 lock on the same name do not
+ * exclude each other (etcd's v2 and v3 stores are separate key spaces).
+ * Every program that shares a lock must use the same kind: v3 for anything
+ * that also talks to `etcdctl lock` or Go programs, and on etcd 3.6+
+ * (which has no v2 API).
+ *
+ * Threads: a lock is used by one thread at a time, except
+ * `etcdc_v3_lock_cancel()`, which any thread may call while the lock
+ * exists to wake a blocked `etcdc_v3_lock_acquire()`. A lock has
+ * connections of its own (to the client's endpoints, with its TLS settings
+ * and credentials) and may outlive its client; while it waits or holds it
+ * has a lease keeper thread, and while it waits a watch.
+ *
+ * Fork: a v3 lock belongs to the process that made it. In a forked child
+ * the inherited copy is inert: its functions that return a status return
+ * `ETCDC_ERR_INVALID_ARGUMENT`, `etcdc_v3_lock_cancel()` only marks it
+ * cancelled, its accessors read what it was at the fork, and freeing it
+ * releases only its memory (a lock the parent held stays the parent's).
+ * The child makes locks of its own.
+ */
+
+/**
+ * The current version of `etcdc_v3_lock_options`.
+ */
+#define ETCDC_V3_LOCK_OPTIONS_VERSION 1
+
+/**
+ * Options of `etcdc_v3_lock_new()`. Initialise with
+ * `ETCDC_V3_LOCK_OPTIONS_INIT` or
+ * `etcdc_v3_lock_options_init(&opts, ETCDC_V3_LOCK_OPTIONS_VERSION)`; 0
+ * fields take their defaults.
+ */
+typedef struct etcdc_v3_lock_options {
+    /**
+     * `ETCDC_V3_LOCK_OPTIONS_VERSION`.
+     */
+    uint32_t version;
+    /**
+     * The time to live of the lock's lease, in seconds: how long the other
+     * contenders wait for a holder that died (or cannot reach etcd) before
+     * the lock passes. While this process runs and reaches etcd, the lease
+     * is renewed and the lock kept, however long. 0: 60 s, as Go's
+     * `concurrency.NewSession` (`etcdctl lock` uses 10: `--ttl`); negative
+     * is `ETCDC_ERR_INVALID_ARGUMENT`. etcd raises a TTL below its minimum
+     * (a few seconds).
+     */
+    int64_t ttl;
+} etcdc_v3_lock_options;
+
+/** Initialiser for etcdc_v3_lock_options: a lease TTL of 60 s. */
+#define ETCDC_V3_LOCK_OPTIONS_INIT { ETCDC_V3_LOCK_OPTIONS_VERSION, 0 }
+
+/**
+ * A handle on a v3 lock (see the section's introduction): a contender that
+ * takes, holds and releases it.
+ *
+ * Made by `etcdc_v3_lock_new()`, owned by the caller, freed with
+ * `etcdc_v3_lock_free()` (which releases the lock if held); it may outlive
+ * the client it was made with. Thread-safety: one thread at a time may
+ * call its functions, except `etcdc_v3_lock_cancel()`, which any thread may
+ * call at any time while the lock exists.
+ */
+struct etcdc_v3_lock;
+
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+/**
+ * Sets the `version`-sized start of `*opts` to that version's defaults, as
+ * `ETCDC_V3_LOCK_OPTIONS_INIT` does; pass `ETCDC_V3_LOCK_OPTIONS_VERSION`.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL or an unknown version.
+ */
+enum etcdc_status etcdc_v3_lock_options_init(struct etcdc_v3_lock_options *opts, uint32_t version);
+
+/**
+ * Creates a handle on the v3 lock `name` (`name_len` bytes, any bytes but
+ * not empty): its contenders' keys live under `name` + "/" (see the
+ * section's introduction). Sends nothing: `etcdc_v3_lock_acquire()` or
+ * `etcdc_v3_lock_try_acquire()` takes the lock. `opts` NULL is a lease TTL
+ * of 60 s. On success `*out` is a new lock owned by the caller, freed with
+ * `etcdc_v3_lock_free()`; it may outlive `client`.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL (`client`, `out`; `name`
+ * with a length), an empty name, an unknown options version or a negative
+ * `ttl`.
+ */
+enum etcdc_status etcdc_v3_lock_new(const struct etcdc_client *client,
+                                    const void *name,
+                                    size_t name_len,
+                                    const struct etcdc_v3_lock_options *opts,
+                                    struct etcdc_v3_lock **out);
+
+/**
+ * Takes the lock, waiting at most `timeout_ms` for the contenders before it
+ * (the waiting rule: negative for no limit, 0 to take it only if it is free
+ * now). Returns `ETCDC_OK` at once if this handle holds it already. Each
+ * call to etcd on the way is bounded by the client's read timeout.
+ *
+ * Errors: `ETCDC_ERR_ACQUIRE_TIMEOUT` or `ETCDC_ERR_CANCELLED` when it gives
+ * up (its key is removed and its lease revoked: nothing is left behind);
+ * `ETCDC_ERR_LOCK_EXPIRED` if its lease or key was lost while it waited
+ * (revoked by someone, or expired: etcd unreachable for a whole TTL);
+ * `ETCDC_ERR_INVALID_ARGUMENT` for a NULL `lock`, or in a forked child;
+ * request errors (its key is removed, best effort).
+ */
+enum etcdc_status etcdc_v3_lock_acquire(struct etcdc_v3_lock *lock, int64_t timeout_ms);
+
+/**
+ * Takes the lock if nobody holds it, without waiting (Go's `TryLock`):
+ * `*acquired` is true when this handle holds it now (also when it held it
+ * already), false when another contender holds it or waits before this one
+ * (its key is then removed: nothing is left behind).
+ *
+ * Errors: `ETCDC_ERR_CANCELLED` once `etcdc_v3_lock_cancel()` was called;
+ * `ETCDC_ERR_INVALID_ARGUMENT` for NULL, or in a forked child; request
+ * errors.
+ */
+enum etcdc_status etcdc_v3_lock_try_acquire(struct etcdc_v3_lock *lock, bool *acquired);
+
+/**
+ * Stores in `*held` whether this handle holds the lock, as etcd says now
+ * (not a local flag): its key exists and was created first under the
+ * prefix. False once its lease or key is gone, even if it held the lock
+ * before (then `etcdc_v3_lock_release()` returns `ETCDC_ERR_LOCK_EXPIRED`).
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL, or in a forked child;
+ * request errors.
+ */
+enum etcdc_status etcdc_v3_lock_is_held(struct etcdc_v3_lock *lock, bool *held);
+
+/**
+ * Releases the lock: deletes its key (the next contender gets the lock),
+ * stops renewing its lease and revokes it. The handle can acquire again.
+ *
+ * Errors: `ETCDC_ERR_NOT_HELD` if not acquired; `ETCDC_ERR_LOCK_EXPIRED` if
+ * its key or lease was already gone (someone else may have held the lock
+ * meanwhile; the handle is released all the same); `ETCDC_ERR_INVALID_ARGUMENT`
+ * for a NULL `lock`, or in a forked child; request errors, when neither the
+ * delete nor the revoke got through (the key then goes with its lease,
+ * after its TTL).
+ */
+enum etcdc_status etcdc_v3_lock_release(struct etcdc_v3_lock *lock);
+
+/**
+ * Cancels waiting: a thread blocked in `etcdc_v3_lock_acquire()` returns
+ * `ETCDC_ERR_CANCELLED` promptly (its key removed, its lease revoked; a
+ * call to etcd in progress ends first, within the client's read timeout),
+ * and so does every later acquire or try. Final. A lock already held is not
+ * touched: `etcdc_v3_lock_is_held()` and `etcdc_v3_lock_release()` keep
+ * working. Any thread may call it, any number of times, while the lock
+ * exists; NULL is a no-op.
+ */
+void etcdc_v3_lock_cancel(const struct etcdc_v3_lock *lock);
+
+/**
+ * The key this handle holds the lock with (`name` + "/" + its lease id in
+ * lowercase hex): its bytes (`etcdc_v3_lock_key_len()` of them), followed
+ * by a NUL byte that the length does not count; NULL when not held (or
+ * `lock` is NULL). Borrowed from the lock: valid until the next
+ * `etcdc_v3_lock_acquire()`, `_try_acquire()`, `_is_held()`, `_release()`
+ * or `_free()` of it.
+ */
+const uint8_t *etcdc_v3_lock_key(const struct etcdc_v3_lock *lock);
+
+/**
+ * The length of `etcdc_v3_lock_key()` in bytes, without the NUL after it;
+ * 0 when not held (or `lock` is NULL).
+ */
+size_t etcdc_v3_lock_key_len(const struct etcdc_v3_lock *lock);
+
+/**
+ * The lease the held lock is attached to (its keys live as long as it):
+ * 0 when not held (or `lock` is NULL).
+ */
+int64_t etcdc_v3_lock_lease_id(const struct etcdc_v3_lock *lock);
+
+/**
+ * The create revision of the held lock's key: it grows with every new
+ * holder, a fencing token to give what the lock protects (refuse a writer
+ * whose token is lower than one seen). 0 when not held (or `lock` is NULL).
+ */
+int64_t etcdc_v3_lock_revision(const struct etcdc_v3_lock *lock);
+
+/**
+ * What the held lock's lease keeper knows now, without asking etcd (see
+ * `etcdc_v3_keeper_state`): `ETCDC_V3_KEEPER_ALIVE`, with the time the
+ * lease has left at least in `*left_ms` (if `left_ms` is not NULL; 0 in
+ * every other state); `ETCDC_V3_KEEPER_AT_RISK` when no renewal got through
+ * for a whole TTL (count the lock lost: another may hold it);
+ * `ETCDC_V3_KEEPER_LOST` when etcd said the lease is gone
+ * (`etcdc_v3_lock_is_held()` is then false). `ETCDC_V3_KEEPER_NONE` when
+ * not held (or `lock` is NULL).
+ */
+enum etcdc_v3_keeper_state etcdc_v3_lock_lease_state(const struct etcdc_v3_lock *lock,
+                                                     int64_t *left_ms);
+
+/**
+ * Adds to `txn` the compare that holds while `lock` is held by this
+ * handle: its key still exists as it created it (Go's `IsOwner`; the same
+ * as `etcdc_v3_txn_compare_create_revision()` on `etcdc_v3_lock_key()`,
+ * `ETCDC_V3_EQUAL`, `etcdc_v3_lock_revision()`). A write in the success
+ * branch is then applied only if the lock is still held when etcd applies
+ * it; if it was lost meanwhile, the failure branch runs. The compare is
+ * that of the lock as held now: after a release and a new acquire, add it
+ * again to a new transaction.
+ *
+ * Errors: `ETCDC_ERR_NOT_HELD` when this handle does not hold the lock
+ * (as it last knew: not acquired, released, or found lost);
+ * `ETCDC_ERR_INVALID_ARGUMENT` for NULL, or a lock of the parent process
+ * in a forked child; then `txn` is unchanged.
+ */
+enum etcdc_status etcdc_v3_txn_when_lock_held(struct etcdc_v3_txn *txn,
+                                              const struct etcdc_v3_lock *lock);
+
+/**
+ * Frees the handle, releasing the lock if held (best effort: if the release
+ * does not get through, its lease expires after its TTL) and ending its
+ * threads. NULL is a no-op. No other thread may be using it: to stop a
+ * thread blocked in `etcdc_v3_lock_acquire()`, cancel, let that thread
+ * return, then free. In a forked child, frees the copy's memory and nothing
+ * else.
+ */
+void etcdc_v3_lock_free(struct etcdc_v3_lock *lock);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
+
+/* ==== v3 Election ========================================================= */
+
+/*
+ * Leader election on etcd's v3 API, the same as etcd's own: an
+ * `etcdc_v3_election` takes part in the elections of `etcdctl elect` and
+ * Go's `concurrency.Election` on the same name, and an `etcdc_v3_observer`
+ * follows them as `etcdctl elect -l` does.
+ *
+ * The layout is the v3 lock's (see the v3 Lock section): election `name`
+ * (bytes) lives under the prefix `name/`; each candidate has the key
+ * `name/<its lease id in lowercase hex>`, whose value is its proposal,
+ * attached to a lease of its own (`ttl` seconds) that a thread of the
+ * handle (`etcdc-lease`) renews while it campaigns and while it leads. The
+ * leader is the candidate whose key was created first: a candidate
+ * campaigns by creating its key and waiting until every key created before
+ * it is gone. The leader changes its value without another election by
+ * proclaiming (a put on its key, only while it is the key it created), and
+ * steps down by resigning (deleting its key, on the same condition); the
+ * next candidate then leads. A leader that dies stops renewing: its key
+ * goes when its lease expires, after its TTL, and the next candidate
+ * leads. A lease lost while campaigning or leading (it expired, or someone
+ * revoked it) is `ETCDC_ERR_LOCK_EXPIRED`: it no longer leads.
+ *
+ * Who leads is read as an `etcdc_v3_leader`, owned by the caller and freed
+ * with `etcdc_v3_leader_free()`, whose `etcdc_v3_kv` (borrowed from it, as
+ * in the v3 keys section) is the leader's key: its value is the leader's
+ * proposal, its create revision grows with every new leader, its lease is
+ * the leader's. `etcdc_v3_election_leader()` reads it now, anyone may ask;
+ * an observer (`etcdc_v3_election_observe()`) gives it once somebody leads,
+ * then each value the leader proclaims and each new leader, in order. An
+ * observer may miss a leader that came and went between two looks, never
+ * the latest one.
+ *
+ * A leader writes only while it leads with `etcdc_v3_txn_when_leader()`, as
+ * a lock holder does (see `etcdc_v3_txn_when_lock_held()`), and gives
+ * `etcdc_v3_election_revision()` as a fencing token.
+ *
+ * A v2 election (`etcdc_election_*`, one key under `/_elections` in etcd's
+ * v2 store) is another key space: it and a v3 election on the same name
+ * know nothing of each other.
+ *
+ * Threads: an election and an observer are each used by one thread at a
+ * time, except `etcdc_v3_election_cancel()` and `etcdc_v3_observer_cancel()`,
+ * which any thread may call while the handle exists to wake a blocked
+ * campaign or wait. An observer is a handle of its own, with connections
+ * of its own: it may be used by another thread than its election, and
+ * outlive it. An election and an observer may outlive their client. A
+ * leader is read-only: any number of threads may read it at once, and it
+ * may outlive everything else.
+ *
+ * Fork: a v3 election and an observer belong to the process that made
+ * them, as a v3 lock does. In a forked child the inherited copy is inert:
+ * its functions that return a status return `ETCDC_ERR_INVALID_ARGUMENT`,
+ * its `_cancel` only marks it cancelled, its accessors read what it was at
+ * the fork, and freeing it releases only its memory (a leadership of the
+ * parent stays the parent's). The child makes its own.
+ */
+
+/**
+ * The current version of `etcdc_v3_election_options`.
+ */
+#define ETCDC_V3_ELECTION_OPTIONS_VERSION 1
+
+/**
+ * Options of `etcdc_v3_election_new()`. Initialise with
+ * `ETCDC_V3_ELECTION_OPTIONS_INIT` or
+ * `etcdc_v3_election_options_init(&opts, ETCDC_V3_ELECTION_OPTIONS_VERSION)`;
+ * 0 fields take their defaults.
+ */
+typedef struct etcdc_v3_election_options {
+    /**
+     * `ETCDC_V3_ELECTION_OPTIONS_VERSION`.
+     */
+    uint32_t version;
+    /**
+     * The time to live of the candidate's lease, in seconds: how long the
+     * other candidates wait for a leader that died (or cannot reach etcd)
+     * before the next one leads. While this process runs and reaches
+     * etcd, the lease is renewed and the leadership kept, however long. 0:
+     * 60 s, as Go's `concurrency.NewSession` and `etcdctl elect`; negative
+     * is `ETCDC_ERR_INVALID_ARGUMENT`. etcd raises a TTL below its minimum
+     * (a few seconds).
+     */
+    int64_t ttl;
+} etcdc_v3_election_options;
+
+/** Initialiser for etcdc_v3_election_options: a lease TTL of 60 s. */
+#define ETCDC_V3_ELECTION_OPTIONS_INIT { ETCDC_V3_ELECTION_OPTIONS_VERSION, 0 }
+
+/**
+ * One candidate of a v3 election (see the section's introduction): it
+ * campaigns, leads, proclaims and resigns, and reads who leads.
+ *
+ * Made by `etcdc_v3_election_new()`, owned by the caller, freed with
+ * `etcdc_v3_election_free()` (which resigns if it leads); it may outlive
+ * the client it was made with. Thread-safety: one thread at a time may
+ * call its functions, except `etcdc_v3_election_cancel()`, which any thread
+ * may call at any time while the election exists.
+ */
+struct etcdc_v3_election;
+
+/**
+ * Follows the leader of an election (see the section's introduction).
+ *
+ * Made by `etcdc_v3_election_observe()`, owned by the caller, freed with
+ * `etcdc_v3_observer_free()`; it may outlive its election and client.
+ * Thread-safety: one thread at a time may call its functions, except
+ * `etcdc_v3_observer_cancel()`, which any thread may call at any time while
+ * the observer exists.
+ */
+struct etcdc_v3_observer;
+
+/**
+ * Who leads an election: the leader's key, its value (the proposal) and
+ * revisions, as an `etcdc_v3_kv` (`etcdc_v3_leader_kv()`). Made by
+ * `etcdc_v3_election_leader()` and `etcdc_v3_observer_next()`, owned by the
+ * caller and freed with `etcdc_v3_leader_free()`; what its accessor
+ * returns is borrowed from it. Read-only: any number of threads may read it
+ * at once; it may outlive its election, observer and client.
+ */
+struct etcdc_v3_leader;
+
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+/**
+ * Sets the `version`-sized start of `*opts` to that version's defaults, as
+ * `ETCDC_V3_ELECTION_OPTIONS_INIT` does; pass
+ * `ETCDC_V3_ELECTION_OPTIONS_VERSION`.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL or an unknown version.
+ */
+enum etcdc_status etcdc_v3_election_options_init(struct etcdc_v3_election_options *opts,
+                                                 uint32_t version);
+
+/**
+ * Creates a candidate of the v3 election `name` (`name_len` bytes, any
+ * bytes but not empty): its candidates' keys live under `name` + "/" (see
+ * the section's introduction). Sends nothing: `etcdc_v3_election_campaign()`
+ * takes part; `etcdc_v3_election_leader()` and
+ * `etcdc_v3_election_observe()` only look. `opts` NULL is a lease TTL of
+ * 60 s. On success `*out` is a new election owned by the caller, freed with
+ * `etcdc_v3_election_free()`; it may outlive `client`.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL (`client`, `out`; `name`
+ * with a length), an empty name, an unknown options version or a negative
+ * `ttl`.
+ */
+enum etcdc_status etcdc_v3_election_new(const struct etcdc_client *client,
+                                        const void *name,
+                                        size_t name_len,
+                                        const struct etcdc_v3_election_options *opts,
+                                        struct etcdc_v3_election **out);
+
+/**
+ * Campaigns with `value` (`value_len` bytes, any bytes: the proposal, what
+ * `etcdc_v3_election_leader()` and observers see) and returns once this
+ * candidate leads, waiting at most `timeout_ms` for the candidates before
+ * it (the waiting rule: negative for no limit, 0 to lead only if nobody
+ * leads or campaigns now). A candidate that leads already proclaims
+ * `value` instead. Each call to etcd on the way is bounded by the client's
+ * read timeout.
+ *
+ * Errors: `ETCDC_ERR_ACQUIRE_TIMEOUT` or `ETCDC_ERR_CANCELLED` when it gives
+ * up (its key is removed and its lease revoked: nothing is left behind);
+ * `ETCDC_ERR_LOCK_EXPIRED` if its lease or key was lost while it waited;
+ * `ETCDC_ERR_INVALID_ARGUMENT` for NULL (`election`; `value` with a
+ * length), or in a forked child; request errors (its key is removed, best
+ * effort).
+ */
+enum etcdc_status etcdc_v3_election_campaign(struct etcdc_v3_election *election,
+                                             const void *value,
+                                             size_t value_len,
+                                             int64_t timeout_ms);
+
+/**
+ * Lets the leader announce a new value (`value_len` bytes) without another
+ * election: observers see it next.
+ *
+ * Errors: `ETCDC_ERR_NOT_HELD` when this candidate does not lead;
+ * `ETCDC_ERR_LOCK_EXPIRED` when its key or lease is gone (it no longer
+ * leads); `ETCDC_ERR_INVALID_ARGUMENT` for NULL (`election`; `value` with a
+ * length), or in a forked child; request errors.
+ */
+enum etcdc_status etcdc_v3_election_proclaim(struct etcdc_v3_election *election,
+                                             const void *value,
+                                             size_t value_len);
+
+/**
+ * Steps down: deletes its key (the next candidate leads), stops renewing
+ * its lease and revokes it. The handle can campaign again.
+ *
+ * Errors: `ETCDC_ERR_NOT_HELD` when this candidate does not lead;
+ * `ETCDC_ERR_LOCK_EXPIRED` if its key or lease was already gone (it had
+ * stopped leading; the handle no longer leads all the same);
+ * `ETCDC_ERR_INVALID_ARGUMENT` for a NULL `election`, or in a forked child;
+ * request errors, when neither the delete nor the revoke got through (the
+ * key then goes with its lease, after its TTL).
+ */
+enum etcdc_status etcdc_v3_election_resign(struct etcdc_v3_election *election);
+
+/**
+ * Stores who leads the election now in `*out`: a new leader owned by the
+ * caller (freed with `etcdc_v3_leader_free()`), or NULL when nobody leads.
+ * Anyone may ask, candidate or not.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL, or in a forked child;
+ * request errors.
+ */
+enum etcdc_status etcdc_v3_election_leader(const struct etcdc_v3_election *election,
+                                           struct etcdc_v3_leader **out);
+
+/**
+ * Stores in `*leader` whether this candidate leads, as etcd says now (not a
+ * local flag): its key exists and was created first under the prefix.
+ * False once its lease or key is gone, even if it led before (then
+ * `etcdc_v3_election_resign()` returns `ETCDC_ERR_LOCK_EXPIRED`).
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL, or in a forked child;
+ * request errors.
+ */
+enum etcdc_status etcdc_v3_election_is_leader(struct etcdc_v3_election *election, bool *leader);
+
+/**
+ * Cancels campaigning: a thread blocked in `etcdc_v3_election_campaign()`
+ * returns `ETCDC_ERR_CANCELLED` promptly (its key removed, its lease
+ * revoked; a call to etcd in progress ends first, within the client's read
+ * timeout), and so does every later campaign. Final. A leadership already
+ * held is not touched: proclaim, resign and the rest keep working; its
+ * observers are not cancelled. Any thread may call it, any number of
+ * times, while the election exists; NULL is a no-op.
+ */
+void etcdc_v3_election_cancel(const struct etcdc_v3_election *election);
+
+/**
+ * The key this candidate leads with (`name` + "/" + its lease id in
+ * lowercase hex): its bytes (`etcdc_v3_election_key_len()` of them),
+ * followed by a NUL byte that the length does not count; NULL when it does
+ * not lead (or `election` is NULL). Borrowed from the election: valid until
+ * the next `etcdc_v3_election_campaign()`, `_proclaim()`, `_resign()`,
+ * `_is_leader()` or `_free()` of it.
+ */
+const uint8_t *etcdc_v3_election_key(const struct etcdc_v3_election *election);
+
+/**
+ * The length of `etcdc_v3_election_key()` in bytes, without the NUL after
+ * it; 0 when it does not lead (or `election` is NULL).
+ */
+size_t etcdc_v3_election_key_len(const struct etcdc_v3_election *election);
+
+/**
+ * The lease this candidate leads with: 0 when it does not lead (or
+ * `election` is NULL).
+ */
+int64_t etcdc_v3_election_lease_id(const struct etcdc_v3_election *election);
+
+/**
+ * The create revision of the key it leads with (Go's `Rev`): it grows with
+ * every new leader, a fencing token to give what the leader writes to. 0
+ * when it does not lead (or `election` is NULL).
+ */
+int64_t etcdc_v3_election_revision(const struct etcdc_v3_election *election);
+
+/**
+ * What the leading candidate's lease keeper knows now, without asking etcd,
+ * as `etcdc_v3_lock_lease_state()` says it of a lock: `ETCDC_V3_KEEPER_ALIVE`
+ * (with the time left in `*left_ms`, if `left_ms` is not NULL; 0 in every
+ * other state), `_AT_RISK` (count the leadership lost), `_LOST`.
+ * `ETCDC_V3_KEEPER_NONE` when it does not lead (or `election` is NULL).
+ */
+enum etcdc_v3_keeper_state etcdc_v3_election_lease_state(const struct etcdc_v3_election *election,
+                                                         int64_t *left_ms);
+
+/**
+ * Adds to `txn` the compare that holds while `election`'s candidate leads
+ * with the key it leads with now (the same as
+ * `etcdc_v3_txn_compare_create_revision()` on `etcdc_v3_election_key()`,
+ * `ETCDC_V3_EQUAL`, `etcdc_v3_election_revision()`), so that a write in
+ * the success branch is applied only while it leads. As
+ * `etcdc_v3_txn_when_lock_held()`.
+ *
+ * Errors: `ETCDC_ERR_NOT_HELD` when this candidate does not lead (as it
+ * last knew); `ETCDC_ERR_INVALID_ARGUMENT` for NULL, or an election of the
+ * parent process in a forked child; then `txn` is unchanged.
+ */
+enum etcdc_status etcdc_v3_txn_when_leader(struct etcdc_v3_txn *txn,
+                                           const struct etcdc_v3_election *election);
+
+/**
+ * Starts following the leader of this election: on success `*out` is a new
+ * observer owned by the caller, freed with `etcdc_v3_observer_free()`
+ * (see `etcdc_v3_observer_next()`). Sends nothing yet. The observer has
+ * connections of its own: it may be used by another thread than
+ * `election`, and outlive it; cancelling one does not cancel the other.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for NULL, or in a forked child.
+ */
+enum etcdc_status etcdc_v3_election_observe(const struct etcdc_v3_election *election,
+                                            struct etcdc_v3_observer **out);
+
+/**
+ * Frees the handle, resigning if it leads (best effort: if the resign does
+ * not get through, its lease expires after its TTL) and ending its
+ * threads. Its observers go on. NULL is a no-op. No other thread may be
+ * using it: to stop a thread blocked in `etcdc_v3_election_campaign()`,
+ * cancel, let that thread return, then free. In a forked child, frees the
+ * copy's memory and nothing else.
+ */
+void etcdc_v3_election_free(struct etcdc_v3_election *election);
+
+/**
+ * Waits for who leads, at most `timeout_ms` (the waiting rule: negative for
+ * no limit), and stores it in `*out` (a new leader owned by the caller,
+ * freed with `etcdc_v3_leader_free()`; `out` may be NULL): on the first
+ * call the current leader (once somebody leads), then each change, in
+ * order: a new value the leader proclaims, or a new leader. While nobody
+ * leads it waits.
+ *
+ * A timeout ends the wait, not the observer: call again. 0 asks etcd who
+ * leads on the first call (and after an error), and otherwise delivers
+ * only a change already received.
+ *
+ * Errors: `ETCDC_ERR_WATCH_TIMEOUT` when nothing changed within
+ * `timeout_ms` (the observer goes on: call again); `ETCDC_ERR_CANCELLED`
+ * once `etcdc_v3_observer_cancel()` was called, promptly even while blocked
+ * (final); a connection error (`ETCDC_ERR_CONNECTION`, `ETCDC_ERR_TIMEOUT`...)
+ * when no member could be reached for a while, told once: the observer
+ * goes on trying, call again; `ETCDC_ERR_INVALID_ARGUMENT` for a NULL
+ * `observer`, or in a forked child; request errors (the observer starts
+ * again from who leads at the next call).
+ */
+enum etcdc_status etcdc_v3_observer_next(struct etcdc_v3_observer *observer,
+                                         int64_t timeout_ms,
+                                         struct etcdc_v3_leader **out);
+
+/**
+ * Cancels the observer: a thread blocked in `etcdc_v3_observer_next()`
+ * returns `ETCDC_ERR_CANCELLED` promptly, and so does every later call.
+ * Final. Any thread may call it, any number of times, while the observer
+ * exists; NULL is a no-op.
+ */
+void etcdc_v3_observer_cancel(const struct etcdc_v3_observer *observer);
+
+/**
+ * Frees an observer and ends its watch. NULL is a no-op. No other thread
+ * may be using it: to stop a thread blocked in `etcdc_v3_observer_next()`,
+ * cancel, let that thread return, then free.
+ */
+void etcdc_v3_observer_free(struct etcdc_v3_observer *observer);
+
+/**
+ * The leader's key: `key` is the key it leads with (`name` + "/" + its
+ * lease id in hex), `value` its proposal (what it campaigned with or
+ * proclaimed last), `create_revision` the revision its leadership began
+ * with (it grows with every new leader), `lease` its lease. Borrowed from
+ * the leader; NULL only if `leader` is NULL.
+ */
+const struct etcdc_v3_kv *etcdc_v3_leader_kv(const struct etcdc_v3_leader *leader);
+
+/**
+ * Frees a leader and everything borrowed from it. NULL is a no-op.
+ */
+void etcdc_v3_leader_free(struct etcdc_v3_leader *leader);
 
 #ifdef __cplusplus
 }  // extern "C"

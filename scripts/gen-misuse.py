@@ -266,6 +266,45 @@ FUNCS = {
     "etcdc_v3_event_prev_kv": dict(expect="nonnull"),
     "etcdc_v3_event_revision": dict(expect="nonzero"),
     "etcdc_v3_event_free": dict(expect="void"),
+    # v3 lock (named `key`, a fresh name per call: held by the fixture but
+    # for acquire and try_acquire; freed by its cleanup, which releases it)
+    "etcdc_v3_lock_options_init": dict(expect="ETCDC_OK"),
+    "etcdc_v3_lock_new": dict(expect="ETCDC_OK"),
+    "etcdc_v3_lock_acquire": dict(expect="ETCDC_OK"),
+    "etcdc_v3_lock_try_acquire": dict(expect="ETCDC_OK"),
+    "etcdc_v3_lock_is_held": dict(expect="ETCDC_OK"),
+    "etcdc_v3_lock_release": dict(expect="ETCDC_OK"),
+    "etcdc_v3_lock_cancel": dict(expect="void"),
+    "etcdc_v3_lock_key": dict(expect="nonnull"),
+    "etcdc_v3_lock_key_len": dict(expect="nonzero"),
+    "etcdc_v3_lock_lease_id": dict(expect="nonzero"),
+    "etcdc_v3_lock_revision": dict(expect="nonzero"),
+    "etcdc_v3_lock_lease_state": dict(expect="nonzero"),  # ETCDC_V3_KEEPER_ALIVE
+    "etcdc_v3_txn_when_lock_held": dict(expect="ETCDC_OK"),
+    "etcdc_v3_lock_free": dict(expect="void"),
+    # v3 election (named `key`: the fixture leads with "v"; an observer and
+    # a leader: of an election whose first key, `key`/l, was put directly)
+    "etcdc_v3_election_options_init": dict(expect="ETCDC_OK"),
+    "etcdc_v3_election_new": dict(expect="ETCDC_OK"),
+    "etcdc_v3_election_campaign": dict(expect="ETCDC_OK"),  # leads: proclaims
+    "etcdc_v3_election_proclaim": dict(expect="ETCDC_OK"),
+    "etcdc_v3_election_resign": dict(expect="ETCDC_OK"),
+    "etcdc_v3_election_leader": dict(expect="ETCDC_OK"),
+    "etcdc_v3_election_is_leader": dict(expect="ETCDC_OK"),
+    "etcdc_v3_election_cancel": dict(expect="void"),
+    "etcdc_v3_election_key": dict(expect="nonnull"),
+    "etcdc_v3_election_key_len": dict(expect="nonzero"),
+    "etcdc_v3_election_lease_id": dict(expect="nonzero"),
+    "etcdc_v3_election_revision": dict(expect="nonzero"),
+    "etcdc_v3_election_lease_state": dict(expect="nonzero"),  # ETCDC_V3_KEEPER_ALIVE
+    "etcdc_v3_txn_when_leader": dict(expect="ETCDC_OK"),
+    "etcdc_v3_election_observe": dict(expect="ETCDC_OK"),
+    "etcdc_v3_election_free": dict(expect="void"),
+    "etcdc_v3_observer_next": dict(expect="ETCDC_OK"),
+    "etcdc_v3_observer_cancel": dict(expect="void"),
+    "etcdc_v3_observer_free": dict(expect="void"),
+    "etcdc_v3_leader_kv": dict(expect="nonnull"),
+    "etcdc_v3_leader_free": dict(expect="void"),
     # v3 auth (the shared etcd keeps v3 auth off: no v3 user "root" is ever
     # made, so enabling fails; disabling while off is no error; the users
     # and roles are the test's own, v3_user_name and v3_role_name)
@@ -495,6 +534,18 @@ VALUES = {
     "etcdc_v3_snapshot:timeout_ms": "60000",
     "etcdc_v3_snapshot_to_file:timeout_ms": "60000",
     "path": "snapshot_path",
+    # v3 lock and election: named `key` (bytes); a free lock is taken at
+    # once; the fixture's election leads (campaigning again proclaims); the
+    # fixture's observer has a leader at hand
+    "etcdc_v3_lock_options_init:version": "ETCDC_V3_LOCK_OPTIONS_VERSION",
+    "etcdc_v3_election_options_init:version": "ETCDC_V3_ELECTION_OPTIONS_VERSION",
+    "etcdc_v3_lock_new:name": "key",
+    "etcdc_v3_lock_new:name_len": "strlen(key)",
+    "etcdc_v3_election_new:name": "key",
+    "etcdc_v3_election_new:name_len": "strlen(key)",
+    "etcdc_v3_lock_acquire:timeout_ms": "0",
+    "etcdc_v3_election_campaign:timeout_ms": "0",
+    "etcdc_v3_observer_next:timeout_ms": "10000",
 }
 
 # --------------------------------------------------------------------------
@@ -585,6 +636,16 @@ KINDS = {
                        cleanup="etcdc_v3_watcher_free({v});", ptr=True),
     "v3_event": dict(setup="etcdc_v3_event *{v} = v3_event_fixture(key);", expr="{v}",
                      cleanup="etcdc_v3_event_free({v});", ptr=True),
+    "v3_lock": dict(setup="etcdc_v3_lock *{v} = v3_lock_fixture(key, 1);", expr="{v}",
+                    cleanup="etcdc_v3_lock_free({v});", ptr=True),
+    "v3_free_lock": dict(setup="etcdc_v3_lock *{v} = v3_lock_fixture(key, 0);", expr="{v}",
+                         cleanup="etcdc_v3_lock_free({v});", ptr=True),
+    "v3_election": dict(setup="etcdc_v3_election *{v} = v3_election_fixture(key, 1);",
+                        expr="{v}", cleanup="etcdc_v3_election_free({v});", ptr=True),
+    "v3_observer": dict(setup="etcdc_v3_observer *{v} = v3_observer_fixture(key);", expr="{v}",
+                        cleanup="etcdc_v3_observer_free({v});", ptr=True),
+    "v3_leader": dict(setup="etcdc_v3_leader *{v} = v3_leader_fixture(key);", expr="{v}",
+                      cleanup="etcdc_v3_leader_free({v});", ptr=True),
     "userdata": dict(setup="int {v} = 0;", expr="&{v}", ptr=True),
     "callback": dict(expr="stop_after_one", ptr=True),
     "v3_watch_callback": dict(expr="v3_stop_after_one", ptr=True),
@@ -656,6 +717,14 @@ EXACT_TYPES = {
     "struct etcdc_v3_watcher *": "v3_watcher",
     "const struct etcdc_v3_event *": "v3_event",
     "struct etcdc_v3_event *": "v3_event",
+    "const struct etcdc_v3_lock *": "v3_lock",
+    "struct etcdc_v3_lock *": "v3_lock",
+    "const struct etcdc_v3_election *": "v3_election",
+    "struct etcdc_v3_election *": "v3_election",
+    "const struct etcdc_v3_observer *": "v3_observer",
+    "struct etcdc_v3_observer *": "v3_observer",
+    "const struct etcdc_v3_leader *": "v3_leader",
+    "struct etcdc_v3_leader *": "v3_leader",
 }
 
 # The C function given for each callback type (a valid one).
@@ -673,6 +742,8 @@ KIND_OVERRIDE = {
     "etcdc_lock_is_locked:lock": "held_lock",
     "etcdc_lock_renew:lock": "held_lock",
     "etcdc_lock_release:lock": "held_lock",
+    "etcdc_v3_lock_acquire:lock": "v3_free_lock",
+    "etcdc_v3_lock_try_acquire:lock": "v3_free_lock",
 }
 
 # Valid options, on top of their _INIT macro.
@@ -779,6 +850,18 @@ NULL_OK = {
     "etcdc_v3_watcher_cancel:watcher": ("noop", '"while the watcher exists; NULL is a no-op."'),
     "etcdc_v3_watcher_free:watcher": ("noop", '"NULL is a no-op."'),
     "etcdc_v3_event_free:event": ("noop", '"Frees an event and everything borrowed from it. NULL is a no-op."'),
+    "etcdc_v3_lock_new:opts": ("baseline", '"`opts` NULL is a lease TTL of 60 s."'),
+    "etcdc_v3_lock_cancel:lock": ("noop", '"while the lock exists; NULL is a no-op."'),
+    "etcdc_v3_lock_free:lock": ("noop", '"NULL is a no-op."'),
+    "etcdc_v3_lock_lease_state:left_ms": ("baseline", '"the time the lease has left at least in `*left_ms` (if `left_ms` is not NULL"'),
+    "etcdc_v3_election_new:opts": ("baseline", '"`opts` NULL is a lease TTL of 60 s."'),
+    "etcdc_v3_election_cancel:election": ("noop", '"while the election exists; NULL is a no-op."'),
+    "etcdc_v3_election_free:election": ("noop", '"NULL is a no-op."'),
+    "etcdc_v3_election_lease_state:left_ms": ("baseline", '"(with the time left in `*left_ms`, if `left_ms` is not NULL"'),
+    "etcdc_v3_observer_next:out": ("baseline", '"and stores it in `*out` (...; `out` may be NULL)"'),
+    "etcdc_v3_observer_cancel:observer": ("noop", '"while the observer exists; NULL is a no-op."'),
+    "etcdc_v3_observer_free:observer": ("noop", '"NULL is a no-op."'),
+    "etcdc_v3_leader_free:leader": ("noop", '"Frees a leader and everything borrowed from it. NULL is a no-op."'),
     # An accessor whose out-parameter may be NULL: the same result.
     "etcdc_v3_lease_keeper_state:left_ms": ("baseline", '"`*left_ms` (if `left_ms` is not NULL) is the time the lease has left"'),
     "etcdc_v3_auth_enable:header": ("baseline", '"On success `*header` (if not NULL) is the answer\'s header."'),
@@ -818,6 +901,7 @@ MAX_TTL_WORDS = ('ETCDC_MAX_TTL: "The longest TTL accepted, in seconds: 100 year
                  '[...] A longer `ttl` is `ETCDC_ERR_INVALID_ARGUMENT`."')
 OVER_MAX_TTL = "(uint64_t)ETCDC_MAX_TTL + 1"
 INVALID = "ETCDC_ERR_INVALID_ARGUMENT"
+WAIT_RULE = '"at most `timeout_ms` (the waiting rule: negative for no limit, [...])"'
 BAD_VALUES = {
     "etcdc_stats:which": [("99", INVALID, "which", '"`ETCDC_ERR_INVALID_ARGUMENT` (also for an unknown `which`)"')],
     "etcdc_refresh:ttl": [("0", INVALID, None, '"`ETCDC_ERR_INVALID_ARGUMENT` (also for `ttl` 0)"'),
@@ -912,6 +996,21 @@ BAD_VALUES = {
                                      ("INT64_MAX", "baseline", None, '"(the waiting rule: negative for no limit, [...])"')],
     "etcdc_v3_snapshot_to_file:path": [('"/nonexistent-etcdc-misuse/snap.db"', INVALID, "/nonexistent-etcdc-misuse/snap.db.part-",
                                         '"or a file that cannot be created, written or renamed (the message says which and why)"')],
+    "etcdc_v3_lock_new:name_len": [("SIZE_MAX", INVALID, "name_len", '"NULL with any other length, or a length over `PTRDIFF_MAX`, is `ETCDC_ERR_INVALID_ARGUMENT`" (v3 keys)'),
+                                   ("0", INVALID, "name", '"an empty name"')],
+    "etcdc_v3_election_new:name_len": [("SIZE_MAX", INVALID, "name_len", '"NULL with any other length, or a length over `PTRDIFF_MAX`, is `ETCDC_ERR_INVALID_ARGUMENT`" (v3 keys)'),
+                                       ("0", INVALID, "name", '"an empty name"')],
+    "etcdc_v3_lock_acquire:timeout_ms": [("-1", "baseline", None, WAIT_RULE),
+                                         ("INT64_MAX", "baseline", None, WAIT_RULE),
+                                         ("INT64_MIN", "baseline", None, WAIT_RULE)],
+    "etcdc_v3_election_campaign:timeout_ms": [("-1", "baseline", None, WAIT_RULE),
+                                              ("INT64_MAX", "baseline", None, WAIT_RULE),
+                                              ("INT64_MIN", "baseline", None, WAIT_RULE)],
+    "etcdc_v3_election_campaign:value_len": [("SIZE_MAX", INVALID, "value_len", '"or a length over `PTRDIFF_MAX`, is `ETCDC_ERR_INVALID_ARGUMENT`" (v3 keys)')],
+    "etcdc_v3_election_proclaim:value_len": [("SIZE_MAX", INVALID, "value_len", '"or a length over `PTRDIFF_MAX`, is `ETCDC_ERR_INVALID_ARGUMENT`" (v3 keys)')],
+    "etcdc_v3_observer_next:timeout_ms": [("-1", "baseline", None, WAIT_RULE),
+                                          ("INT64_MAX", "baseline", None, WAIT_RULE),
+                                          ("INT64_MIN", "baseline", None, WAIT_RULE)],
     "etcdc_status_str:status": [("12345", "str:unknown status", None, '"(\\"unknown status\\" for a number that is not a status)"'),
                                 ("-1", "str:unknown status", None, '"(\\"unknown status\\" for a number that is not a status)"')],
 }
@@ -962,6 +1061,12 @@ BAD_OPTION_FIELDS = {
                            '{v}.range_end = "x";\n{v}.range_end_len = 1;')],
     "v3_compare:range_end": [("NULL", INVALID, "range_end is NULL", '"NULL with any other length [...] is `ETCDC_ERR_INVALID_ARGUMENT`"',
                               "{v}.range_end_len = 1;")],
+    # v3 lock and election: 0 is the default TTL; negative is refused
+    "v3_lock:ttl": [("-1", INVALID, "TTL", '"negative is `ETCDC_ERR_INVALID_ARGUMENT`."'),
+                    ("0", "baseline", None, '"0: 60 s"'),
+                    ("INT64_MIN", INVALID, "TTL", '"negative is `ETCDC_ERR_INVALID_ARGUMENT`."')],
+    "v3_election:ttl": [("-1", INVALID, "TTL", '"negative is `ETCDC_ERR_INVALID_ARGUMENT`."'),
+                        ("0", "baseline", None, '"0: 60 s"')],
 }
 
 # Every etcdc_X_options_init(opts, version): versions it must refuse, writing
@@ -1432,8 +1537,8 @@ PREAMBLE = r'''/*
  * returns NULL / 0 / false for a NULL handle; a void function survives.
  *
  * Handles that outlive their client, as the header allows (responses,
- * watchers, locks, member lists, strings, v3 responses, transactions and
- * watchers),
+ * watchers, locks, member lists, strings, v3 responses, transactions,
+ * watchers, locks, elections and observers),
  * are used after that client is freed: owners_freed_first().
  *
  * Other use after free is not tested: it is not detectable in this API. Handles
@@ -1895,6 +2000,67 @@ static etcdc_v3_watcher *v3_watcher_fixture(const char *key) {
 
 /* The first event of v3_watcher_fixture(key): a put with its prev_kv. It
  * outlives its watcher, freed here. */
+/* A v3 lock named `key` (its bytes), held (acquired without waiting) if
+ * `held`. */
+static etcdc_v3_lock *v3_lock_fixture(const char *key, int held) {
+    etcdc_v3_lock *l = NULL;
+    etcdc_status st = etcdc_v3_lock_new(C, key, strlen(key), NULL, &l);
+    if (st == ETCDC_OK && held) {
+        st = etcdc_v3_lock_acquire(l, 0);
+    }
+    if (st != ETCDC_OK) {
+        fixture_failed("v3_lock_fixture", st);
+    }
+    return l;
+}
+
+/* A candidate of the v3 election `key`, leading with "v" if `lead`. */
+static etcdc_v3_election *v3_election_fixture(const char *key, int lead) {
+    etcdc_v3_election *e = NULL;
+    etcdc_status st = etcdc_v3_election_new(C, key, strlen(key), NULL, &e);
+    if (st == ETCDC_OK && lead) {
+        st = etcdc_v3_election_campaign(e, "v", 1, 0);
+    }
+    if (st != ETCDC_OK) {
+        fixture_failed("v3_election_fixture", st);
+    }
+    return e;
+}
+
+/* The election `key` with a leader that is no handle of this program: the
+ * key `key`/l, put directly, is the first under its prefix. */
+static etcdc_v3_election *v3_led_election(const char *key) {
+    char first[KEYLEN + 8];
+    snprintf(first, sizeof first, "%s/l", key);
+    v3_put_key(first);
+    return v3_election_fixture(key, 0);
+}
+
+/* An observer of the election `key`, whose leader (`key`/l, "v") is at
+ * hand; the election handle it came from is freed (it outlives it). */
+static etcdc_v3_observer *v3_observer_fixture(const char *key) {
+    etcdc_v3_election *e = v3_led_election(key);
+    etcdc_v3_observer *o = NULL;
+    etcdc_status st = etcdc_v3_election_observe(e, &o);
+    if (st != ETCDC_OK) {
+        fixture_failed("v3_observer_fixture", st);
+    }
+    etcdc_v3_election_free(e);
+    return o;
+}
+
+/* Who leads the election `key`: `key`/l, "v". */
+static etcdc_v3_leader *v3_leader_fixture(const char *key) {
+    etcdc_v3_election *e = v3_led_election(key);
+    etcdc_v3_leader *l = NULL;
+    etcdc_status st = etcdc_v3_election_leader(e, &l);
+    if (st != ETCDC_OK || l == NULL) {
+        fixture_failed("v3_leader_fixture", st);
+    }
+    etcdc_v3_election_free(e);
+    return l;
+}
+
 static etcdc_v3_event *v3_event_fixture(const char *key) {
     etcdc_v3_watcher *w = v3_watcher_fixture(key);
     etcdc_v3_event *e = NULL;
@@ -2131,6 +2297,10 @@ static void owners_freed_first(void) {
     etcdc_v3_watcher *v3w = NULL;
     etcdc_v3_event *v3e = NULL;
     etcdc_v3_watch_options v3wo = ETCDC_V3_WATCH_OPTIONS_INIT;
+    etcdc_v3_lock *v3l = NULL;
+    etcdc_v3_election *v3el = NULL;
+    etcdc_v3_observer *v3o = NULL;
+    etcdc_v3_leader *v3ld = NULL;
     etcdc_watch_options wo = ETCDC_WATCH_OPTIONS_INIT;
     etcdc_lock_options lo = ETCDC_LOCK_OPTIONS_INIT;
     wo.wait_index = idx;
@@ -2148,6 +2318,9 @@ static void owners_freed_first(void) {
     expect_status(label, etcdc_v3_range(c2, key, strlen(key), NULL, &v3r), ETCDC_OK);
     expect_status(label, etcdc_v3_txn_commit(c2, txn, &v3t), ETCDC_OK);
     expect_status(label, etcdc_v3_watcher_new(c2, key, strlen(key), &v3wo, &v3w), ETCDC_OK);
+    expect_status(label, etcdc_v3_lock_new(c2, key, strlen(key), NULL, &v3l), ETCDC_OK);
+    expect_status(label, etcdc_v3_election_new(c2, key, strlen(key), NULL, &v3el), ETCDC_OK);
+    expect_status(label, etcdc_v3_election_observe(v3el, &v3o), ETCDC_OK);
     etcdc_client_free(c2);
 
     /* etcdc_client_free: "responses obtained from it stay valid" */
@@ -2192,6 +2365,27 @@ static void owners_freed_first(void) {
                 "the v3 watcher did not deliver the transaction's put");
     etcdc_v3_event_free(v3e);
     etcdc_v3_watcher_free(v3w);
+    /* etcdc_v3_lock_new, etcdc_v3_election_new: "it may outlive `client`";
+     * etcdc_v3_election_observe: the observer may "outlive it" */
+    expect_status(label, etcdc_v3_lock_acquire(v3l, 10000), ETCDC_OK);
+    expect_true(label, etcdc_v3_lock_revision(v3l) > 0, "a held v3 lock without a revision");
+    expect_status(label, etcdc_v3_lock_release(v3l), ETCDC_OK);
+    etcdc_v3_lock_free(v3l);
+    expect_status(label, etcdc_v3_election_campaign(v3el, "me", 2, 10000), ETCDC_OK);
+    expect_status(label, etcdc_v3_observer_next(v3o, 10000, &v3ld), ETCDC_OK);
+    expect_true(label, v3ld != NULL && etcdc_v3_leader_kv(v3ld)->value_len == 2,
+                "the v3 observer did not see the leader");
+    etcdc_v3_leader_free(v3ld);
+    v3ld = NULL;
+    expect_status(label, etcdc_v3_election_leader(v3el, &v3ld), ETCDC_OK);
+    etcdc_v3_election_free(v3el); /* resigns */
+    const etcdc_v3_kv *lkv = etcdc_v3_leader_kv(v3ld);
+    expect_true(label, lkv != NULL && lkv->value_len == 2 && memcmp(lkv->value, "me", 2) == 0,
+                "v3 leader unreadable after its election and client were freed");
+    etcdc_v3_leader_free(v3ld);
+    /* The observer goes on after its election: nobody leads now. */
+    expect_status(label, etcdc_v3_observer_next(v3o, 300, NULL), ETCDC_ERR_WATCH_TIMEOUT);
+    etcdc_v3_observer_free(v3o);
 
     etcdc_v3_txn_free(txn);
     etcdc_v3_txn_response_free(v3t);

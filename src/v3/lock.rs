@@ -52,7 +52,14 @@ impl V3<'_> {
 /// `name/`, once the name and TTL are checked.
 pub(super) fn recipe_prefix(mut name: Vec<u8>, ttl: i64, what: &str) -> Result<Vec<u8>> {
     if name.is_empty() {
-        return Err(Error::InvalidArgument(format!("a {what} needs a name")));
+        let article = if what.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        return Err(Error::InvalidArgument(format!(
+            "{article} {what} needs a name"
+        )));
     }
     if ttl <= 0 {
         return Err(Error::InvalidArgument(format!(

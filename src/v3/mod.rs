@@ -59,7 +59,9 @@ pub use crate::transport::grpc::Code;
 pub use auth::{AuthStatus, Permission, PermissionKind};
 pub use cluster::{Member, MemberAdded};
 pub use election::{ElectionObserver, V3Election};
+pub(crate) use hub_slot::HubSlot;
 pub use keeper::{KeeperState, LeaseKeeper, LeaseSource};
+pub(crate) use keeper_hub::KeeperHub;
 pub use kv::{Delete, Put, Range, SortOrder, SortTarget};
 pub use lease::{LeaseGrant, LeaseKeepAlive, LeaseTimeToLive};
 pub use lock::{RecipeCanceller, V3Lock, DEFAULT_SESSION_TTL};
@@ -69,8 +71,6 @@ pub use types::{
     DeleteResponse, Header, KeyValue, OpResponse, PutResponse, RangeResponse, TxnResponse,
 };
 pub use watch::{Event, EventKind, Watch, WatchCanceller, Watcher, ANSWER, IDLE, SILENCE_BOUND};
-pub(crate) use hub_slot::HubSlot;
-pub(crate) use keeper_hub::KeeperHub;
 pub(crate) use watch_hub::Hub as WatchHub;
 
 /// What the transport needs of the v3 API: every etcd answer's header is

@@ -69,3 +69,11 @@
 /** Initialiser for etcdc_v3_watch_options: the key alone, from now, puts and deletes. */
 #define ETCDC_V3_WATCH_OPTIONS_INIT \
     { ETCDC_V3_WATCH_OPTIONS_VERSION, NULL, 0, false, 0, false, false, false }
+
+// after etcdc_v3_lock_options
+/** Initialiser for etcdc_v3_lock_options: a lease TTL of 60 s. */
+#define ETCDC_V3_LOCK_OPTIONS_INIT { ETCDC_V3_LOCK_OPTIONS_VERSION, 0 }
+
+// after etcdc_v3_election_options
+/** Initialiser for etcdc_v3_election_options: a lease TTL of 60 s. */
+#define ETCDC_V3_ELECTION_OPTIONS_INIT { ETCDC_V3_ELECTION_OPTIONS_VERSION, 0 }

@@ -64,6 +64,8 @@ const SECTIONS: &[(&str, &str)] = &[
     ("v3_lease", "v3 Leases"),
     ("v3_keeper", "v3 Lease keeper"),
     ("v3_watch", "v3 Watches"),
+    ("v3_lock", "v3 Lock"),
+    ("v3_election", "v3 Election"),
     ("v3_auth", "v3 Auth"),
     ("v3_cluster", "v3 Cluster"),
     ("v3_maintenance", "v3 Maintenance"),
