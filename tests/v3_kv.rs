@@ -28,52 +28,7 @@ use etcdc::{Client, Error};
 // ---------------------------------------------------------------------------
 // Harness
 
-/// Which etcd a test runs against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Server {
-    V34,
-    V35,
-}
-
-impl Server {
-    /// The etcd of this version shared by the tests of this binary.
-    fn shared(self) -> &'static common::Etcd {
-        match self {
-            Server::V34 => common::shared(),
-            Server::V35 => etcd35::shared(),
-        }
-    }
-
-    /// A private etcd of this version.
-    fn start(self) -> common::Etcd {
-        match self {
-            Server::V34 => common::Etcd::start(),
-            Server::V35 => etcd35::start(common::Options::default()),
-        }
-    }
-}
-
-/// One test, generated for both versions: `mod name { etcd34, etcd35 }`.
-macro_rules! both {
-    ($(#[doc = $doc:literal])* fn $name:ident($server:ident) $body:block) => {
-        $(#[doc = $doc])*
-        mod $name {
-            use super::*;
-
-            #[test]
-            fn etcd34() {
-                run(Server::V34)
-            }
-
-            #[test]
-            fn etcd35() {
-                run(Server::V35)
-            }
-
-            fn run($server: Server) $body
-        }
-    };
-}
+use common::versions::Server;
 
 fn client(url: &str) -> Client {
     Client::builder().endpoints([url]).build().expect("client")

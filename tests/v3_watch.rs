@@ -13,52 +13,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{etcd35, Relay};
+use common::Relay;
 use etcdc::v3::{EventKind, Watch};
 use etcdc::{Client, Error};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Server {
-    V34,
-    V35,
-}
-
-impl Server {
-    fn shared(self) -> &'static common::Etcd {
-        match self {
-            Server::V34 => common::shared(),
-            Server::V35 => etcd35::shared(),
-        }
-    }
-
-    fn start(self) -> common::Etcd {
-        match self {
-            Server::V34 => common::Etcd::start(),
-            Server::V35 => etcd35::start(common::Options::default()),
-        }
-    }
-}
-
-macro_rules! both {
-    ($(#[doc = $doc:literal])* fn $name:ident($server:ident) $body:block) => {
-        $(#[doc = $doc])*
-        mod $name {
-            use super::*;
-
-            #[test]
-            fn etcd34() {
-                run(Server::V34)
-            }
-
-            #[test]
-            fn etcd35() {
-                run(Server::V35)
-            }
-
-            fn run($server: Server) $body
-        }
-    };
-}
 
 fn client(url: &str) -> Client {
     Client::builder().endpoints([url]).build().expect("client")

@@ -35,6 +35,7 @@ pub mod etcd35;
 pub mod fault;
 pub mod h2peer;
 pub mod tls;
+pub mod versions;
 
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
