@@ -11,7 +11,10 @@
 #      temporary directory, with no ETCDC_LIBRARY and no cargo on PATH;
 #   4. from that directory, runs python-etcd's README code
 #      (tests/wheel_readme.py, copied there) in that venv, `python -I`,
-#      against a throwaway etcd (scripts/with-etcd.sh).
+#      against a throwaway etcd (scripts/with-etcd.sh);
+#   5. likewise python-etcd3's README with etcdc.etcd3
+#      (tests/etcd3_readme.py), where neither grpc nor google.protobuf can
+#      be imported.
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -46,10 +49,16 @@ echo "test-wheel: etcdc/libetcdc.so exports $(nm -D --defined-only "$so" | wc -l
 # A fresh venv with the wheel alone, used from a directory with nothing
 # else in it, with neither ETCDC_LIBRARY nor cargo.
 "$python" -m venv "$tmp/venv"
-cp bindings/python/tests/wheel_readme.py "$tmp/"
+cp bindings/python/tests/wheel_readme.py bindings/python/tests/etcd3_readme.py "$tmp/"
 clean_env=(env -u ETCDC_LIBRARY -u PYTHONPATH -u CARGO_TARGET_DIR PATH=/usr/bin:/bin)
 (cd "$tmp" && "${clean_env[@]}" "$tmp/venv/bin/python" -m pip install --quiet \
    --disable-pip-version-check --no-index "$wheel")
 cd "$tmp"
 "$repo/scripts/with-etcd.sh" "${clean_env[@]}" "$tmp/venv/bin/python" -I wheel_readme.py
+# etcdc.etcd3 needs neither grpcio nor protobuf: the venv has none.
+"${clean_env[@]}" "$tmp/venv/bin/python" -I -c '
+import importlib.util as u, sys
+found = [m for m in ("grpc", "google.protobuf") if u.find_spec(m.split(".")[0]) and u.find_spec(m)]
+sys.exit("test-wheel: %s importable in the fresh venv" % found if found else 0)'
+"$repo/scripts/with-etcd.sh" "${clean_env[@]}" "$tmp/venv/bin/python" -I etcd3_readme.py
 echo "test-wheel: passed"

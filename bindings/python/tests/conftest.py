@@ -273,3 +273,167 @@ def auth_etcd(tmp_path_factory):
     server = EtcdServer(str(tmp_path_factory.mktemp("auth-etcd")))
     yield server
     server.stop()
+
+
+# -- etcd 3.4 and 3.5.1 for the etcd3 tests (etcdc.etcd3, the v3 API) ------
+
+
+def etcd35_dir():
+    """The directory of etcd 3.5.1's etcd and etcdctl
+    (scripts/ensure-etcd35.sh: the project cache, or $ETCD35_DIR)."""
+    script = os.path.join(REPO, "scripts", "ensure-etcd35.sh")
+    r = subprocess.run([script], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if r.returncode != 0:
+        pytest.skip("etcd 3.5.1 is not available: %s" % r.stderr.strip())
+    return r.stdout.strip()
+
+
+class V3Etcd(object):
+    """An etcd of its own for the etcd3 tests (v3 API only): ``version``
+    ('3.4' or '3.5'), ``url``, ``host``, ``port``; ``etcdctl(*args)`` runs
+    etcd 3.5.1's etcdctl against it. ``name`` and ``peer_port``/``client_port``
+    can be given to make one member of a cluster (``initial_cluster``)."""
+
+    def __init__(self, d, binary, version, etcdctl, name="n1", client_port=None,
+                 peer_port=None, initial_cluster=None, extra=()):
+        self.version = version
+        self.binary = binary
+        self.etcdctl_bin = etcdctl
+        self.dir = d
+        self.data = os.path.join(d, "data-" + name)
+        if client_port is None or peer_port is None:
+            client_port, peer_port = _free_ports(2)
+        self.host, self.port = "127.0.0.1", client_port
+        self.url = "http://127.0.0.1:%d" % client_port
+        self.peer_url = "http://127.0.0.1:%d" % peer_port
+        self.cmd = [
+            binary, "--name", name, "--data-dir", self.data,
+            "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
+            "--listen-peer-urls", self.peer_url, "--initial-advertise-peer-urls", self.peer_url,
+            "--initial-cluster", initial_cluster or ("%s=%s" % (name, self.peer_url)),
+        ] + list(extra)
+        self.log = open(os.path.join(d, "etcd-%s.log" % name), "ab")
+        self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout=20):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=1) as r:
+                    if b'"true"' in r.read():
+                        return self
+            except Exception:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                with open(self.log.name, errors="replace") as f:
+                    raise RuntimeError("etcd did not start; its log:\n" + f.read()[-4000:])
+            time.sleep(0.05)
+
+    def etcdctl(self, *args, check=True, endpoints=None):
+        """etcdctl 3.5.1 (v3) against this etcd; its stdout (parsed JSON
+        with ``-w json`` first)."""
+        cmd = [self.etcdctl_bin, "--endpoints", endpoints or self.url,
+               "--dial-timeout=5s", "--command-timeout=15s"] + [str(a) for a in args]
+        r = subprocess.run(cmd, capture_output=True, env=dict(os.environ, ETCDCTL_API="3"),
+                           stdin=subprocess.DEVNULL, timeout=60)
+        if check and r.returncode != 0:
+            raise AssertionError("%s failed (%d): %s" % (" ".join(cmd), r.returncode,
+                                                         r.stderr.decode(errors="replace")))
+        if args[:2] == ("-w", "json"):
+            import json
+            return json.loads(r.stdout.decode())
+        return r.stdout.decode()
+
+    def kill(self, sig=None):
+        import signal
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig or signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.data, ignore_errors=True)
+
+
+class V3Etcds(object):
+    """The etcds of the etcd3 tests, started on first use and kept for the
+    session: one plain etcd per version ('3.4': Debian's, '3.5': 3.5.1),
+    and others on demand (``start``)."""
+
+    def __init__(self, tmp_path_factory):
+        self.tmp = tmp_path_factory
+        self.shared = {}
+        self.started = []
+
+    def binaries(self, version):
+        d = etcd35_dir()
+        etcdctl = os.path.join(d, "etcdctl")
+        if version == "3.5":
+            return os.path.join(d, "etcd"), etcdctl
+        return _etcd_binary(), etcdctl
+
+    def start(self, version, **kwargs):
+        binary, etcdctl = self.binaries(version)
+        d = str(self.tmp.mktemp("etcd3-" + version))
+        e = V3Etcd(d, binary, version, etcdctl, **kwargs)
+        self.started.append(e)
+        return e
+
+    def get(self, version, extra=()):
+        """The shared etcd of ``version`` started with ``extra`` arguments."""
+        key = (version, tuple(extra))
+        if key not in self.shared:
+            self.shared[key] = self.start(version, extra=extra).wait_ready()
+        return self.shared[key]
+
+    def stop_all(self):
+        for e in self.started:
+            e.stop()
+
+
+@pytest.fixture(scope="session")
+def v3_etcds(tmp_path_factory):
+    etcds = V3Etcds(tmp_path_factory)
+    yield etcds
+    etcds.stop_all()
+
+
+@pytest.fixture(scope="session", params=["3.4", "3.5"])
+def etcd_version(request):
+    """The etcd version a test of the etcd3 module runs against (each runs
+    against both)."""
+    return request.param
+
+
+@pytest.fixture
+def v3_server(v3_etcds, etcd_version):
+    """The shared etcd of this version, every key deleted before and after
+    the test (python-etcd3's tests assume an empty keyspace)."""
+    server = v3_etcds.get(etcd_version)
+    _wipe_v3(server)
+    yield server
+    _wipe_v3(server)
+
+
+def _wipe_v3(server):
+    import etcdc.etcd3
+
+    with etcdc.etcd3.client(host=server.host, port=server.port, timeout=10) as c:
+        c._delete(b"\0", range_end=b"\0")
+
+
+@pytest.fixture
+def etcd(v3_server):
+    """python-etcd3's test fixture: a client of the shared etcd (timeout 5 s)."""
+    import etcdc.etcd3
+
+    with etcdc.etcd3.client(host=v3_server.host, port=v3_server.port, timeout=5) as c:
+        yield c

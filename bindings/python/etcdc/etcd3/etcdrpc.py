@@ -1,0 +1,216 @@
+"""What python-etcd3's ``etcd3.etcdrpc`` (etcd's generated protobuf modules)
+gives its users, without protobuf: the enum values used with the public API,
+and the response messages it returns, as plain Python objects.
+
+The messages have the fields (and field names) of etcd's rpc.proto and
+kv.proto that the answers carry; a message field that the answer does not
+set reads as an empty message, as with protobuf (``PutResponse().prev_kv.value
+== b''``); ``HasField(name)`` tells whether it was set. They are values:
+compared field by field, and printed with their fields.
+"""
+
+
+class _Message(object):
+    """A protobuf-like message: ``_FIELDS`` names its fields and their
+    defaults (a class: an empty message of that class; a list: a new list)."""
+
+    _FIELDS = ()
+
+    def __init__(self, **fields):
+        unknown = set(fields) - {name for name, _ in self._FIELDS}
+        if unknown:
+            raise TypeError("%s has no field %s"
+                            % (type(self).__name__, ", ".join(sorted(unknown))))
+        self._set = set()
+        for name, default in self._FIELDS:
+            if name in fields and fields[name] is not None:
+                value = fields[name]
+                self._set.add(name)
+            elif isinstance(default, type):
+                value = default()
+            elif isinstance(default, list):
+                value = list(default)
+            else:
+                value = default
+            object.__setattr__(self, name, value)
+
+    def HasField(self, name):
+        """Whether the message field ``name`` was set (protobuf's
+        HasField)."""
+        if name not in {n for n, _ in self._FIELDS}:
+            raise ValueError('Protocol message has no "%s" field.' % name)
+        return name in self._set
+
+    def _values(self):
+        return tuple(getattr(self, name) for name, _ in self._FIELDS)
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self._values() == other._values()
+
+    def __ne__(self, other):
+        return not self == other
+
+    __hash__ = None
+
+    def __repr__(self):
+        return "%s(%s)" % (
+            type(self).__name__,
+            ", ".join("%s=%r" % (name, getattr(self, name)) for name, _ in self._FIELDS),
+        )
+
+
+class ResponseHeader(_Message):
+    _FIELDS = (("cluster_id", 0), ("member_id", 0), ("revision", 0), ("raft_term", 0))
+
+
+class KeyValue(_Message):
+    _FIELDS = (
+        ("key", b""),
+        ("create_revision", 0),
+        ("mod_revision", 0),
+        ("version", 0),
+        ("value", b""),
+        ("lease", 0),
+    )
+
+
+class RangeRequest(object):
+    """The sort orders and targets of a range (``get_*(sort_order=...,
+    sort_target=...)`` take their names: 'ascend', 'key', ...)."""
+
+    NONE = 0
+    ASCEND = 1
+    DESCEND = 2
+    KEY = 0
+    VERSION = 1
+    CREATE = 2
+    MOD = 3
+    VALUE = 4
+
+
+class RangeResponse(_Message):
+    _FIELDS = (("header", ResponseHeader), ("kvs", []), ("more", False), ("count", 0))
+
+
+class PutResponse(_Message):
+    _FIELDS = (("header", ResponseHeader), ("prev_kv", KeyValue))
+
+
+class DeleteRangeResponse(_Message):
+    _FIELDS = (("header", ResponseHeader), ("deleted", 0), ("prev_kvs", []))
+
+
+class CompactionResponse(_Message):
+    _FIELDS = (("header", ResponseHeader),)
+
+
+class TxnResponse(_Message):
+    _FIELDS = (("header", ResponseHeader), ("succeeded", False), ("responses", []))
+
+
+class ResponseOp(_Message):
+    _FIELDS = (
+        ("response_range", RangeResponse),
+        ("response_put", PutResponse),
+        ("response_delete_range", DeleteRangeResponse),
+        ("response_txn", TxnResponse),
+    )
+
+    def WhichOneof(self, oneof_group):
+        """The name of the response this op holds (protobuf's WhichOneof on
+        the oneof ``response``)."""
+        if oneof_group != "response":
+            raise ValueError('Protocol message has no "%s" field.' % oneof_group)
+        for name, _ in self._FIELDS:
+            if name in self._set:
+                return name
+        return None
+
+    def __repr__(self):
+        which = self.WhichOneof("response")
+        if which is None:
+            return "ResponseOp()"
+        return "ResponseOp(%s=%r)" % (which, getattr(self, which))
+
+
+class Compare(object):
+    """A compare's operators (``result``) and targets."""
+
+    EQUAL = 0
+    GREATER = 1
+    LESS = 2
+    NOT_EQUAL = 3
+    VERSION = 0
+    CREATE = 1
+    MOD = 2
+    VALUE = 3
+    LEASE = 4
+
+    def __init__(self, key=b"", range_end=b"", result=0, target=0, value=None):
+        # What transactions' build_message() returns: the compare as it is
+        # sent (``value`` is the bytes, version or revision compared with).
+        self.key = key
+        self.range_end = range_end
+        self.result = result
+        self.target = target
+        self.version = self.create_revision = self.mod_revision = self.lease = 0
+        self.value = b""
+        if target == Compare.VALUE:
+            self.value = value
+        elif target == Compare.VERSION:
+            self.version = value
+        elif target == Compare.CREATE:
+            self.create_revision = value
+        elif target == Compare.MOD:
+            self.mod_revision = value
+        elif target == Compare.LEASE:
+            self.lease = value
+
+    def __repr__(self):
+        return "Compare(key=%r, range_end=%r, result=%r, target=%r)" % (
+            self.key,
+            self.range_end,
+            self.result,
+            self.target,
+        )
+
+
+class Event(_Message):
+    """A raw watch event: ``type`` (PUT or DELETE), ``kv``, ``prev_kv``."""
+
+    PUT = 0
+    DELETE = 1
+    _FIELDS = (("type", 0), ("kv", KeyValue), ("prev_kv", KeyValue))
+
+
+class WatchCreateRequest(object):
+    """The filters of a watch (``watch(..., filters=[NOPUT])``)."""
+
+    NOPUT = 0
+    NODELETE = 1
+
+
+class LeaseKeepAliveResponse(_Message):
+    _FIELDS = (("header", ResponseHeader), ("ID", 0), ("TTL", 0))
+
+
+class LeaseTimeToLiveResponse(_Message):
+    _FIELDS = (
+        ("header", ResponseHeader),
+        ("ID", 0),
+        ("TTL", 0),
+        ("grantedTTL", 0),
+        ("keys", []),
+    )
+
+
+class AlarmRequest(object):
+    GET = 0
+    ACTIVATE = 1
+    DEACTIVATE = 2
+
+
+# etcd's AlarmType.
+NONE = 0
+NOSPACE = 1
+CORRUPT = 2
