@@ -60,7 +60,7 @@ use super::client::etcdc_client;
 use super::options::{self, c_options};
 use super::v3_keeper::etcdc_v3_keeper_state;
 use super::v3_kv::{etcdc_v3_kv, read, Kvs};
-use super::v3_lock::{forked, keeper_state, owner_compare_is, session_ttl, when_owner, with_nul};
+use super::v3_lock::{forked, keeper_state, session_ttl, when_owner, with_nul};
 use super::v3_txn::etcdc_v3_txn;
 use super::{etcdc_status, status};
 use crate::error::{Error, Result};
@@ -452,11 +452,7 @@ pub unsafe extern "C" fn etcdc_v3_txn_when_leader(
                 String::from_utf8_lossy(e.prefix())
             ))
         };
-        let compare = e.owner_compare().ok_or_else(not_leader)?;
-        let key = e.key().ok_or_else(not_leader)?;
-        let rev = e.revision().ok_or_else(not_leader)?;
-        owner_compare_is(&compare, key, rev);
-        Ok((key.to_vec(), rev))
+        e.owner_compare().ok_or_else(not_leader)
     };
     // SAFETY: per the contract.
     unsafe { when_owner(txn, owner) }

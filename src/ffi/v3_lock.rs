@@ -54,7 +54,7 @@
 //! releases only its memory (a lock the parent held stays the parent's).
 //! The child makes locks of its own.
 
-use std::ffi::{c_int, c_void};
+use std::ffi::c_void;
 use std::ptr::{self, addr_of, addr_of_mut};
 
 use super::args::{give, put_opt};
@@ -62,11 +62,11 @@ use super::client::etcdc_client;
 use super::options::{self, c_options};
 use super::v3_keeper::etcdc_v3_keeper_state;
 use super::v3_kv::read;
-use super::v3_txn::{etcdc_v3_compare_op, etcdc_v3_txn, etcdc_v3_txn_compare_create_revision};
+use super::v3_txn::etcdc_v3_txn;
 use super::{etcdc_status, status};
 use crate::error::{Error, Result};
 use crate::transport::connection::generation;
-use crate::v3::{Compare, CompareOp, KeeperState, RecipeCanceller, V3Lock, DEFAULT_SESSION_TTL};
+use crate::v3::{Compare, KeeperState, RecipeCanceller, V3Lock, DEFAULT_SESSION_TTL};
 
 /// The current version of `etcdc_v3_lock_options`.
 pub const ETCDC_V3_LOCK_OPTIONS_VERSION: u32 = 1;
@@ -414,55 +414,24 @@ pub unsafe extern "C" fn etcdc_v3_txn_when_lock_held(
                 String::from_utf8_lossy(l.lock.prefix())
             ))
         };
-        let compare = l.lock.owner_compare().ok_or_else(not_held)?;
-        let key = l.lock.key().ok_or_else(not_held)?;
-        let rev = l.lock.revision().ok_or_else(not_held)?;
-        owner_compare_is(&compare, key, rev);
-        Ok((key.to_vec(), rev))
+        l.lock.owner_compare().ok_or_else(not_held)
     };
     // SAFETY: per the contract.
     unsafe { when_owner(txn, owner) }
 }
 
-/// The owner compare of a recipe is "the key's create revision is the one it
-/// was created with" (checked in debug builds: the C transaction builder is
-/// given it as that compare).
-pub(crate) fn owner_compare_is(compare: &Compare, key: &[u8], rev: i64) {
-    debug_assert_eq!(
-        *compare,
-        Compare::create_revision(key.to_vec(), CompareOp::Equal, rev)
-    );
-}
-
-/// Adds the compare "the create revision of `key` is `rev`" to `txn`,
-/// `owner` giving the key and the revision (or why there is none: that
-/// error is the status, and `txn` is unchanged).
+/// Adds the ownership compare `owner` gives (or why there is none: that
+/// error is the status, and `txn` is unchanged) to `txn`.
 pub(crate) unsafe fn when_owner(
     txn: *mut etcdc_v3_txn,
-    owner: impl FnOnce() -> Result<(Vec<u8>, i64)>,
+    owner: impl FnOnce() -> Result<Compare>,
 ) -> etcdc_status {
-    let mut found = None;
-    let st = status(|| {
-        if txn.is_null() {
-            return Err(Error::InvalidArgument("txn is NULL".into()));
-        }
-        found = Some(owner()?);
+    status(|| {
+        let txn = arg_mut!(txn);
+        let compare = owner()?;
+        txn.when_exactly(compare);
         Ok(())
-    });
-    let Some((key, rev)) = found else {
-        return st;
-    };
-    // SAFETY: `txn` per the contract; the key lives across the call.
-    unsafe {
-        etcdc_v3_txn_compare_create_revision(
-            txn,
-            key.as_ptr().cast(),
-            key.len(),
-            etcdc_v3_compare_op::ETCDC_V3_EQUAL as c_int,
-            rev,
-            ptr::null(),
-        )
-    }
+    })
 }
 
 /// Frees the handle, releasing the lock if held (best effort: if the release

@@ -183,6 +183,11 @@ pub struct etcdc_v3_txn {
 }
 
 impl etcdc_v3_txn {
+    /// Adds the compare `c` as it is (a lock's or a leader's ownership).
+    pub(crate) fn when_exactly(&mut self, c: Compare) {
+        self.txn = std::mem::take(&mut self.txn).when([c]);
+    }
+
     /// Adds the compare `c`, over the range `o` asks for.
     fn when(&mut self, c: Compare, o: &CompareOptions<'_>) {
         let c = match o.end {
