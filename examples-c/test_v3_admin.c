@@ -584,6 +584,39 @@ static void test_alarms(const etcdc_client *c, uint64_t self) {
     CHECK(a == NULL);
     CHECK_ST(etcdc_v3_alarms(c, NULL), ETCDC_ERR_INVALID_ARGUMENT);
     CHECK(refused("out is NULL"));
+
+    /* Raised by hand: writes refused, reads go on, until disarmed. */
+    const char *k = "/test_v3_admin/alarmed";
+    CHECK_ST(etcdc_v3_put(c, k, strlen(k), "1", 1, NULL, NULL), ETCDC_OK);
+    a = NULL;
+    CHECK_ST(etcdc_v3_alarm_activate(c, self, ETCDC_V3_ALARM_NOSPACE, &a), ETCDC_OK);
+    CHECK_INT(etcdc_v3_alarm_list_count(a), 1);
+    CHECK_INT(etcdc_v3_alarm_list_kind(a, 0), ETCDC_V3_ALARM_NOSPACE);
+    CHECK_U64(etcdc_v3_alarm_list_member_id(a, 0), self);
+    etcdc_v3_alarm_list_free(a);
+    CHECK_ST(etcdc_v3_alarm_activate(c, self, ETCDC_V3_ALARM_NOSPACE, NULL), ETCDC_OK);
+    a = NULL;
+    CHECK_ST(etcdc_v3_alarms(c, &a), ETCDC_OK);
+    CHECK_INT(etcdc_v3_alarm_list_count(a), 1); /* once */
+    etcdc_v3_alarm_list_free(a);
+    CHECK_ST(etcdc_v3_put(c, k, strlen(k), "2", 1, NULL, NULL), ETCDC_ERR_GRPC_RESOURCE_EXHAUSTED);
+    CHECK(strcmp(etcdc_error_last()->server_message,
+                 "etcdserver: mvcc: database space exceeded") == 0);
+    etcdc_v3_range_response *got = NULL;
+    CHECK_ST(etcdc_v3_range(c, k, strlen(k), NULL, &got), ETCDC_OK);
+    CHECK_INT(etcdc_v3_range_response_count(got), 1);
+    etcdc_v3_range_response_free(got);
+    a = NULL;
+    CHECK_ST(etcdc_v3_alarm_disarm(c, self, ETCDC_V3_ALARM_NOSPACE, &a), ETCDC_OK);
+    CHECK_INT(etcdc_v3_alarm_list_count(a), 1);
+    etcdc_v3_alarm_list_free(a);
+    CHECK_ST(etcdc_v3_put(c, k, strlen(k), "3", 1, NULL, NULL), ETCDC_OK);
+    a = NULL;
+    CHECK_ST(etcdc_v3_alarm_activate(c, self, ETCDC_V3_ALARM_NONE, &a), ETCDC_ERR_INVALID_ARGUMENT);
+    CHECK(refused("kind is 0"));
+    CHECK(a == NULL);
+    CHECK_ST(etcdc_v3_alarm_activate(NULL, self, ETCDC_V3_ALARM_NOSPACE, NULL),
+             ETCDC_ERR_INVALID_ARGUMENT);
 }
 
 static void test_defragment_and_hashes(const etcdc_client *c, uint64_t self) {

@@ -5167,6 +5167,28 @@ enum etcdc_status etcdc_v3_alarms(const struct etcdc_client *client,
                                   struct etcdc_v3_alarm_list **out);
 
 /**
+ * Raises the alarm `kind` (`ETCDC_V3_ALARM_NOSPACE`, `_CORRUPT`, or
+ * another positive number of etcd's) on member `member_id` (any id: etcd
+ * records the alarm under it, 0 included): for testing how a program
+ * copes with an alarm. On success `*raised` (if not NULL) is a new list
+ * holding the alarm (also when it was raised already), freed with
+ * `etcdc_v3_alarm_list_free()`. While NOSPACE is raised etcd refuses puts
+ * and lease grants (`ETCDC_ERR_GRPC_RESOURCE_EXHAUSTED`), while CORRUPT
+ * is, every write (`ETCDC_ERR_GRPC_DATA_LOSS`); reads go on, until
+ * `etcdc_v3_alarm_disarm()`. Sent once, as a write.
+ *
+ * Errors: `ETCDC_ERR_INVALID_ARGUMENT` for a NULL `client` or a `kind`
+ * that is not positive; `ETCDC_ERR_AMBIGUOUS`; with auth on,
+ * `ETCDC_ERR_GRPC_PERMISSION_DENIED` for a user without the root role on
+ * the etcd releases that check it (3.4 and 3.5.1 let anyone raise
+ * alarms); transport errors.
+ */
+enum etcdc_status etcdc_v3_alarm_activate(const struct etcdc_client *client,
+                                          uint64_t member_id,
+                                          int kind,
+                                          struct etcdc_v3_alarm_list **raised);
+
+/**
  * Disarms the alarm `kind` (`ETCDC_V3_ALARM_NOSPACE`, `_CORRUPT`, or
  * another positive number of etcd's) of member `member_id`. On success
  * `*disarmed` (if not NULL) is a new list of the alarms disarmed (empty

@@ -51,6 +51,8 @@ import sys
 # Fixtures (C run at the start of every call of that function):
 #   "put"       writes `key` ("v", TTL 600); its modified index is `idx`
 #   "election"  makes "me" the fresh leader of election `ekey`; index `won`
+# after="C code": run after every call of that function and its checks
+# (undoes what a valid call did to the shared etcd).
 FUNCS = {
     # client
     "etcdc_client_options_init": dict(expect="ETCDC_OK"),
@@ -370,6 +372,9 @@ FUNCS = {
     "etcdc_v3_status_response_error": dict(expect="any"),
     "etcdc_v3_alarms": dict(expect="ETCDC_OK"),
     "etcdc_v3_alarm_disarm": dict(expect="ETCDC_OK"),  # not raised: no error
+    # Raises NOSPACE on the one member; disarmed again right after each call
+    # (the shared etcd must take writes for the calls that follow).
+    "etcdc_v3_alarm_activate": dict(expect="ETCDC_OK", after="v3_alarms_disarm();"),
     "etcdc_v3_alarm_list_count": dict(expect="any"),
     "etcdc_v3_alarm_list_member_id": dict(expect="any"),
     "etcdc_v3_alarm_list_kind": dict(expect="any"),
@@ -527,6 +532,8 @@ VALUES = {
     "etcdc_v3_member_update:id": "v3_member_id",
     "etcdc_v3_member_promote:id": "v3_member_id",
     "etcdc_v3_alarm_disarm:member_id": "v3_member_id",
+    "etcdc_v3_alarm_activate:member_id": "v3_member_id",
+    "etcdc_v3_alarm_activate:kind": "ETCDC_V3_ALARM_NOSPACE",
     "etcdc_v3_alarm_disarm:kind": "ETCDC_V3_ALARM_NOSPACE",
     "etcdc_v3_move_leader:target": "v3_member_id",
     "endpoint": "endpoint",
@@ -877,6 +884,7 @@ NULL_OK = {
     "etcdc_v3_member_list_free:list": ("noop", '"NULL is a no-op."'),
     "etcdc_v3_status:endpoint": ("baseline", '"or with `endpoint` NULL of the member the client talks to"'),
     "etcdc_v3_status_response_free:response": ("noop", '"NULL is a no-op."'),
+    "etcdc_v3_alarm_activate:raised": ("baseline", '"On success `*raised` (if not NULL) is a new list holding the alarm"'),
     "etcdc_v3_alarm_disarm:disarmed": ("baseline", '"On success `*disarmed` (if not NULL) is a new list of the alarms disarmed"'),
     "etcdc_v3_alarm_list_free:list": ("noop", '"Frees an alarm list. NULL is a no-op."'),
     "etcdc_v3_defragment:endpoint": ("baseline", '"or with `endpoint` NULL of the member the client talks to"'),
@@ -988,6 +996,8 @@ BAD_VALUES = {
     "etcdc_v3_status_response_error:i": [("SIZE_MAX", "zero", None, '"or NULL if out of range"')],
     "etcdc_v3_alarm_disarm:kind": [("ETCDC_V3_ALARM_NONE", INVALID, "kind", '"or a `kind` that is not positive"'),
                                    ("-1", INVALID, "kind", '"or a `kind` that is not positive"')],
+    "etcdc_v3_alarm_activate:kind": [("ETCDC_V3_ALARM_NONE", INVALID, "kind", '"or a `kind` that is not positive"'),
+                                     ("-1", INVALID, "kind", '"or a `kind` that is not positive"')],
     "etcdc_v3_alarm_list_kind:i": [("SIZE_MAX", "zero", None, '"`ETCDC_V3_ALARM_NONE` if out of range"')],
     "etcdc_v3_defragment:endpoint": [('"http://a/b"', INVALID, "client URL", '"an `endpoint` that is no client URL"')],
     "etcdc_v3_hash_kv:revision": [("INT64_MAX", "ETCDC_ERR_GRPC_OUT_OF_RANGE", None, '"`ETCDC_ERR_GRPC_OUT_OF_RANGE` for a compacted or future `revision`"')],
@@ -1348,6 +1358,8 @@ class Gen:
                             f"\"did not return \\\"{want[4:]}\\\"\");")
             else:
                 raise GenError(f"{name}: unknown expectation {want}")
+        if spec.get("after"):
+            body.append(spec["after"])
         # A _free function consumes its (first) argument whenever it got one.
         consumed = params[0] if name.endswith("_free") and params else None
         for p in reversed(live):
@@ -2172,6 +2184,24 @@ static etcdc_v3_alarm_list *v3_alarm_list_fixture(void) {
         fixture_failed("v3_alarm_list_fixture", st);
     }
     return l;
+}
+
+/* Disarms every alarm raised (etcdc_v3_alarm_activate's calls): the
+ * shared etcd takes writes again. */
+static void v3_alarms_disarm(void) {
+    etcdc_v3_alarm_list *l = NULL;
+    etcdc_status st = etcdc_v3_alarms(C, &l);
+    if (st != ETCDC_OK) {
+        fixture_failed("v3_alarms_disarm (list)", st);
+    }
+    for (size_t i = 0; i < etcdc_v3_alarm_list_count(l); i++) {
+        st = etcdc_v3_alarm_disarm(C, etcdc_v3_alarm_list_member_id(l, i),
+                                   (int)etcdc_v3_alarm_list_kind(l, i), NULL);
+        if (st != ETCDC_OK) {
+            fixture_failed("v3_alarms_disarm", st);
+        }
+    }
+    etcdc_v3_alarm_list_free(l);
 }
 
 /* A snapshot callback that takes everything (counting its calls in

@@ -97,6 +97,7 @@ on_both!(
     a_learner_comes_and_goes,
     status_of_a_member,
     alarms_and_defragment,
+    raised_alarms,
     hashes,
     move_leader,
     snapshots,
@@ -400,6 +401,12 @@ fn auth_on_and_off(v: V) {
     assert_eq!(a.alarm_list().unwrap(), vec![]);
     assert_eq!(v3.alarm_list().unwrap(), vec![]);
     assert_eq!(a.alarm_disarm(me, AlarmKind::NoSpace).unwrap(), vec![]);
+    let raised = vec![etcdc::v3::Alarm {
+        member_id: me,
+        kind: AlarmKind::NoSpace,
+    }];
+    assert_eq!(a.alarm_activate(me, AlarmKind::NoSpace).unwrap(), raised);
+    assert_eq!(v3.alarm_disarm(me, AlarmKind::NoSpace).unwrap(), raised);
     a.move_leader(me).unwrap();
     v3.move_leader(me).unwrap();
     // Member list is open to any user on these versions (3.4.42 and
@@ -948,6 +955,80 @@ fn alarms_and_defragment(v: V) {
     assert_eq!(v3.alarm_list().unwrap(), vec![]);
     v3.put("small", "1").unwrap();
     assert_eq!(v3.alarm_disarm(me, AlarmKind::Corrupt).unwrap(), vec![]);
+}
+
+/// Alarms raised by the client (`alarm_activate`), on a private etcd: what
+/// each does to reads and writes, and that disarming undoes it.
+fn raised_alarms(v: V) {
+    let etcd = v.start(&[]);
+    let client = anonymous(&etcd);
+    let v3 = client.v3();
+    let me = v3.status().unwrap().header.member_id;
+    v3.put("before", "1").unwrap();
+    let nospace = etcdc::v3::Alarm {
+        member_id: me,
+        kind: AlarmKind::NoSpace,
+    };
+    assert_eq!(
+        v3.alarm_activate(me, AlarmKind::NoSpace).unwrap(),
+        vec![nospace]
+    );
+    // Raised already: the same alarm, once.
+    assert_eq!(
+        v3.alarm_activate(me, AlarmKind::NoSpace).unwrap(),
+        vec![nospace]
+    );
+    assert_eq!(v3.alarm_list().unwrap(), vec![nospace]);
+    let full = (
+        Code::ResourceExhausted,
+        "etcdserver: mvcc: database space exceeded",
+    );
+    refused(v3.put("during", "1"), full.0, full.1);
+    refused(v3.lease_grant(60, 0), full.0, full.1);
+    // Reads and deletes go on.
+    assert!(v3.get("before").unwrap().is_some());
+    let gone = v3.delete(&etcdc::v3::Delete::key("before")).unwrap();
+    assert_eq!(gone.deleted, 1);
+    assert_eq!(
+        v3.alarm_disarm(me, AlarmKind::NoSpace).unwrap(),
+        vec![nospace]
+    );
+    v3.put("after", "1").unwrap();
+
+    // Member 0, as python-etcd3's create_alarm() sends by default: etcd
+    // records it under 0, and it caps the store all the same.
+    let zero = etcdc::v3::Alarm {
+        member_id: 0,
+        kind: AlarmKind::NoSpace,
+    };
+    assert_eq!(
+        v3.alarm_activate(0, AlarmKind::NoSpace).unwrap(),
+        vec![zero]
+    );
+    assert_eq!(v3.alarm_list().unwrap(), vec![zero]);
+    refused(v3.put("during", "1"), full.0, full.1);
+    assert_eq!(v3.alarm_disarm(0, AlarmKind::NoSpace).unwrap(), vec![zero]);
+    v3.put("after", "2").unwrap();
+
+    let corrupt = etcdc::v3::Alarm {
+        member_id: me,
+        kind: AlarmKind::Corrupt,
+    };
+    assert_eq!(
+        v3.alarm_activate(me, AlarmKind::Corrupt).unwrap(),
+        vec![corrupt]
+    );
+    assert_eq!(v3.alarm_list().unwrap(), vec![corrupt]);
+    // Writes refused, reads go on.
+    let corrupted = (Code::DataLoss, "etcdserver: corrupt cluster");
+    refused(v3.put("during", "1"), corrupted.0, corrupted.1);
+    assert_eq!(v3.get("after").unwrap().unwrap().value, b"2");
+    assert_eq!(
+        v3.alarm_disarm(me, AlarmKind::Corrupt).unwrap(),
+        vec![corrupt]
+    );
+    assert_eq!(v3.alarm_list().unwrap(), vec![]);
+    v3.put("after", "3").unwrap();
 }
 
 fn hashes(v: V) {

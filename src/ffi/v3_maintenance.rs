@@ -291,6 +291,37 @@ pub unsafe extern "C" fn etcdc_v3_alarms(
     })
 }
 
+/// Raises the alarm `kind` (`ETCDC_V3_ALARM_NOSPACE`, `_CORRUPT`, or
+/// another positive number of etcd's) on member `member_id` (any id: etcd
+/// records the alarm under it, 0 included): for testing how a program
+/// copes with an alarm. On success `*raised` (if not NULL) is a new list
+/// holding the alarm (also when it was raised already), freed with
+/// `etcdc_v3_alarm_list_free()`. While NOSPACE is raised etcd refuses puts
+/// and lease grants (`ETCDC_ERR_GRPC_RESOURCE_EXHAUSTED`), while CORRUPT
+/// is, every write (`ETCDC_ERR_GRPC_DATA_LOSS`); reads go on, until
+/// `etcdc_v3_alarm_disarm()`. Sent once, as a write.
+///
+/// Errors: `ETCDC_ERR_INVALID_ARGUMENT` for a NULL `client` or a `kind`
+/// that is not positive; `ETCDC_ERR_AMBIGUOUS`; with auth on,
+/// `ETCDC_ERR_GRPC_PERMISSION_DENIED` for a user without the root role on
+/// the etcd releases that check it (3.4 and 3.5.1 let anyone raise
+/// alarms); transport errors.
+#[no_mangle]
+pub unsafe extern "C" fn etcdc_v3_alarm_activate(
+    client: *const etcdc_client,
+    member_id: u64,
+    kind: c_int,
+    raised: *mut *mut etcdc_v3_alarm_list,
+) -> etcdc_status {
+    status(|| {
+        let kind = alarm_kind(kind)?;
+        let alarms = arg!(client).v3().alarm_activate(member_id, kind)?;
+        // SAFETY: NULL or writable, per the contract.
+        unsafe { give_opt(raised, etcdc_v3_alarm_list { alarms }) };
+        Ok(())
+    })
+}
+
 /// Disarms the alarm `kind` (`ETCDC_V3_ALARM_NOSPACE`, `_CORRUPT`, or
 /// another positive number of etcd's) of member `member_id`. On success
 /// `*disarmed` (if not NULL) is a new list of the alarms disarmed (empty

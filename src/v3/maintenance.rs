@@ -223,6 +223,29 @@ impl V3<'_> {
         Ok(alarms(answer.alarms))
     }
 
+    /// Raises alarm `kind` on member `member_id` (any id: etcd records
+    /// the alarm under it, 0 included, as python-etcd3 sends by default);
+    /// returns the alarm (also when it was raised already). Meant for
+    /// testing how a program copes with an alarm. While a `NoSpace` alarm is
+    /// raised etcd refuses puts and lease grants (`ResourceExhausted`
+    /// "etcdserver: mvcc: database space exceeded"), and while a `Corrupt`
+    /// one is, every write (`DataLoss` "etcdserver: corrupt cluster");
+    /// reads go on. Sent once (as a write): when no certain answer comes it
+    /// is [`Error::Ambiguous`].
+    ///
+    /// Errors: with auth on, `PermissionDenied` (as [`Error::Grpc`]) for a
+    /// user without the root role on the etcd releases that check it (3.4
+    /// and 3.5.1 let anyone raise and disarm alarms).
+    pub fn alarm_activate(&self, member_id: u64, kind: AlarmKind) -> Result<Vec<Alarm>> {
+        let request = pb::AlarmRequest {
+            action: pb::alarm_request::AlarmAction::Activate as i32,
+            member_id,
+            alarm: kind.to_pb(),
+        };
+        let answer = self.call(methods::MAINTENANCE_ALARM, &request, Kind::Write)?;
+        Ok(alarms(answer.alarms))
+    }
+
     /// Disarms alarm `kind` of member `member_id`; returns the alarms
     /// disarmed (empty when that alarm was not raised: no error). A
     /// `NoSpace` alarm comes back at once if the database is still over its

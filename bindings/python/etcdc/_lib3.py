@@ -398,6 +398,7 @@ _PROTOTYPES = {
     "etcdc_v3_status_response_error_count": (c_size_t, [status_response_p]),
     "etcdc_v3_status_response_error": (c_char_p, [status_response_p, c_size_t]),
     "etcdc_v3_alarms": (status_t, [client_p, POINTER(alarm_list_p)]),
+    "etcdc_v3_alarm_activate": (status_t, [client_p, c_uint64, c_int, POINTER(alarm_list_p)]),
     "etcdc_v3_alarm_disarm": (status_t, [client_p, c_uint64, c_int, POINTER(alarm_list_p)]),
     "etcdc_v3_alarm_list_count": (c_size_t, [alarm_list_p]),
     "etcdc_v3_alarm_list_member_id": (c_uint64, [alarm_list_p, c_size_t]),

@@ -1,6 +1,6 @@
 """etcdc.etcd3, cluster and maintenance: python-etcd3 0.12.0's members,
 add_member / remove_member / update_member, Member, status, hash, compact,
-defragment, snapshot, list_alarms / disarm_alarm; against etcd 3.4 and
+defragment, snapshot, create_alarm / list_alarms / disarm_alarm; against etcd 3.4 and
 3.5.1 (etcdctl 3.5.1 checks the snapshot)."""
 
 import io
@@ -91,15 +91,36 @@ def test_no_alarms(etcd):
         list(etcd.list_alarms(alarm_type='fire'))
 
 
-def test_create_alarm_is_not_available(etcd):
-    with pytest.raises(NotImplementedError):
-        etcd.create_alarm()
+def test_create_alarm(v3_etcds, etcd_version):
+    """create_alarm() raises NOSPACE (member 0 by default, as python-etcd3
+    sends): puts refused, reads go on, until disarm_alarm(). On an etcd of
+    its own: the shared one must keep taking writes."""
+    server = v3_etcds.start(etcd_version).wait_ready()
+    try:
+        with etcd3.client(host=server.host, port=server.port, timeout=10) as etcd:
+            etcd.put('/before', 'x')
+            raised = etcd.create_alarm()
+            assert [(a.alarm_type, a.member_id) for a in raised] == [(etcdrpc.NOSPACE, 0)]
+            member = next(etcd.members)
+            raised = etcd.create_alarm(member.id)
+            assert [(a.alarm_type, a.member_id) for a in raised] == [(etcdrpc.NOSPACE, member.id)]
+            listed = sorted((a.alarm_type, a.member_id) for a in etcd.list_alarms())
+            assert listed == sorted([(etcdrpc.NOSPACE, 0), (etcdrpc.NOSPACE, member.id)])
+            with pytest.raises(etcd3.exceptions.RpcError) as e:
+                etcd.put('/during', 'x')
+            assert e.value.code() is etcd3.exceptions.StatusCode.RESOURCE_EXHAUSTED
+            assert etcd.get('/before')[0] == b'x'
+            assert [a.member_id for a in etcd.disarm_alarm()] == [0]
+            assert [a.member_id for a in etcd.disarm_alarm(member.id)] == [member.id]
+            assert list(etcd.list_alarms()) == []
+            etcd.put('/after', 'x')
+    finally:
+        server.stop()
 
 
 def test_nospace_alarm(v3_etcds, etcd_version):
-    """etcd raises NOSPACE when its quota is reached (libetcdc cannot raise
-    one: python-etcd3's create_alarm): list_alarms, Member.active_alarms,
-    disarm_alarm."""
+    """etcd raises NOSPACE itself when its quota is reached: list_alarms,
+    Member.active_alarms, disarm_alarm."""
     server = v3_etcds.start(etcd_version, extra=["--quota-backend-bytes=262144"]).wait_ready()
     try:
         with etcd3.client(host=server.host, port=server.port, timeout=10) as etcd:

@@ -1038,14 +1038,19 @@ class Etcd3Client(object):
         raise ValueError('Unknown alarm type: {}'.format(alarm_type))
 
     def create_alarm(self, member_id=0):
-        """Create an alarm: not available (libetcdc has no call that raises
-        an alarm; etcd raises NOSPACE itself when its quota is reached).
+        """Create an alarm: raise NOSPACE on member ``member_id`` (etcd
+        records it under that id, 0 included). Until it is disarmed etcd
+        refuses puts and lease grants (RESOURCE_EXHAUSTED).
 
-        :raises NotImplementedError:
+        :returns: list of :class:`.Alarm`
         """
-        raise NotImplementedError(
-            "create_alarm: libetcdc has no call to raise an alarm (etcd raises "
-            "NOSPACE itself when its space quota is reached)")
+        lst = _lib3.alarm_list_p()
+        self._call(self._lib.etcdc_v3_alarm_activate, int(member_id), _lib3.V3_ALARM_NOSPACE,
+                   ctypes.byref(lst))
+        try:
+            return _alarms(self._lib, lst.value)
+        finally:
+            self._lib.etcdc_v3_alarm_list_free(lst.value)
 
     def list_alarms(self, member_id=0, alarm_type='none'):
         """List the activated alarms (etcd lists those of every member;
