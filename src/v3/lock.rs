@@ -495,7 +495,7 @@ impl V3Lock {
         self.wake.check()?;
         let deadline = timeout.map(|t| Instant::now() + t);
         let v3 = self.client.v3();
-        let (entry, _) = join(
+        let (entry, answer) = join(
             v3,
             &self.prefix,
             self.ttl,
@@ -503,6 +503,13 @@ impl V3Lock {
             Some(first_created(&self.prefix)),
             &self.wake,
         )?;
+        // First in line already (Go's Lock returns here too): the txn that
+        // made the key read the first one, no wait and no more reads.
+        let first = range_kv(&answer, 1).map(|kv| kv.create_revision);
+        if first.is_none_or(|rev| rev == entry.rev) {
+            self.state = State::Held(entry);
+            return Ok(());
+        }
         match wait_turn(v3, &self.prefix, &entry, &self.wake, deadline, timeout) {
             Ok(()) => {
                 self.state = State::Held(entry);
