@@ -3844,9 +3844,11 @@ void etcdc_v3_event_free(struct etcdc_v3_event *event);
  *
  * Lock `name` (bytes, as v3 keys are) lives under the prefix `name/`. Each
  * contender has one key there, `name/<its lease id in lowercase hex>`, with
- * an empty value, attached to a lease of its own (`ttl` seconds) that a
- * thread of the lock (`etcdc-lease`) renews while it waits and while it
- * holds. The contender whose key was created first holds the lock; each
+ * an empty value, attached to the handle's lease (`ttl` seconds; Go's
+ * session): granted at the first acquire, renewed by a thread of the lock
+ * (`etcdc-lease`) from then on, used again by every later acquire (a
+ * release deletes the key only), revoked by `etcdc_v3_lock_free()`; a
+ * lease found lost at an acquire is replaced by a new one. The contender whose key was created first holds the lock; each
  * other one watches the deletion of the key created just before its own,
  * so a release wakes one waiter and the lock passes in arrival order. A
  * holder that dies stops renewing: etcd deletes its key when the lease
@@ -3870,7 +3872,8 @@ void etcdc_v3_event_free(struct etcdc_v3_event *event);
  * Every write of the recipe names its key, so one whose outcome is
  * unknown (a member failed) is sent again, up to 3 more times, and the
  * answer says what the first one did. A wait that times out, is cancelled
- * or fails removes its key and revokes its lease: nothing is left behind.
+ * or fails removes its key: nothing is left behind but the handle's lease,
+ * which goes with the handle.
  *
  * v2 and v3 locks are separate: a v2 lock (`etcdc_lock`, keys under
  * `/_locks` in etcd's v2 store) and a v3 lock on the same name do not
@@ -3974,7 +3977,7 @@ enum etcdc_status etcdc_v3_lock_new(const struct etcdc_client *client,
  * call to etcd on the way is bounded by the client's read timeout.
  *
  * Errors: `ETCDC_ERR_ACQUIRE_TIMEOUT` or `ETCDC_ERR_CANCELLED` when it gives
- * up (its key is removed and its lease revoked: nothing is left behind);
+ * up (its key is removed: nothing is left behind);
  * `ETCDC_ERR_LOCK_EXPIRED` if its lease or key was lost while it waited
  * (revoked by someone, or expired: etcd unreachable for a whole TTL);
  * `ETCDC_ERR_INVALID_ARGUMENT` for a NULL `lock`, or in a forked child;
@@ -4006,8 +4009,10 @@ enum etcdc_status etcdc_v3_lock_try_acquire(struct etcdc_v3_lock *lock, bool *ac
 enum etcdc_status etcdc_v3_lock_is_held(struct etcdc_v3_lock *lock, bool *held);
 
 /**
- * Releases the lock: deletes its key (the next contender gets the lock),
- * stops renewing its lease and revokes it. The handle can acquire again.
+ * Releases the lock: deletes its key (the next contender gets the lock).
+ * The handle's lease stays, renewed, for its next acquire (revoked by
+ * `etcdc_v3_lock_free()`, or at once if the delete fails: the key goes
+ * with it). The handle can acquire again.
  *
  * Errors: `ETCDC_ERR_NOT_HELD` if not acquired; `ETCDC_ERR_LOCK_EXPIRED` if
  * its key or lease was already gone (someone else may have held the lock
@@ -4020,7 +4025,7 @@ enum etcdc_status etcdc_v3_lock_release(struct etcdc_v3_lock *lock);
 
 /**
  * Cancels waiting: a thread blocked in `etcdc_v3_lock_acquire()` returns
- * `ETCDC_ERR_CANCELLED` promptly (its key removed, its lease revoked; a
+ * `ETCDC_ERR_CANCELLED` promptly (its key removed; a
  * call to etcd in progress ends first, within the client's read timeout),
  * and so does every later acquire or try. Final. A lock already held is not
  * touched: `etcdc_v3_lock_is_held()` and `etcdc_v3_lock_release()` keep
@@ -4090,9 +4095,9 @@ enum etcdc_status etcdc_v3_txn_when_lock_held(struct etcdc_v3_txn *txn,
                                               const struct etcdc_v3_lock *lock);
 
 /**
- * Frees the handle, releasing the lock if held (best effort: if the release
- * does not get through, its lease expires after its TTL) and ending its
- * threads. NULL is a no-op. No other thread may be using it: to stop a
+ * Frees the handle, releasing the lock if held and revoking its lease
+ * (best effort: if that does not get through, the lease and its key expire
+ * after the TTL) and ending its threads. NULL is a no-op. No other thread may be using it: to stop a
  * thread blocked in `etcdc_v3_lock_acquire()`, cancel, let that thread
  * return, then free. In a forked child, frees the copy's memory and nothing
  * else.

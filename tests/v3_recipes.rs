@@ -226,6 +226,7 @@ both! {
                 let url = server.shared().url.clone();
                 thread::spawn(move || {
                     let c = Client::builder().endpoints([url.as_str()]).build().unwrap();
+                    let mut session = None;
                     for _ in 0..4 {
                         lock.acquire(Some(secs(10))).unwrap();
                         assert!(!inside.swap(true, Ordering::SeqCst), "both inside");
@@ -239,8 +240,14 @@ both! {
                         rounds.fetch_add(1, Ordering::SeqCst);
                         inside.store(false, Ordering::SeqCst);
                         lock.release().unwrap();
-                        assert!(!lease_exists(&c, lease), "released: lease revoked");
+                        // The handle's session: one lease, kept between
+                        // acquires, revoked by the drop.
+                        assert_eq!(*session.get_or_insert(lease), lease, "one lease");
+                        assert!(lease_exists(&c, lease), "released: lease kept");
+                        assert_eq!(lock.lease_id(), None);
                     }
+                    drop(lock);
+                    assert!(!lease_exists(&c, session.unwrap()), "dropped: lease revoked");
                 })
             })
             .collect();
@@ -322,6 +329,28 @@ both! {
         assert!(matches!(b.try_acquire(), Err(Error::Cancelled)));
         assert!(a.is_held().unwrap());
         a.release().unwrap();
+    }
+}
+
+both! {
+    /// The handle's lease (session) revoked from outside while it is idle,
+    /// before its keeper could notice: the next acquire takes a new lease.
+    fn a_session_lost_while_idle_is_replaced(server) {
+        let (c, _, name) = setup(server, "session-lost");
+        let mut a = c.v3().lock(name.clone(), 30).unwrap();
+        a.acquire(Some(secs(5))).unwrap();
+        let lease = a.lease_id().unwrap();
+        a.release().unwrap();
+        c.v3().lease_revoke(lease).unwrap();
+        a.acquire(Some(secs(5))).unwrap();
+        let again = a.lease_id().unwrap();
+        assert_ne!(again, lease, "a new lease");
+        assert!(a.is_held().unwrap());
+        assert_eq!(key_of(&a), format!("{name}/{again:x}"));
+        assert_eq!(contenders(&c, &name).len(), 1);
+        drop(a);
+        assert!(contenders(&c, &name).is_empty());
+        assert!(!lease_exists(&c, again), "revoked at drop");
     }
 }
 
@@ -813,7 +842,9 @@ both! {
             assert!(lock.is_held().unwrap());
             lock.release().unwrap();
             assert!(contenders(&c, &name).is_empty());
-            assert!(!lease_exists(&c, lease), "revoked at release");
+            assert!(lease_exists(&c, lease), "kept at release, for the next acquire");
+            drop(lock);
+            assert!(!lease_exists(&c, lease), "revoked at drop");
         }
     }
 }

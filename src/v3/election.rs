@@ -126,7 +126,7 @@ impl V3Election {
         self.wake.check()?;
         let deadline = timeout.map(|t| Instant::now() + t);
         let v3 = self.client.v3();
-        let (entry, answer) = join(v3, &self.prefix, self.ttl, &value, None, &self.wake)?;
+        let (entry, answer) = join(v3, &self.prefix, self.ttl, &value, None, &self.wake, None)?;
         // The key existed (an earlier attempt made it): make it say `value`.
         let stale = !answer.succeeded && range_kv(&answer, 0).is_some_and(|kv| kv.value != value);
         if stale {

@@ -44,6 +44,7 @@ impl V3<'_> {
             prefix,
             ttl,
             state: State::Idle,
+            session: None,
             wake: Wake::new(),
         })
     }
@@ -83,9 +84,12 @@ pub(super) fn recipe_prefix(mut name: Vec<u8>, ttl: i64, what: &str) -> Result<V
 ///   the contenders of a lock named `a/b` sit inside lock `a`'s prefix
 ///   (where Go puts them too): do not nest lock names.
 /// - Each contender has one key, `name/<its lease id in lowercase hex>`
-///   (e.g. `jobs/694d8a2c5ff3a10b`), with an empty value, attached to a
-///   lease of its own that a [`LeaseKeeper`] renews in the background while
-///   it waits and while it holds the lock.
+///   (e.g. `jobs/694d8a2c5ff3a10b`), with an empty value, attached to its
+///   lease. A handle's lease is its session, as in Go: granted at its
+///   first acquire, renewed in the background by a [`LeaseKeeper`] from
+///   then on, used again by every later acquire of the handle (a release
+///   deletes the key only), and revoked when the handle is dropped. A lease
+///   found lost or at risk at an acquire is replaced by a new one.
 /// - The contender whose key has the lowest create revision holds the lock.
 ///   Each other one waits (with a watch) for the deletion of the last key
 ///   created before its own, then looks again: a release wakes one waiter,
@@ -142,7 +146,7 @@ pub(super) fn recipe_prefix(mut name: Vec<u8>, ttl: i64, what: &str) -> Result<V
 /// A lock is used by one thread at a time; its [`RecipeCanceller`] works
 /// from any thread. It has connections of its own (a background copy of the
 /// client: the same endpoints, cluster view and credentials); its lease
-/// keeper has a thread (`etcdc-lease`) while it waits or holds, and its
+/// keeper has a thread (`etcdc-lease`) from the first acquire on, and its
 /// watch a stream and a thread (`etcdc-watch`) while it waits. A lock
 /// belongs to the process that made it: in a forked child, dropping the
 /// parent's lock does nothing (the lock stays the parent's), a cancel only
@@ -150,13 +154,16 @@ pub(super) fn recipe_prefix(mut name: Vec<u8>, ttl: i64, what: &str) -> Result<V
 ///
 /// # Drop
 ///
-/// Dropping a lock that is held releases it (best effort: its lease is
-/// revoked, or expires after its TTL).
+/// Dropping a lock releases it if held and revokes its lease (best effort:
+/// or the lease expires after its TTL).
 pub struct V3Lock {
     client: Client,
     prefix: Vec<u8>,
     ttl: i64,
     state: State,
+    /// The handle's lease while it is idle (Go's session), for the next
+    /// acquire; while it waits or holds, the entry has it.
+    session: Option<LeaseKeeper>,
     wake: Arc<Wake>,
 }
 
@@ -211,24 +218,70 @@ impl Entry {
         }
     }
 
+    /// Leaves the queue after a failed wait keeping the lease (a lock's
+    /// session): deletes the key and gives the keeper back; when the lease
+    /// is lost or the delete fails, what [`leave`](Self::leave) does, and
+    /// `None`.
+    pub fn leave_keeping(self, v3: V3<'_>) -> Option<LeaseKeeper> {
+        if self.lost() {
+            let _ = self.keeper.stop(false);
+            return None;
+        }
+        match repeat(|| v3.delete(&Delete::key(self.key.clone()))) {
+            Ok(_) => Some(self.keeper),
+            Err(_) => {
+                self.leave(v3);
+                None
+            }
+        }
+    }
+
+    /// The release of a lock that keeps its lease (its session): deletes the
+    /// key if it is still this entry's (same create revision) and gives the
+    /// keeper back for the next key. When the lease is lost, the key was
+    /// not this entry's any more, or the delete failed, the lease goes as in
+    /// [`remove`](Self::remove) (whose result is returned) and the keeper
+    /// with it.
+    pub fn remove_keeping(self, v3: V3<'_>) -> (Result<()>, Option<LeaseKeeper>) {
+        if self.lost() {
+            let _ = self.keeper.stop(false);
+            return (Err(expired(&self.key)), None);
+        }
+        match self.delete_own(v3) {
+            Ok((answer, ambiguous)) if answer.succeeded || ambiguous => (Ok(()), Some(self.keeper)),
+            _ => (self.remove(v3), None),
+        }
+    }
+
     /// Deletes the key if it is still this entry's (same create revision),
-    /// then stops the keeper and revokes the lease: what a release and a
-    /// resign do. [`Error::LockExpired`] when the key (or lease) was gone
-    /// before.
+    /// again while that is ambiguous; the answer, and whether an attempt
+    /// was ambiguous (then a failed compare means an earlier attempt
+    /// deleted it).
+    fn delete_own(&self, v3: V3<'_>) -> Result<(TxnResponse, bool)> {
+        let txn = Txn::new()
+            .when([self.is_owner()])
+            .and_then([Delete::key(self.key.clone())]);
+        let mut ambiguous = false;
+        let answer = repeat(|| {
+            let answer = v3.txn(&txn);
+            ambiguous |= matches!(answer, Err(Error::Ambiguous { .. }));
+            answer
+        })?;
+        Ok((answer, ambiguous))
+    }
+
+    /// Deletes the key if it is still this entry's (same create revision),
+    /// then stops the keeper and revokes the lease: what a resign does.
+    /// [`Error::LockExpired`] when the key (or lease) was gone before.
     pub fn remove(self, v3: V3<'_>) -> Result<()> {
         if self.lost() {
             let _ = self.keeper.stop(false);
             return Err(expired(&self.key));
         }
-        let txn = Txn::new()
-            .when([self.is_owner()])
-            .and_then([Delete::key(self.key.clone())]);
-        let mut ambiguous = false;
-        let deleted = repeat(|| {
-            let answer = v3.txn(&txn);
-            ambiguous |= matches!(answer, Err(Error::Ambiguous { .. }));
-            answer
-        });
+        let (deleted, ambiguous) = match self.delete_own(v3) {
+            Ok((answer, ambiguous)) => (Ok(answer), ambiguous),
+            Err(e) => (Err(e), false),
+        };
         let key = self.key.clone();
         let revoked = self.stop_and_revoke(v3);
         match (deleted, revoked) {
@@ -349,10 +402,11 @@ pub(super) fn range_kv(answer: &TxnResponse, i: usize) -> Option<&KeyValue> {
 }
 
 /// Joins the queue under `prefix` (Go's `tryAcquire` and the start of
-/// `Campaign`): grants a lease kept alive by a keeper (which wakes `wake`
-/// if the lease is lost), and creates the key `<prefix><lease hex>` with
-/// `value` unless it exists. Returns the entry and the answer of the txn,
-/// whose op 1 (after the put, or the read of the key) is `also`.
+/// `Campaign`) with the lease of `session` if it is alive (else a new lease
+/// kept alive by a keeper, which wakes `wake` if the lease is lost), and
+/// creates the key `<prefix><lease hex>` with `value` unless it exists.
+/// Returns the entry and the answer of the txn, whose op 1 (after the put,
+/// or the read of the key) is `also`.
 pub(super) fn join(
     v3: V3<'_>,
     prefix: &[u8],
@@ -360,12 +414,38 @@ pub(super) fn join(
     value: &[u8],
     also: Option<Range>,
     wake: &Arc<Wake>,
+    session: Option<LeaseKeeper>,
 ) -> Result<(Entry, TxnResponse)> {
-    let keeper = repeat(|| {
-        let wake = wake.clone();
-        let on_lost: OnLost = Box::new(move |_| wake.wake());
-        v3.lease_keeper(LeaseSource::Grant { ttl }, Some(on_lost))
-    })?;
+    let session = session.filter(|k| matches!(k.state(), KeeperState::Alive { .. }));
+    match session {
+        Some(keeper) => match join_with(v3, prefix, keeper, value, also.clone()) {
+            // The lease expired behind the keeper's back: a new one.
+            Err(Error::Grpc {
+                code: Code::NotFound,
+                ..
+            }) => join(v3, prefix, ttl, value, also, wake, None),
+            other => other,
+        },
+        None => {
+            let keeper = repeat(|| {
+                let wake = wake.clone();
+                let on_lost: OnLost = Box::new(move |_| wake.wake());
+                v3.lease_keeper(LeaseSource::Grant { ttl }, Some(on_lost))
+            })?;
+            join_with(v3, prefix, keeper, value, also)
+        }
+    }
+}
+
+/// [`join`] with the lease of `keeper`; the keeper is stopped (and the
+/// lease revoked) when the txn fails.
+fn join_with(
+    v3: V3<'_>,
+    prefix: &[u8],
+    keeper: LeaseKeeper,
+    value: &[u8],
+    also: Option<Range>,
+) -> Result<(Entry, TxnResponse)> {
     let key = lease_key(prefix, keeper.id());
     let mut yes = vec![Op::from(Put::new(key.clone(), value).lease(keeper.id()))];
     let mut no = vec![Op::from(Range::key(key.clone()))];
@@ -484,8 +564,8 @@ impl V3Lock {
     /// by the client's read timeout.
     ///
     /// Errors: [`Error::AcquireTimeout`] or [`Error::Cancelled`] when it
-    /// gives up (its key is then removed and its lease revoked: nothing is
-    /// left behind); [`Error::LockExpired`] if its lease or key was lost
+    /// gives up (its key is then removed: nothing is left behind but the
+    /// handle's lease, which goes with the handle); [`Error::LockExpired`] if its lease or key was lost
     /// while it waited; request errors (its key is removed, best effort).
     pub fn acquire(&mut self, timeout: Option<Duration>) -> Result<()> {
         if let State::Held(_) = self.state {
@@ -502,6 +582,7 @@ impl V3Lock {
             b"",
             Some(first_created(&self.prefix)),
             &self.wake,
+            self.session.take(),
         )?;
         // First in line already (Go's Lock returns here too): the txn that
         // made the key read the first one, no wait and no more reads.
@@ -516,7 +597,7 @@ impl V3Lock {
                 Ok(())
             }
             Err(e) => {
-                entry.leave(v3);
+                self.session = entry.leave_keeping(v3);
                 Err(e)
             }
         }
@@ -542,13 +623,14 @@ impl V3Lock {
             b"",
             Some(first_created(&self.prefix)),
             &self.wake,
+            self.session.take(),
         )?;
         let first = range_kv(&answer, 1).map(|kv| kv.create_revision);
         if first.is_none_or(|rev| rev == entry.rev) {
             self.state = State::Held(entry);
             return Ok(true);
         }
-        entry.leave(v3);
+        self.session = entry.leave_keeping(v3);
         Ok(false)
     }
 
@@ -571,7 +653,9 @@ impl V3Lock {
     }
 
     /// Releases the lock: deletes its key (the next contender gets the
-    /// lock), stops renewing the lease and revokes it.
+    /// lock). The lease stays, renewed, for the handle's next acquire (Go's
+    /// session); it is revoked when the handle is dropped, or at once when
+    /// the delete fails (the key goes with it).
     ///
     /// Errors: [`Error::NotHeld`] if not acquired; [`Error::LockExpired`]
     /// if its key or lease was already gone (someone else may have had the
@@ -584,7 +668,11 @@ impl V3Lock {
                 String::from_utf8_lossy(&self.prefix)
             ))),
             State::Lost(key) => Err(expired(&key)),
-            State::Held(entry) => entry.remove(self.client.v3()),
+            State::Held(entry) => {
+                let (released, session) = entry.remove_keeping(self.client.v3());
+                self.session = session;
+                released
+            }
         }
     }
 
@@ -659,8 +747,8 @@ impl V3Lock {
 }
 
 impl Drop for V3Lock {
-    /// Releases a held lock (errors ignored). In a forked child, nothing:
-    /// the lock is the parent's.
+    /// Releases a held lock and revokes the lease (errors ignored). In a
+    /// forked child, nothing: the lock is the parent's.
     fn drop(&mut self) {
         if !self.wake.made_here() {
             // The keeper's own drop does nothing in a child either.
@@ -668,6 +756,9 @@ impl Drop for V3Lock {
         }
         if let State::Held(_) = self.state {
             let _ = self.release();
+        }
+        if let Some(session) = self.session.take() {
+            let _ = session.stop(true);
         }
     }
 }

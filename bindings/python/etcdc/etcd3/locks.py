@@ -7,10 +7,11 @@ The lock is etcd's own recipe (that of ``etcdctl lock`` and Go's
 the lock, and the others wait in arrival order. So it excludes, and is
 excluded by, ``etcdctl lock /locks/<name>``.
 
-Its lease is kept alive by a thread of libetcdc while the lock is waited
-for or held: the lock is held until ``release()`` (or until the Lock is
-closed or garbage-collected), however long, as long as this process runs
-and reaches etcd. ``ttl`` is how long the others wait for a holder that
+Its lease is kept alive by a thread of libetcdc from the first
+``acquire()`` until the Lock is closed or garbage-collected (a release
+deletes the key only; the next acquire uses the lease again, as Go's
+session): the lock is held until ``release()`` (or the close), however
+long, as long as this process runs and reaches etcd. ``ttl`` is how long the others wait for a holder that
 died or lost etcd before the lock passes. (python-etcd3's lease is not
 renewed: its lock expires ``ttl`` seconds after ``acquire()`` unless
 ``refresh()`` is called in time.)
