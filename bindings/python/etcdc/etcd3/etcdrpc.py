@@ -15,29 +15,43 @@ class _Message(object):
     defaults (a class: an empty message of that class; a list: a new list)."""
 
     _FIELDS = ()
+    _NAMES = frozenset()
+    # (name, default, how): how 0 = the default itself (immutable), 1 = a
+    # new message of that class, 2 = a new list. Made per class from
+    # _FIELDS (__init_subclass__): a KeyValue is made per key of a range.
+    _MAKE = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._NAMES = frozenset(name for name, _ in cls._FIELDS)
+        cls._MAKE = tuple(
+            (name, default, 1 if isinstance(default, type) else 2 if isinstance(default, list) else 0)
+            for name, default in cls._FIELDS)
 
     def __init__(self, **fields):
-        unknown = set(fields) - {name for name, _ in self._FIELDS}
-        if unknown:
+        if fields and not self._NAMES.issuperset(fields):
+            unknown = set(fields) - self._NAMES
             raise TypeError("%s has no field %s"
                             % (type(self).__name__, ", ".join(sorted(unknown))))
-        self._set = set()
-        for name, default in self._FIELDS:
-            if name in fields and fields[name] is not None:
-                value = fields[name]
-                self._set.add(name)
-            elif isinstance(default, type):
-                value = default()
-            elif isinstance(default, list):
-                value = list(default)
-            else:
+        attrs = self.__dict__
+        given = set()
+        for name, default, how in self._MAKE:
+            value = fields.get(name)
+            if value is not None:
+                given.add(name)
+            elif how == 0:
                 value = default
-            object.__setattr__(self, name, value)
+            elif how == 1:
+                value = default()
+            else:
+                value = list(default)
+            attrs[name] = value
+        self._set = given
 
     def HasField(self, name):
         """Whether the message field ``name`` was set (protobuf's
         HasField)."""
-        if name not in {n for n, _ in self._FIELDS}:
+        if name not in self._NAMES:
             raise ValueError('Protocol message has no "%s" field.' % name)
         return name in self._set
 
@@ -72,6 +86,18 @@ class KeyValue(_Message):
         ("value", b""),
         ("lease", 0),
     )
+
+    _ALL = frozenset(("key", "create_revision", "mod_revision", "version", "value", "lease"))
+
+    @classmethod
+    def _of(cls, key, value, create_revision, mod_revision, version, lease):
+        """A KeyValue with every field given (what a range answers), made
+        without __init__'s checks: one per key of a range."""
+        kv = cls.__new__(cls)
+        kv.__dict__.update(key=key, create_revision=create_revision,
+                           mod_revision=mod_revision, version=version, value=value,
+                           lease=lease, _set=cls._ALL)
+        return kv
 
 
 class RangeRequest(object):

@@ -66,13 +66,13 @@ def _kv(p):
     if not p:
         return etcdrpc.KeyValue()
     c = p.contents
-    return etcdrpc.KeyValue(
-        key=_lib3.string_at(c.key, c.key_len),
-        value=_lib3.string_at(c.value, c.value_len),
-        create_revision=c.create_revision,
-        mod_revision=c.mod_revision,
-        version=c.version,
-        lease=c.lease,
+    return etcdrpc.KeyValue._of(
+        _lib3.string_at(c.key, c.key_len),
+        _lib3.string_at(c.value, c.value_len),
+        c.create_revision,
+        c.mod_revision,
+        c.version,
+        c.lease,
     )
 
 
