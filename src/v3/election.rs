@@ -447,7 +447,8 @@ impl ElectionObserver {
                 Ok(Some(leader))
             }
             None => {
-                let watch = Watch::prefix(self.prefix.clone()).start_revision(revision);
+                // After the read (see wait_turn: at once, not in 100 ms).
+                let watch = Watch::prefix(self.prefix.clone()).start_revision(revision + 1);
                 self.watcher = Some(v3.watch(&watch)?);
                 self.phase = Phase::NoLeader;
                 Ok(None)

@@ -514,7 +514,11 @@ pub(super) fn wait_turn(
         if left.is_some_and(|l| l.is_zero()) {
             return Err(timed_out());
         }
-        let watch = Watch::key(predecessor.key).start_revision(before.header.revision);
+        // From the revision after the read: its delete comes later (the
+        // read saw the key), and etcd sends a watch that starts in the
+        // future at once, where one that starts at or before its current
+        // revision waits for its catch-up loop (every 100 ms).
+        let watch = Watch::key(predecessor.key).start_revision(before.header.revision + 1);
         let w = match v3.watch(&watch) {
             Ok(w) => watcher.insert(w),
             // Its history is gone: look again from now.
