@@ -45,10 +45,38 @@
  *   v3-mrange KEY VALUE_LEN THREADS MS WARM
  *                                       THREADS threads sharing one client,
  *                                       linearizable ranges for MS ms, as mget
+ *   v3-prefix PREFIX COUNT VALUE_LEN N WARM
+ *                                       N sequential reads of the prefix
+ *                                       (etcdc_v3_range, opts.prefix), each
+ *                                       checked: COUNT keys under it, every
+ *                                       value of VALUE_LEN bytes (the keys
+ *                                       are put by bench_rust v3-seed-prefix)
+ *   v3-keepalive LEASES N WARM          grants LEASES leases (TTL 60, not
+ *                                       timed), renews them round-robin one
+ *                                       at a time with
+ *                                       etcdc_v3_lease_keep_alive_once (WARM,
+ *                                       then N timed), revokes them (not
+ *                                       timed); `grants` and `revokes` in the
+ *                                       JSON line are checked too
+ *   v3-lock NAME CONTENDERS N WARM      CONTENDERS threads, each with its own
+ *                                       client and etcdc_v3_lock (TTL 60),
+ *                                       take turns: WARM untimed then
+ *                                       N/CONTENDERS acquire + release each;
+ *                                       the holder reads NAME-counter and
+ *                                       puts it + 1, which must end at the
+ *                                       number of acquisitions; `puts` (the
+ *                                       counter's, initial one included) is
+ *                                       what the driver checks
+ *   v3-watches PREFIX COUNT             COUNT etcdc_v3_watchers on one client
+ *                                       (keys PREFIX0..), each key put once,
+ *                                       every event awaited; then the peak
+ *                                       RSS, threads and TCP connections to
+ *                                       etcd of this process
  *
  * Every range must return exactly one key, with a value of VALUE_LEN bytes.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -58,6 +86,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "etcdc.h"
 
@@ -819,6 +848,360 @@ static int mode_v3_mrange(etcdc_client *c, char **argv) {
     return 0;
 }
 
+/* ---- v3 prefix read ---- */
+
+/* One read of the prefix: exactly `count` keys, all under it, every value of
+ * `len` bytes (what bench_rust and the etcd-client contender check too). */
+static void v3_prefix_once(const etcdc_client *c, const char *prefix, size_t count, size_t len) {
+    etcdc_v3_range_options ro = ETCDC_V3_RANGE_OPTIONS_INIT;
+    ro.prefix = true;
+    etcdc_v3_range_response *r = NULL;
+    etcdc_status st = etcdc_v3_range(c, prefix, strlen(prefix), &ro, &r);
+    if (st != ETCDC_OK)
+        die("v3 prefix range", st);
+    size_t kvs = etcdc_v3_range_response_kv_count(r);
+    if (kvs != count || etcdc_v3_range_response_count(r) != (int64_t)count ||
+        etcdc_v3_range_response_more(r)) {
+        fprintf(stderr, "bench_c: v3 prefix %s: %zu keys, not %zu\n", prefix, kvs, count);
+        exit(1);
+    }
+    size_t plen = strlen(prefix);
+    for (size_t i = 0; i < kvs; i++) {
+        const etcdc_v3_kv *kv = etcdc_v3_range_response_kv(r, i);
+        if (kv->value_len != len || kv->key_len < plen || memcmp(kv->key, prefix, plen) != 0) {
+            fprintf(stderr, "bench_c: v3 prefix %s: key %s with %zu bytes\n", prefix,
+                    (const char *)kv->key, kv->value_len);
+            exit(1);
+        }
+    }
+    etcdc_v3_range_response_free(r);
+}
+
+static int mode_v3_prefix(etcdc_client *c, char **argv) {
+    const char *prefix = argv[0];
+    size_t count = (size_t)arg_long(argv[1]), len = (size_t)arg_long(argv[2]);
+    long n = arg_long(argv[3]), warm = arg_long(argv[4]);
+    for (long i = 0; i < warm; i++)
+        v3_prefix_once(c, prefix, count, len);
+    double t0 = now_s();
+    for (long i = 0; i < n; i++)
+        v3_prefix_once(c, prefix, count, len);
+    double s = now_s() - t0;
+    printf("{\"mode\":\"v3-prefix\",\"ops\":%ld,\"n\":%ld,\"keys\":%zu,\"seconds\":%.6f,"
+           "\"rate\":%.2f,\"keys_per_s\":%.0f,\"ms_per_read\":%.3f}\n",
+           n + warm, n, count, s, (double)n / s, (double)n * (double)count / s,
+           s * 1e3 / (double)n);
+    return 0;
+}
+
+/* ---- v3 lease keep-alive ---- */
+
+static int mode_v3_keepalive(etcdc_client *c, char **argv) {
+    long leases = arg_long(argv[0]), n = arg_long(argv[1]), warm = arg_long(argv[2]);
+    if (leases < 1)
+        fail("%s", "v3 keepalive: at least one lease");
+    int64_t *ids = calloc((size_t)leases, sizeof *ids);
+    if (!ids)
+        fail("%s", "out of memory");
+    for (long i = 0; i < leases; i++) {
+        int64_t ttl = 0;
+        etcdc_status st = etcdc_v3_lease_grant(c, 60, 0, &ids[i], &ttl);
+        if (st != ETCDC_OK)
+            die("v3 lease grant", st);
+        if (ttl <= 0)
+            fail("%s", "v3 lease grant: TTL not positive");
+    }
+    /* Round-robin over the leases, one renewal in flight. */
+    double t0 = 0;
+    for (long i = 0; i < warm + n; i++) {
+        if (i == warm)
+            t0 = now_s();
+        int64_t ttl = 0;
+        etcdc_status st = etcdc_v3_lease_keep_alive_once(c, ids[i % leases], &ttl);
+        if (st != ETCDC_OK)
+            die("v3 keep-alive", st);
+        if (ttl <= 0)
+            fail("%s", "v3 keep-alive: TTL not positive");
+    }
+    double s = now_s() - t0;
+    for (long i = 0; i < leases; i++) {
+        etcdc_status st = etcdc_v3_lease_revoke(c, ids[i], NULL);
+        if (st != ETCDC_OK)
+            die("v3 lease revoke", st);
+    }
+    free(ids);
+    printf("{\"mode\":\"v3-keepalive\",\"ops\":%ld,\"n\":%ld,\"leases\":%ld,\"grants\":%ld,"
+           "\"revokes\":%ld,\"seconds\":%.6f,\"rate\":%.1f}\n",
+           n + warm, n, leases, leases, leases, s, (double)n / s);
+    return 0;
+}
+
+/* ---- v3 lock ---- */
+
+struct v3_lock_arg {
+    const char *name, *counter;
+    long warm, cycles;
+    double *acquire; /* time spent in each timed acquire */
+    pthread_barrier_t *ready, *go;
+};
+
+static atomic_int v3_holders;
+
+/* The counter's value (a decimal number). */
+static long v3_counter_value(const etcdc_client *c, const char *key) {
+    etcdc_v3_range_response *r = NULL;
+    etcdc_status st = etcdc_v3_range(c, key, strlen(key), NULL, &r);
+    if (st != ETCDC_OK)
+        die("v3 lock: counter get", st);
+    const etcdc_v3_kv *kv =
+        etcdc_v3_range_response_kv_count(r) == 1 ? etcdc_v3_range_response_kv(r, 0) : NULL;
+    if (!kv)
+        fail("v3 lock: %s is gone", key);
+    char *end = NULL;
+    long v = strtol((const char *)kv->value, &end, 10);
+    if (kv->value_len == 0 || end != (const char *)kv->value + kv->value_len)
+        fail("v3 lock: %s holds no count", key);
+    etcdc_v3_range_response_free(r);
+    return v;
+}
+
+/* One acquisition: acquire, a read and a put of the counter (not atomic:
+ * two holders at once would lose an increment), release. Returns the time
+ * the acquire took. */
+static double v3_lock_cycle(const etcdc_client *c, etcdc_v3_lock *l, const char *counter) {
+    double t0 = now_s();
+    etcdc_status st = etcdc_v3_lock_acquire(l, 60000);
+    double waited = now_s() - t0;
+    if (st != ETCDC_OK)
+        die("v3 lock acquire", st);
+    if (atomic_fetch_add(&v3_holders, 1) != 0)
+        fail("%s", "v3 lock: two holders at once");
+    long v = v3_counter_value(c, counter);
+    char value[32];
+    int len = snprintf(value, sizeof value, "%ld", v + 1);
+    st = etcdc_v3_put(c, counter, strlen(counter), value, (size_t)len, NULL, NULL);
+    if (st != ETCDC_OK)
+        die("v3 lock: counter put", st);
+    atomic_fetch_sub(&v3_holders, 1);
+    st = etcdc_v3_lock_release(l);
+    if (st != ETCDC_OK)
+        die("v3 lock release", st);
+    return waited;
+}
+
+static void *v3_lock_thread(void *p) {
+    struct v3_lock_arg *a = p;
+    etcdc_client *c = new_client();
+    etcdc_v3_lock_options lo = ETCDC_V3_LOCK_OPTIONS_INIT;
+    lo.ttl = 60;
+    etcdc_v3_lock *l = NULL;
+    etcdc_status st = etcdc_v3_lock_new(c, a->name, strlen(a->name), &lo, &l);
+    if (st != ETCDC_OK)
+        die("v3 lock_new", st);
+    for (long i = 0; i < a->warm; i++)
+        v3_lock_cycle(c, l, a->counter);
+    pthread_barrier_wait(a->ready);
+    pthread_barrier_wait(a->go);
+    for (long i = 0; i < a->cycles; i++)
+        a->acquire[i] = v3_lock_cycle(c, l, a->counter);
+    etcdc_v3_lock_free(l);
+    etcdc_client_free(c);
+    return NULL;
+}
+
+static int mode_v3_lock(etcdc_client *c, char **argv) {
+    const char *name = argv[0];
+    long contenders = arg_long(argv[1]), n = arg_long(argv[2]), warm = arg_long(argv[3]);
+    if (contenders < 1 || contenders > 64)
+        fail("bad contender count %s", argv[1]);
+    long per = n / contenders;
+    n = per * contenders;
+    char counter[512];
+    snprintf(counter, sizeof counter, "%s-counter", name);
+    etcdc_status st = etcdc_v3_put(c, counter, strlen(counter), "0", 1, NULL, NULL);
+    if (st != ETCDC_OK)
+        die("v3 lock: counter", st);
+    double *acq = calloc((size_t)n + 1, sizeof *acq);
+    pthread_barrier_t ready, go;
+    pthread_barrier_init(&ready, NULL, (unsigned)contenders + 1);
+    pthread_barrier_init(&go, NULL, (unsigned)contenders + 1);
+    pthread_t tid[64];
+    struct v3_lock_arg args[64];
+    for (long t = 0; t < contenders; t++) {
+        args[t] = (struct v3_lock_arg){name, counter, warm, per, acq + t * per, &ready, &go};
+        if (pthread_create(&tid[t], NULL, v3_lock_thread, &args[t]))
+            fail("%s", "pthread_create");
+    }
+    pthread_barrier_wait(&ready);
+    double t0 = now_s();
+    pthread_barrier_wait(&go);
+    for (long t = 0; t < contenders; t++)
+        pthread_join(tid[t], NULL);
+    double s = now_s() - t0;
+    pthread_barrier_destroy(&ready);
+    pthread_barrier_destroy(&go);
+    long ops = n + contenders * warm;
+    long total = v3_counter_value(c, counter);
+    if (total != ops) {
+        fprintf(stderr, "bench_c: v3 lock: the counter is %ld after %ld acquisitions\n", total,
+                ops);
+        exit(1);
+    }
+    qsort(acq, (size_t)n, sizeof *acq, cmp_double);
+    printf("{\"mode\":\"v3-lock\",\"contenders\":%ld,\"ops\":%ld,\"n\":%ld,\"puts\":%ld,"
+           "\"counter\":%ld,\"seconds\":%.6f,\"rate\":%.1f,\"acquire_p50_ms\":%.3f,"
+           "\"acquire_p99_ms\":%.3f}\n",
+           contenders, ops, n, ops + 1, total, s, (double)n / s, pct(acq, n, 50) * 1e3,
+           pct(acq, n, 99) * 1e3);
+    free(acq);
+    return 0;
+}
+
+/* ---- v3 watches: what 1,000 watches cost ---- */
+
+/* The threads of this process (/proc/self/task). */
+static long thread_count(void) {
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        fail("%s", "cannot open /proc/self/task");
+    long n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* The socket descriptors of this process (*sockets), and how many of them
+ * are established TCP connections to `port` (*conns): their inodes looked
+ * up in /proc/self/net/tcp and tcp6, as bench_rust counts them. */
+static void socket_counts(unsigned port, long *sockets, long *conns) {
+    unsigned long inodes[4096];
+    long n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        fail("%s", "cannot open /proc/self/fd");
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char path[300], target[128];
+        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+        ssize_t len = readlink(path, target, sizeof target - 1);
+        if (len <= 0)
+            continue;
+        target[len] = 0;
+        unsigned long inode;
+        if (sscanf(target, "socket:[%lu]", &inode) == 1 && n < 4096)
+            inodes[n++] = inode;
+    }
+    closedir(d);
+    *sockets = n;
+    *conns = 0;
+    const char *tables[2] = {"/proc/self/net/tcp", "/proc/self/net/tcp6"};
+    for (int t = 0; t < 2; t++) {
+        FILE *f = fopen(tables[t], "r");
+        if (!f)
+            continue;
+        char line[512];
+        if (!fgets(line, sizeof line, f)) { /* the header */
+            fclose(f);
+            continue;
+        }
+        while (fgets(line, sizeof line, f)) {
+            /* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+            char rem[64];
+            unsigned st;
+            unsigned long inode;
+            if (sscanf(line, " %*s %*s %63s %x %*s %*s %*s %*s %*s %lu", rem, &st, &inode) != 3)
+                continue;
+            char *colon = strrchr(rem, ':');
+            if (!colon || strtoul(colon + 1, NULL, 16) != port || st != 1) /* 1: established */
+                continue;
+            for (long i = 0; i < n; i++)
+                if (inodes[i] == inode) {
+                    (*conns)++;
+                    break;
+                }
+        }
+        fclose(f);
+    }
+}
+
+/* The port of $ETCDC_ENDPOINT. */
+static unsigned etcd_port(void) {
+    const char *url = getenv("ETCDC_ENDPOINT");
+    const char *colon = url ? strrchr(url, ':') : NULL;
+    long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+    if (port <= 0 || port > 65535)
+        fail("no port in ETCDC_ENDPOINT %s", url ? url : "");
+    return (unsigned)port;
+}
+
+static int mode_v3_watches(etcdc_client *c, char **argv) {
+    const char *prefix = argv[0];
+    long n = arg_long(argv[1]);
+    if (n < 1)
+        fail("%s", "v3 watches: at least one watch");
+    char key[512];
+    /* Connected before the baseline (a range, not counted as a put). */
+    snprintf(key, sizeof key, "%s0", prefix);
+    etcdc_status st = etcdc_v3_range(c, key, strlen(key), NULL, NULL);
+    if (st != ETCDC_OK)
+        die("v3 watches: first range", st);
+    long rss0, hwm0;
+    rss_kb(&rss0, &hwm0);
+    long threads0 = thread_count();
+    etcdc_v3_watcher **w = calloc((size_t)n, sizeof *w);
+    if (!w)
+        fail("%s", "out of memory");
+    double t0 = now_s();
+    for (long i = 0; i < n; i++) {
+        snprintf(key, sizeof key, "%s%ld", prefix, i);
+        st = etcdc_v3_watcher_new(c, key, strlen(key), NULL, &w[i]);
+        if (st != ETCDC_OK)
+            die("v3 watcher_new", st);
+    }
+    double create_ms = (now_s() - t0) * 1e3;
+    for (long i = 0; i < n; i++) {
+        char value[32];
+        snprintf(key, sizeof key, "%s%ld", prefix, i);
+        int len = snprintf(value, sizeof value, "%ld", i);
+        st = etcdc_v3_put(c, key, strlen(key), value, (size_t)len, NULL, NULL);
+        if (st != ETCDC_OK)
+            die("v3 watches: put", st);
+    }
+    for (long i = 0; i < n; i++) {
+        etcdc_v3_event *ev = NULL;
+        st = etcdc_v3_watcher_next(w[i], 10000, &ev);
+        if (st != ETCDC_OK)
+            die("v3 watches: watcher_next", st);
+        const etcdc_v3_kv *kv = etcdc_v3_event_kv(ev);
+        char value[32];
+        snprintf(key, sizeof key, "%s%ld", prefix, i);
+        int len = snprintf(value, sizeof value, "%ld", i);
+        if (etcdc_v3_event_type(ev) != ETCDC_V3_EVENT_PUT || kv->key_len != strlen(key) ||
+            memcmp(kv->key, key, kv->key_len) != 0 || kv->value_len != (size_t)len ||
+            memcmp(kv->value, value, (size_t)len) != 0)
+            fail("v3 watches: an unexpected event for %s", key);
+        etcdc_v3_event_free(ev);
+    }
+    double all_ms = (now_s() - t0) * 1e3;
+    long rss, hwm, sockets, conns;
+    rss_kb(&rss, &hwm);
+    long threads = thread_count();
+    socket_counts(etcd_port(), &sockets, &conns);
+    printf("{\"mode\":\"v3-watches\",\"ops\":%ld,\"watches\":%ld,\"create_ms\":%.1f,"
+           "\"all_ms\":%.1f,\"rss_before_kb\":%ld,\"rss_kb\":%ld,\"hwm_kb\":%ld,"
+           "\"growth_mb\":%.2f,\"threads_before\":%ld,\"threads\":%ld,\"sockets\":%ld,"
+           "\"conns\":%ld}\n",
+           n, n, create_ms, all_ms, rss0, rss, hwm, (double)(hwm - rss0) / 1024.0, threads0,
+           threads, sockets, conns);
+    for (long i = 0; i < n; i++)
+        etcdc_v3_watcher_free(w[i]);
+    free(w);
+    return 0;
+}
+
 static const struct {
     const char *name;
     int argc;
@@ -830,6 +1213,8 @@ static const struct {
     {"v3-seed", 2, mode_v3_seed}, {"v3-range", 4, mode_v3_range},
     {"v3-srange", 4, mode_v3_srange}, {"v3-put", 4, mode_v3_put},
     {"v3-mrange", 5, mode_v3_mrange}, {"v3-watch", 3, mode_v3_watch},
+    {"v3-prefix", 5, mode_v3_prefix}, {"v3-keepalive", 3, mode_v3_keepalive},
+    {"v3-lock", 4, mode_v3_lock},     {"v3-watches", 2, mode_v3_watches},
 };
 
 int main(int argc, char **argv) {
@@ -849,7 +1234,8 @@ int main(int argc, char **argv) {
         }
     }
     fprintf(stderr, "usage: bench_c seed|get|put|mget|recursive|watch|lock|memory|v3-seed|v3-range|\n"
-                    "       v3-srange|v3-put|v3-mrange ARGS...\n"
+                    "       v3-srange|v3-put|v3-mrange|v3-watch|v3-prefix|v3-keepalive|v3-lock|\n"
+                    "       v3-watches ARGS...\n"
                     "(see the comment atop benches/bench_c.c)\n");
     return 2;
 }

@@ -26,6 +26,31 @@
 //!                                     it, one at a time, each timed from
 //!                                     the put's start to the event's
 //!                                     arrival on the watching thread
+//! v3-seed-prefix PREFIX COUNT VALUE_LEN
+//!                                     deletes the prefix, then puts
+//!                                     PREFIXk00000.. = COUNT values, in
+//!                                     txns of up to 128 puts (once, by the
+//!                                     driver; the other programs lack it)
+//! v3-prefix PREFIX COUNT VALUE_LEN N WARM
+//!                                     N sequential reads of the prefix,
+//!                                     `v3.range(&Range::prefix(p))`, each
+//!                                     checked: COUNT keys, every value of
+//!                                     VALUE_LEN bytes
+//! v3-keepalive LEASES N WARM          grants LEASES leases (TTL 60, not
+//!                                     timed), renews them round-robin one
+//!                                     at a time, `v3.lease_keep_alive_once
+//!                                     (id)` (WARM, then N timed), revokes
+//!                                     them (not timed)
+//! v3-lock NAME CONTENDERS N WARM      CONTENDERS threads, each with its own
+//!                                     Client and `v3.lock(NAME, 60)`, take
+//!                                     turns: WARM untimed then N/CONTENDERS
+//!                                     acquire + release each; the holder
+//!                                     reads NAME-counter and puts it + 1,
+//!                                     which must end at the acquisitions
+//! v3-watches PREFIX COUNT             COUNT watches on one Client (keys
+//!                                     PREFIX0..), each key put once, every
+//!                                     event awaited; then the process's
+//!                                     peak RSS, threads and connections
 //! ```
 //!
 //! The v3 modes are the ones of benches/etcd-client (the etcd-client crate,
@@ -33,14 +58,16 @@
 //!
 //! Each mode prints one JSON line: what it measured and `ops`, the requests
 //! of the counted kind it sent (warm-up included), which the driver checks
-//! against etcd's counters. Any failed request ends the run with exit code 1.
+//! against etcd's counters (v3-keepalive also `grants` and `revokes`;
+//! v3-lock `puts`, the counter's puts, initial one included). Any failed
+//! request or unexpected answer ends the run with exit code 1.
 
 use std::process::exit;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Barrier, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use etcdc::v3::Range;
+use etcdc::v3::{Delete, EventKind, Put, Range, Txn, Watch, Watcher};
 use etcdc::{Client, LockOptions, ReadOptions, WatchOptions};
 
 fn fail(what: &str) -> ! {
@@ -545,6 +572,320 @@ fn mode_v3_watch(a: &[String]) {
     );
 }
 
+fn mode_v3_seed_prefix(a: &[String]) {
+    let (prefix, n, len) = (&a[0], count(&a[1]), count(&a[2]));
+    let value = make_value(len);
+    let c = client();
+    let v3 = c.v3();
+    check(
+        "v3 seed prefix: clear",
+        v3.delete(&Delete::prefix(prefix.as_str())),
+    );
+    let mut txns = 0;
+    for start in (0..n).step_by(128) {
+        let puts: Vec<Put> = (start..(start + 128).min(n))
+            .map(|i| Put::new(format!("{prefix}k{i:05}"), value.as_str()))
+            .collect();
+        check("v3 seed prefix: txn", v3.txn(&Txn::new().and_then(puts)));
+        txns += 1;
+    }
+    v3_prefix_once(&c, &Range::prefix(prefix.as_str()), prefix, n, len);
+    println!("{{\"mode\":\"v3-seed-prefix\",\"ops\":{txns},\"keys\":{n}}}");
+}
+
+/// One read of the prefix: exactly `n` keys, all under it, every value of
+/// `len` bytes (what the other contenders check too).
+fn v3_prefix_once(c: &Client, range: &Range, prefix: &str, n: usize, len: usize) {
+    let r = check("v3 prefix range", c.v3().range(range));
+    if r.kvs.len() != n || r.count != n as i64 || r.more {
+        fail(&format!(
+            "v3 prefix {prefix}: {} keys (count {}), not {n}",
+            r.kvs.len(),
+            r.count
+        ));
+    }
+    for kv in &r.kvs {
+        if kv.value.len() != len || !kv.key.starts_with(prefix.as_bytes()) {
+            fail(&format!(
+                "v3 prefix {prefix}: key {} with {} bytes",
+                String::from_utf8_lossy(&kv.key),
+                kv.value.len()
+            ));
+        }
+    }
+}
+
+fn mode_v3_prefix(a: &[String]) {
+    let (prefix, keys, len, n, warm) = (
+        &a[0],
+        count(&a[1]),
+        count(&a[2]),
+        count(&a[3]),
+        count(&a[4]),
+    );
+    let c = client();
+    let range = Range::prefix(prefix.as_str());
+    for _ in 0..warm {
+        v3_prefix_once(&c, &range, prefix, keys, len);
+    }
+    let t0 = Instant::now();
+    for _ in 0..n {
+        v3_prefix_once(&c, &range, prefix, keys, len);
+    }
+    let s = t0.elapsed().as_secs_f64();
+    println!(
+        "{{\"mode\":\"v3-prefix\",\"ops\":{},\"n\":{n},\"keys\":{keys},\"seconds\":{s:.6},\"rate\":{:.2},\"keys_per_s\":{:.0},\"ms_per_read\":{:.3}}}",
+        n + warm,
+        n as f64 / s,
+        (n * keys) as f64 / s,
+        s * 1e3 / n as f64
+    );
+}
+
+fn mode_v3_keepalive(a: &[String]) {
+    let (leases, n, warm) = (count(&a[0]), count(&a[1]), count(&a[2]));
+    if leases == 0 {
+        fail("v3 keepalive: at least one lease");
+    }
+    let c = client();
+    let v3 = c.v3();
+    let ids: Vec<i64> = (0..leases)
+        .map(|_| {
+            let g = check("v3 lease grant", v3.lease_grant(60, 0));
+            if g.ttl <= 0 {
+                fail(&format!("v3 lease grant: TTL {}", g.ttl));
+            }
+            g.id
+        })
+        .collect();
+    // Round-robin over the leases, one renewal in flight.
+    let renew = |i: usize| {
+        let id = ids[i % leases];
+        let r = check("v3 keep-alive", v3.lease_keep_alive_once(id));
+        if r.id != id || r.ttl <= 0 {
+            fail(&format!(
+                "v3 keep-alive of {id:x}: answer for {:x}, TTL {}",
+                r.id, r.ttl
+            ));
+        }
+    };
+    for i in 0..warm {
+        renew(i);
+    }
+    let t0 = Instant::now();
+    for i in warm..warm + n {
+        renew(i);
+    }
+    let s = t0.elapsed().as_secs_f64();
+    for &id in &ids {
+        check("v3 lease revoke", v3.lease_revoke(id));
+    }
+    println!(
+        "{{\"mode\":\"v3-keepalive\",\"ops\":{},\"n\":{n},\"leases\":{leases},\"grants\":{leases},\"revokes\":{leases},\"seconds\":{s:.6},\"rate\":{:.1}}}",
+        n + warm,
+        n as f64 / s
+    );
+}
+
+/// The counter a lock's holders increment, beside (not under) its prefix.
+fn counter_key(name: &str) -> String {
+    format!("{name}-counter")
+}
+
+fn counter_value(c: &Client, key: &str) -> u64 {
+    let kv = check("v3 lock: counter get", c.v3().get(key))
+        .unwrap_or_else(|| fail(&format!("v3 lock: {key} is gone")));
+    std::str::from_utf8(&kv.value)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| fail(&format!("v3 lock: {key} holds no count")))
+}
+
+fn mode_v3_lock(a: &[String]) {
+    let (name, contenders, n, warm) = (&a[0], count(&a[1]), count(&a[2]), count(&a[3]));
+    if contenders == 0 {
+        fail("v3 lock: at least one contender");
+    }
+    let per = n / contenders;
+    let n = per * contenders;
+    let counter = counter_key(name);
+    let c = client();
+    check("v3 lock: counter", c.v3().put(counter.as_str(), "0"));
+    let holders = AtomicUsize::new(0);
+    let ready = Barrier::new(contenders + 1);
+    let go = Barrier::new(contenders + 1);
+    let acquire = Mutex::new(Vec::with_capacity(n));
+    // In the critical section: a read and a put of the counter, not
+    // atomic, so that two holders at once would lose an increment.
+    let cycle = |own: &Client, lock: &mut etcdc::v3::V3Lock| {
+        let t = Instant::now();
+        check(
+            "v3 lock acquire",
+            lock.acquire(Some(Duration::from_secs(60))),
+        );
+        let waited = t.elapsed().as_secs_f64();
+        if holders.fetch_add(1, Ordering::SeqCst) != 0 {
+            fail("v3 lock: two holders at once");
+        }
+        let v = counter_value(own, &counter);
+        check(
+            "v3 lock: counter put",
+            own.v3().put(counter.as_str(), (v + 1).to_string()),
+        );
+        holders.fetch_sub(1, Ordering::SeqCst);
+        check("v3 lock release", lock.release());
+        waited
+    };
+    let t0 = std::thread::scope(|scope| {
+        for _ in 0..contenders {
+            scope.spawn(|| {
+                let own = client();
+                let mut lock = check("v3 lock", own.v3().lock(name.as_str(), 60));
+                for _ in 0..warm {
+                    cycle(&own, &mut lock);
+                }
+                let mut times = Vec::with_capacity(per);
+                ready.wait();
+                go.wait();
+                for _ in 0..per {
+                    times.push(cycle(&own, &mut lock));
+                }
+                acquire.lock().unwrap().extend(times);
+            });
+        }
+        ready.wait();
+        let t0 = Instant::now();
+        go.wait();
+        t0
+    });
+    let s = t0.elapsed().as_secs_f64();
+    let ops = n + contenders * warm;
+    let total = counter_value(&c, &counter);
+    if total != ops as u64 {
+        fail(&format!(
+            "v3 lock: the counter is {total} after {ops} acquisitions"
+        ));
+    }
+    let mut acq = acquire.into_inner().unwrap();
+    sort(&mut acq);
+    println!(
+        "{{\"mode\":\"v3-lock\",\"contenders\":{contenders},\"ops\":{ops},\"n\":{n},\"puts\":{},\"counter\":{total},\"seconds\":{s:.6},\"rate\":{:.1},\"acquire_p50_ms\":{:.3},\"acquire_p99_ms\":{:.3}}}",
+        ops + 1,
+        n as f64 / s,
+        pct_ms(&acq, 50.0),
+        pct_ms(&acq, 99.0)
+    );
+}
+
+/// VmRSS and VmHWM of this process, in kB.
+fn rss_kb() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_else(|e| fail(&format!("/proc/self/status: {e}")));
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| fail(&format!("/proc/self/status: no {name}")))
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// The threads of this process (/proc/self/task).
+fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap_or_else(|e| fail(&format!("/proc/self/task: {e}")))
+        .count()
+}
+
+/// The socket descriptors of this process, and how many of them are
+/// established TCP connections to `port` (their inodes looked up in
+/// /proc/self/net/tcp and tcp6).
+fn sockets(port: u16) -> (usize, usize) {
+    let mut inodes = std::collections::HashSet::new();
+    for fd in std::fs::read_dir("/proc/self/fd")
+        .unwrap_or_else(|e| fail(&format!("/proc/self/fd: {e}")))
+        .flatten()
+    {
+        if let Ok(target) = std::fs::read_link(fd.path()) {
+            let t = target.to_string_lossy();
+            if let Some(inode) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
+                inodes.insert(inode.to_string());
+            }
+        }
+    }
+    let mut conns = 0;
+    for table in ["/proc/self/net/tcp", "/proc/self/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() < 10 {
+                continue;
+            }
+            let remote_port = f[2]
+                .rsplit(':')
+                .next()
+                .and_then(|p| u16::from_str_radix(p, 16).ok());
+            // State 01: established.
+            if remote_port == Some(port) && f[3] == "01" && inodes.contains(f[9]) {
+                conns += 1;
+            }
+        }
+    }
+    (inodes.len(), conns)
+}
+
+/// The port of `$ETCDC_ENDPOINT`.
+fn etcd_port() -> u16 {
+    let url = std::env::var("ETCDC_ENDPOINT").unwrap_or_default();
+    url.trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| fail(&format!("no port in ETCDC_ENDPOINT {url}")))
+}
+
+fn mode_v3_watches(a: &[String]) {
+    let (prefix, n) = (&a[0], count(&a[1]));
+    let c = client();
+    let v3 = c.v3();
+    // Connected before the baseline (a range, not counted as a put).
+    check("v3 watches: first range", v3.get(format!("{prefix}0")));
+    let (rss0, _) = rss_kb();
+    let threads0 = thread_count();
+    let t0 = Instant::now();
+    let mut watchers: Vec<Watcher> = (0..n)
+        .map(|i| check("v3 watch", v3.watch(&Watch::key(format!("{prefix}{i}")))))
+        .collect();
+    let create_ms = t0.elapsed().as_secs_f64() * 1e3;
+    for i in 0..n {
+        check(
+            "v3 watches: put",
+            v3.put(format!("{prefix}{i}"), i.to_string()),
+        );
+    }
+    for (i, w) in watchers.iter_mut().enumerate() {
+        match w.next_event(Some(Duration::from_secs(10))) {
+            Ok(e)
+                if e.kind == EventKind::Put
+                    && e.kv.key == format!("{prefix}{i}").as_bytes()
+                    && e.kv.value == i.to_string().as_bytes() => {}
+            other => fail(&format!("v3 watches: watch {i}: {other:?}")),
+        }
+    }
+    let all_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let (rss, hwm) = rss_kb();
+    let threads = thread_count();
+    let (socks, conns) = sockets(etcd_port());
+    println!(
+        "{{\"mode\":\"v3-watches\",\"ops\":{n},\"watches\":{n},\"create_ms\":{create_ms:.1},\"all_ms\":{all_ms:.1},\"rss_before_kb\":{rss0},\"rss_kb\":{rss},\"hwm_kb\":{hwm},\"growth_mb\":{:.2},\"threads_before\":{threads0},\"threads\":{threads},\"sockets\":{socks},\"conns\":{conns}}}",
+        (hwm.saturating_sub(rss0)) as f64 / 1024.0
+    );
+    drop(watchers);
+}
+
 /// A mode: its name, its argument count, what runs it.
 type Mode = (&'static str, usize, fn(&[String]));
 
@@ -554,7 +895,7 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let modes: [Mode; 12] = [
+    let modes: [Mode; 17] = [
         ("get", 4, mode_get),
         ("put", 4, mode_put),
         ("mget", 5, mode_mget),
@@ -567,6 +908,11 @@ fn main() {
         ("v3-put", 4, mode_v3_put),
         ("v3-mrange", 5, mode_v3_mrange),
         ("v3-watch", 3, mode_v3_watch),
+        ("v3-seed-prefix", 3, mode_v3_seed_prefix),
+        ("v3-prefix", 5, mode_v3_prefix),
+        ("v3-keepalive", 3, mode_v3_keepalive),
+        ("v3-lock", 4, mode_v3_lock),
+        ("v3-watches", 2, mode_v3_watches),
     ];
     let Some(mode) = args.first() else {
         // A plain `cargo bench` lands here: say what to run instead.

@@ -20,8 +20,13 @@ A target that is not met is a MISS: a measurement, printed, not a failure.
 
 The v3 (gRPC) rows (issues 19 and 22) come in a second table: etcdc's v3
 API against the etcd-client crate (tonic; benches/etcd-client), counts
-checked against etcd's grpc_server_handled_total (/metrics), with etcd's
-own CPU time per request. BENCH_PART=v2|v3 runs one of the two tables only
+checked against etcd's grpc_server_handled_total (/metrics; lease
+keep-alives by grpc_server_msg_received_total), with etcd's own CPU time
+per request: sequential range (linearizable, serializable) and put, range
+from 8 threads, watch latency, a prefix read of 10,000 keys, lease
+keep-alives over 1,000 leases, lock acquire + release (uncontended, 4
+contenders), and what 1,000 watches on one client cost (memory, threads,
+connections). BENCH_PART=v2|v3 runs one of the two tables only
 (default: both); BENCH_V3_OUT=FILE writes the v3 rows (and errors) to FILE
 as JSON instead of target/bench/results.*; BENCH_V3_MORE=FILE[:FILE...] adds
 the rows such runs wrote against other etcds (benches/run.sh runs the v3
@@ -47,6 +52,10 @@ VENV_PY = os.environ.get("BENCH_PYTHON", "")  # "" when python-etcd is unavailab
 BINDING = os.environ.get("BENCH_BINDING", "") == "1"
 WRK = os.environ.get("BENCH_WRK", "")  # "" when wrk is unavailable
 TONIC_BIN = os.environ.get("BENCH_TONIC", "")  # "" when benches/etcd-client was not built
+# The v3 Python contenders' venv (python-etcd3 0.12.0), "" when unavailable;
+# BENCH_BINDING3=1 when etcdc.etcd3 imports under it.
+VENV_PY3 = os.environ.get("BENCH_PYTHON3", "")
+BINDING3 = os.environ.get("BENCH_BINDING3", "") == "1"
 PART = os.environ.get("BENCH_PART", "all")
 V3_OUT = os.environ.get("BENCH_V3_OUT", "")
 V3_MORE = [f for f in os.environ.get("BENCH_V3_MORE", "").split(":") if f]
@@ -192,24 +201,45 @@ def store_stats():
 
 def grpc_stats():
     """etcd's gRPC calls handled so far, from /metrics: {method: count} for
-    the ones that ended OK, {"method code": count} for the others."""
+    the ones that ended OK, {"method code": count} for the others. etcd
+    counts a stream (Watch, LeaseKeepAlive) when it ends, so for streams
+    also the messages received on them, {"method msgs": count}
+    (grpc_server_msg_received_total)."""
     with urllib.request.urlopen(ENDPOINT + "/metrics", timeout=10) as r:
         text = r.read().decode()
     out = {}
     for line in text.splitlines():
-        if not line.startswith("grpc_server_handled_total{"):
+        handled = line.startswith("grpc_server_handled_total{")
+        if not handled and not line.startswith("grpc_server_msg_received_total{"):
             continue
         labels, value = line.rsplit(" ", 1)
         m = dict(re.findall(r'(\w+)="([^"]*)"', labels))
         key = m.get("grpc_method", "?")
-        if m.get("grpc_code") != "OK":
+        if not handled:
+            if m.get("grpc_type") == "unary":
+                continue  # as many as the calls
+            key += " msgs"
+        elif m.get("grpc_code") != "OK":
             key += " " + m.get("grpc_code", "?")
         out[key] = out.get(key, 0) + int(float(value))
     return out
 
 
+# Streams that etcd counts as failed when the client ends them: a Watch
+# stream cancelled or cut by the program's exit ("Watch Canceled"), and a
+# LeaseKeepAlive stream whose context ends before its handler returns,
+# which etcd's handler reports as "no leader" ("LeaseKeepAlive
+# Unavailable"): etcd-client's keeper streams at the end of a run, the
+# stream of an etcdc lock's lease keeper when it ends, and about 1 in 100
+# to 1 in 200 of etcdc's one-shot keep-alives (etcd 3.4.23 and 3.5.1),
+# whose answers came back OK, with their TTL, and were checked. No
+# failures, then: every answer is checked by the contender, and the
+# keep-alives are counted by message.
+ENDED_STREAMS = ("Watch Canceled", "LeaseKeepAlive Unavailable")
+
+
 def delta(before, after):
-    return {k: after[k] - before[k] for k in after if isinstance(after[k], int)}
+    return {k: after[k] - before.get(k, 0) for k in after if isinstance(after[k], int)}
 
 
 def run_json(cmd, env=None):
@@ -240,6 +270,11 @@ def command(contender, mode, args):
         return [TONIC_BIN, mode] + args, None
     if contender == "tonic-ct":
         return [TONIC_BIN, mode] + args, dict(os.environ, BENCH_TOKIO="current")
+    if contender in ("python-etcd3", "py-etcdc3"):
+        script3 = os.path.join(REPO, "benches", "bench_python_etcd3.py")
+        if contender == "python-etcd3":
+            return [VENV_PY3, script3, "--client", "etcd3", mode] + args, None
+        return [VENV_PY3, script3, "--client", "etcdc", mode] + args, py_env()
     script = os.path.join(REPO, "benches", "bench_python_etcd.py")
     if contender == "python-etcd":
         return [VENV_PY, script, "--client", "python-etcd", mode] + args, None
@@ -248,7 +283,8 @@ def command(contender, mode, args):
     raise ValueError(contender)
 
 
-# Which counters a mode's `ops` must match, exactly.
+# Which counters a mode's `ops` must match, exactly; (counter, field): that
+# counter must match the contender's JSON field `field` instead.
 COUNTERS = {
     "get": ["getsSuccess"],
     "mget": ["getsSuccess"],
@@ -263,6 +299,15 @@ COUNTERS = {
     "v3-mrange": ["Range"],
     "v3-put": ["Put"],
     "v3-watch": ["Put"],
+    "v3-prefix": ["Range"],
+    # Renewals by message (the streams are counted when they end), with
+    # tonic's first message of each keeper stream; the leases granted and
+    # revoked by call.
+    "v3-keepalive": [("LeaseKeepAlive msgs", "ops"), ("LeaseGrant", "grants"),
+                     ("LeaseRevoke", "revokes")],
+    # The counter's puts (the lock's own writes are txns, or inside etcd).
+    "v3-lock": [("Put", "puts")],
+    "v3-watches": ["Put"],
 }
 
 
@@ -275,16 +320,17 @@ def measure(contender, mode, args):
         result, err = run_json(cmd, env)
     d = delta(before, counters())
     if err is None and mode.startswith("v3-"):
-        # A watch stream ends when its program exits: etcd counts it
-        # "Watch Canceled", which is no failure.
-        failed = {k: v for k, v in d.items() if " " in k and v and k != "Watch Canceled"}
+        # Streams ended by the client are no failures (ENDED_STREAMS).
+        failed = {k: v for k, v in d.items() if " " in k and v and not k.endswith(" msgs")
+                  and k not in ENDED_STREAMS}
         if failed:
             err = "etcd counted failed gRPC calls: %s" % failed
     if err is None:
-        for counter in COUNTERS[mode]:
-            if d.get(counter) != result["ops"]:
-                err = "etcd counted %s +%s, the contender reported %s requests" % (
-                    counter, d.get(counter), result["ops"])
+        for entry in COUNTERS[mode]:
+            counter, field = entry if isinstance(entry, tuple) else (entry, "ops")
+            if d.get(counter) != result.get(field):
+                err = "etcd counted %s +%s, the contender reported %s (%s)" % (
+                    counter, d.get(counter), result.get(field), field)
     if err is not None:
         errors.append("%s %s: %s" % (contender, mode, err))
         log("  ERROR %s %s: %s" % (contender, mode, err))
@@ -362,6 +408,7 @@ def run_row(title, jobs):
     """jobs: {contender: callable returning a result dict or None}; runs each
     RUNS times, interleaved. Returns {contender: [results]}."""
     log("== %s" % title)
+    t0 = time.time()
     results = {c: [] for c in jobs}
     for i in range(RUNS):
         for contender, job in jobs.items():
@@ -369,6 +416,7 @@ def run_row(title, jobs):
             if r is not None:
                 results[contender].append(r)
         log("  run %d/%d done" % (i + 1, RUNS))
+    log("  (%.0f s)" % (time.time() - t0))
     return results
 
 
@@ -415,7 +463,16 @@ def cell(s, digits=None):
 
 V3_CONTENDERS = ("c", "rust", "tonic", "tonic-ct")
 V3_TONICS = ("tonic", "tonic-ct")
-V3_NAMES = {"c": "etcdc C", "rust": "etcdc Rust", "tonic": "tonic mt",
+# From Python, the same rows (but the lease, lock and 1,000-watch ones,
+# which benches/bench_python_etcd3.py does not have), in a table of their
+# own: etcdc.etcd3 (the binding) against python-etcd3 0.12.0 (grpcio,
+# protobuf), the same script with one import changed, with 1/PY_SCALE of
+# the counts (Python is slower; the rate is per run).
+V3_PY = ("py-etcdc3", "python-etcd3")
+V3_PY_MODES = ("v3-range", "v3-srange", "v3-put", "v3-mrange", "v3-watch", "v3-prefix")
+PY_SCALE = 5
+V3_NAMES = {"py-etcdc3": "etcdc.etcd3", "python-etcd3": "python-etcd3",
+            "c": "etcdc C", "rust": "etcdc Rust", "tonic": "tonic mt",
             "tonic-ct": "tonic ct"}
 # Issue 22's targets: etcdc's rate over tonic's (medians), and etcd's CPU
 # time per request no higher under etcdc than under tonic.
@@ -426,6 +483,45 @@ V3_ROWS = (
     ("v3-put", "v3 put, sequential", 1.1),
     ("v3-mrange", "v3 range, 8 threads", 1.0),
 )
+
+# The rows of issue 22's second half (all judged at 1.0 × the faster tonic):
+# a prefix read of V3_PREFIX_COUNT keys, put once per etcd by bench_rust
+# v3-seed-prefix (in txns of 128 puts);
+V3_PREFIX = "/bench/v3-prefix/"
+V3_PREFIX_COUNT = env_int("BENCH_V3_PREFIX_COUNT", 10000, 200)
+V3_PREFIX_N = env_int("BENCH_V3_PREFIX_N", 40, 3)
+V3_PREFIX_WARM = env_int("BENCH_V3_PREFIX_WARM", 4, 1)
+# lease keep-alives, round-robin over V3_LEASES leases granted (and revoked)
+# by each run, untimed; the warm-up is one round;
+V3_LEASES = env_int("BENCH_V3_LEASES", 1000, 50)
+V3_KEEPALIVE_N = env_int("BENCH_V3_KEEPALIVE_N", 4000, 100)
+V3_KEEPALIVE_WARM = env_int("BENCH_V3_KEEPALIVE_WARM", V3_LEASES, V3_LEASES)
+# lock acquire + release, uncontended and 4 contenders, WARM untimed cycles
+# per contender first (etcd-client's 4-contender rate is bounded by etcd's
+# 100 ms loop of unsynced watchers, about 40 acquisitions/s: see the note
+# under the table);
+V3_LOCK_N = env_int("BENCH_V3_LOCK_N", 300, 20)
+V3_LOCK4_N = env_int("BENCH_V3_LOCK4_N", 120, 20)
+V3_LOCK_WARM = env_int("BENCH_V3_LOCK_WARM", 2, 1)
+# and what V3_WATCHES watches on one client cost (memory, threads,
+# connections), which is no rate: its own row.
+V3_WATCHES = env_int("BENCH_V3_WATCHES", 1000, 50)
+V3_MORE_ROWS = (
+    # row id, mode, args, title
+    ("v3-prefix", "v3-prefix",
+     [V3_PREFIX, V3_PREFIX_COUNT, VALUE_LEN, V3_PREFIX_N, V3_PREFIX_WARM],
+     "v3 prefix read of %s keys (%d-byte values), sequential (reads/s)"
+     % (fmt_num(V3_PREFIX_COUNT, 0), VALUE_LEN)),
+    ("v3-keepalive", "v3-keepalive", [V3_LEASES, V3_KEEPALIVE_N, V3_KEEPALIVE_WARM],
+     "v3 lease keep-alive, %s leases round-robin, sequential (renewals/s)"
+     % fmt_num(V3_LEASES, 0)),
+    ("v3-lock", "v3-lock", ["/bench/v3-lock-%s", 1, V3_LOCK_N, V3_LOCK_WARM],
+     "v3 lock acquire + release, uncontended (acquisitions/s)"),
+    ("v3-lock4", "v3-lock", ["/bench/v3-lock4-%s", 4, V3_LOCK4_N, V3_LOCK_WARM],
+     "v3 lock acquire + release, 4 contenders, each its own client (acquisitions/s)"),
+)
+# issue 22: 1,000 watches in well under 1,000 threads and connections.
+V3_WATCHES_MAX_THREADS, V3_WATCHES_MAX_CONNS = 100, 10
 
 
 def c_has_v3():
@@ -511,7 +607,8 @@ def run_v3():
     etcd = json.load(urllib.request.urlopen(ENDPOINT + "/version", timeout=10)).get(
         "etcdserver", "?")
     have = {"c": c_has_v3(), "rust": True, "tonic": bool(TONIC_BIN),
-            "tonic-ct": bool(TONIC_BIN)}
+            "tonic-ct": bool(TONIC_BIN), "python-etcd3": bool(VENV_PY3),
+            "py-etcdc3": bool(VENV_PY3) and BINDING3}
     out = {"etcd": etcd, "have": have, "rows": [], "raw": {}, "errors": []}
     n_errors = len(errors)
     log("v3 rows against etcd %s: seeding %s through the v3 API" % (etcd, KEY))
@@ -528,22 +625,126 @@ def run_v3():
             place(pinned=True)
             n, warm = (PUT_N, PUT_WARM) if mode == "v3-put" else (GET_N, GET_WARM)
             args = [KEY, VALUE_LEN, n, warm]
-        jobs = {c: (lambda c=c: measure(c, mode, [str(a) for a in args]))
-                for c in V3_CONTENDERS if have[c]}
+        jobs = v3_jobs(mode, args, have)
         res = run_row("%s (etcd %s)" % (title, etcd), jobs)
         out["raw"][mode] = res
         out["rows"].append(v3_row(mode, title, minimum, etcd, res))
     # Watch latency: put -> event, one at a time, each contender its own key.
     place(pinned=True)
-    jobs = {c: (lambda c=c: measure(c, "v3-watch", ["/bench/v3-watched-" + c, str(WATCH_N),
-                                                    str(WATCH_WARM)]))
-            for c in V3_CONTENDERS if have[c]}
+    jobs = v3_jobs("v3-watch", ["/bench/v3-watched-%s", WATCH_N, WATCH_WARM], have)
     res = run_row("v3 watch latency (etcd %s)" % etcd, jobs)
     out["raw"]["v3-watch"] = res
     out["watch"] = v3_watch_row(etcd, res)
+    # Prefix read, keep-alives, lock: rate rows as the ones above, every
+    # contender on one CPU, etcd on the other. The prefix first seeded.
+    log("v3 rows against etcd %s: seeding %s (%d keys)" % (etcd, V3_PREFIX, V3_PREFIX_COUNT))
+    _, err = run_json([RUST_BIN, "v3-seed-prefix", V3_PREFIX, str(V3_PREFIX_COUNT),
+                       str(VALUE_LEN)])
+    if err:
+        errors.append("v3 prefix seed (etcd %s): %s" % (etcd, err))
+    for row, mode, args, title in V3_MORE_ROWS:
+        if err and row == "v3-prefix":
+            continue
+        jobs = v3_jobs(mode, args, have)
+        res = run_row("%s (etcd %s)" % (title, etcd), jobs)
+        out["raw"][row] = res
+        r = v3_row(row, title, 1.0, etcd, res)
+        if mode == "v3-lock":
+            r["calls"] = calls_per_op(res)
+        out["rows"].append(r)
+    # What 1,000 watches on one client cost.
+    jobs = {c: (lambda c=c: measure(c, "v3-watches", ["/bench/v3-w-%s/" % c, str(V3_WATCHES)]))
+            for c in V3_CONTENDERS if have[c]}
+    res = run_row("v3 %d watches on one client (etcd %s)" % (V3_WATCHES, etcd), jobs)
+    out["raw"]["v3-watches"] = res
+    out["watches"] = v3_watches_row(etcd, res)
     place(pinned=False)
     out["errors"] = errors[n_errors:]
     return out
+
+
+# Which arguments of a mode are counts, scaled down for the Python
+# contenders (PY_SCALE).
+PY_COUNT_ARGS = {"v3-range": (2, 3), "v3-srange": (2, 3), "v3-put": (2, 3), "v3-watch": (1, 2),
+                 "v3-prefix": (3, 4)}
+
+
+def v3_jobs(mode, args, have):
+    """{contender: job} of a v3 row: every contender that has the mode, its
+    args as strings ("%s" in one replaced by the contender's name); the
+    Python contenders with 1/PY_SCALE of the counts."""
+    jobs = {}
+    for c in V3_CONTENDERS + V3_PY:
+        if not have.get(c) or (c in V3_PY and mode not in V3_PY_MODES):
+            continue
+        mine = [str(a).replace("%s", c) for a in args]
+        if c in V3_PY:
+            for i in PY_COUNT_ARGS.get(mode, ()):
+                mine[i] = str(max(1, int(mine[i]) // PY_SCALE))
+        jobs[c] = (lambda c=c, mine=mine: measure(c, mode, mine))
+    return jobs
+
+
+def calls_per_op(res):
+    """{contender: {call: per operation}}: etcd's count of each call (and of
+    each stream, by how it ended; not the messages on streams) over the
+    whole run, over the run's `ops` (acquisitions), medians of the runs."""
+    out = {}
+    for c, runs in res.items():
+        keys = sorted({k for r in runs for k in r.get("server", {}) if not k.endswith(" msgs")})
+        per = {}
+        for k in keys:
+            per[k] = statistics.median([r["server"].get(k, 0) / r["ops"] for r in runs])
+        if per:
+            out[c] = per
+    return out
+
+
+def v3_watches_row(etcd, res):
+    """The row of V3_WATCHES watches on one client, as data: per contender
+    the peak RSS growth (VmHWM - VmRSS before the watches), the process's
+    threads and its TCP connections to etcd with every watch open, and the
+    time to create them; issue 22's target: well under 1,000 threads and
+    connections (judged: fewer than V3_WATCHES_MAX_THREADS threads and
+    V3_WATCHES_MAX_CONNS connections, in every run)."""
+    def fig(rs, field, digits=0):
+        vals = [r[field] for r in rs]
+        med = statistics.median(vals)
+        text = fmt_num(med, digits)
+        if min(vals) != max(vals):
+            text += " (%s–%s)" % (fmt_num(min(vals), digits), fmt_num(max(vals), digits))
+        return text
+
+    cells = {}
+    for c in res:
+        rs = res.get(c)
+        if not rs:
+            cells[c] = "ERROR"
+            continue
+        cells[c] = "%s MB / %s threads / %s conn.; created in %s ms" % (
+            fig(rs, "growth_mb", 1), fig(rs, "threads"), fig(rs, "conns"),
+            fig(rs, "create_ms"))
+    verdicts, ratio = [], []
+    mb = {c: median_of(res.get(c, []), "growth_mb") for c in res}
+    tonics = [t for t in V3_TONICS if mb.get(t) is not None]
+    lean = min(tonics, key=lambda t: mb[t]) if tonics else None
+    for c in ("c", "rust"):
+        rs = res.get(c)
+        if not rs:
+            continue
+        threads, conns = max(r["threads"] for r in rs), max(r["conns"] for r in rs)
+        ok = threads < V3_WATCHES_MAX_THREADS and conns < V3_WATCHES_MAX_CONNS
+        text = "%s: %d threads, %d conn. **%s**" % (V3_NAMES[c], threads, conns,
+                                                  "PASS" if ok else "MISS")
+        if lean is not None and mb[lean]:
+            text += "; MB / %s's: %.2f" % (V3_NAMES[lean], mb[c] / mb[lean])
+        ratio.append(text)
+        verdicts.append({"what": "etcd %s, %d watches: threads < %d, connections < %d" % (
+            etcd, V3_WATCHES, V3_WATCHES_MAX_THREADS, V3_WATCHES_MAX_CONNS),
+            "who": V3_NAMES[c], "figure": "%d threads, %d connections" % (threads, conns),
+            "ok": ok})
+    return {"etcd": etcd, "cells": cells, "ratio": "<br>".join(ratio) or "—",
+            "verdicts": verdicts, "watches": V3_WATCHES}
 
 
 def v3_watch_row(etcd, res):
@@ -565,7 +766,7 @@ def v3_watch_row(etcd, res):
                          "who": "%s / %s" % (V3_NAMES[c], V3_NAMES[best]),
                          "figure": "%.3f / %.3f ms" % (p50[c], p50[best]), "ok": ok})
     return {"etcd": etcd, "cells": cells, "ratio": "<br>".join(ratio) or "—",
-            "verdicts": verdicts}
+            "verdicts": verdicts, "p50": p50}
 
 
 def v3_table(v3):
@@ -588,7 +789,7 @@ def v3_table(v3):
              "(\"tonic mt\", as #[tokio::main]) and on its current-thread runtime "
              "(\"tonic ct\"); etcdc is judged against the faster tonic, and its etcd CPU "
              "against the lower of the two." % ver, ""]
-    lines.append("| v3 benchmark (req/s) | etcd | etcdc v3 C API | etcdc v3 Rust API "
+    lines.append("| v3 benchmark (req/s unless stated) | etcd | etcdc v3 C API | etcdc v3 Rust API "
                  "| etcd-client %s, tonic mt | etcd-client %s, tonic ct | etcdc / tonic "
                  "| etcd CPU per request (µs) | target (issue 22) |" % (ver, ver))
     lines.append("|---|---|---|---|---|---|---|---|---|")
@@ -618,6 +819,22 @@ def v3_table(v3):
                          col(run, cs, "rust", "n/a"), col(run, cs, "tonic", "n/a"),
                          col(run, cs, "tonic-ct", "n/a"), w["ratio"]))
         verdicts.extend(w["verdicts"])
+    for run in runs:
+        w = run.get("watches")
+        if not w:
+            continue
+        cs = w["cells"]
+        lines.append("| v3: %s watches on one client, each key put once and every event "
+                     "awaited: peak RSS growth / threads / TCP connections to etcd | %s | %s "
+                     "| %s | %s | %s | %s | — | well under %s threads and connections "
+                     "(judged: < %d threads, < %d connections) |" % (
+                         fmt_num(w["watches"], 0), w["etcd"],
+                         col(run, cs, "c", "n/a (bench_c without v3 modes)"),
+                         col(run, cs, "rust", "n/a"), col(run, cs, "tonic", "n/a"),
+                         col(run, cs, "tonic-ct", "n/a"), w["ratio"],
+                         fmt_num(w["watches"], 0), V3_WATCHES_MAX_THREADS,
+                         V3_WATCHES_MAX_CONNS))
+        verdicts.extend(w["verdicts"])
     lines.append("")
     if verdicts:
         misses = [v for v in verdicts if not v["ok"]]
@@ -641,11 +858,51 @@ def v3_table(v3):
             if parts:
                 lines.append("CPU per request, v3, etcd %s (µs, client user + sys | etcd): %s."
                              % (run["etcd"], " — ".join(parts)))
+    for run in runs:
+        for row in run["rows"]:
+            calls = row.get("calls")
+            if not calls:
+                continue
+            parts = []
+            for c in V3_CONTENDERS:
+                per = calls.get(c)
+                if per:
+                    parts.append("%s %s (%.1f in all)" % (
+                        V3_NAMES[c], " + ".join("%s %.*f" % (k, 2 if v >= 0.1 else 3, v)
+                                                for k, v in per.items()),
+                        sum(per.values())))
+            lines.append("gRPC calls per acquisition, %s, etcd %s (etcd's counters over the "
+                         "whole run, the counter's get and put included): %s." % (
+                             row["title"], row["etcd"], "; ".join(parts)))
+    if any(row["mode"] == "v3-lock4" for run in runs for row in run["rows"]):
+        lines.append("Lock, 4 contenders: a waiter watches the key before its own for its "
+                     "delete. etcd-client's Lock call runs Go's recipe inside etcd, which "
+                     "watches from the revision of its read: etcd serves a watch that starts at "
+                     "a past or its current revision from its loop of unsynced watchers, every "
+                     "100 ms, so each hand-off waits for that loop (about 10 acquisitions/s per "
+                     "contender). etcdc's watch starts at the revision after its read (the "
+                     "delete must come later), which etcd serves at once.")
     lines.append("v3 counts checked: every run's calls equal etcd's own "
-                 "grpc_server_handled_total (/metrics) for Range or Put, warm-up excluded "
-                 "from timing, no call failed. One Client per run; etcdc's 8-thread row: 8 "
-                 "threads sharing it; etcd-client's: 8 tasks on clones of it (one channel), "
-                 "each loop a spawned task.")
+                 "grpc_server_handled_total (/metrics) for Range or Put (prefix read: Range; "
+                 "watches: Put; lock: the counter's Put), lease keep-alives "
+                 "grpc_server_msg_received_total of LeaseKeepAlive (and LeaseGrant, "
+                 "LeaseRevoke calls), warm-up excluded from timing, no call failed (streams "
+                 "the client ended, Watch Canceled and LeaseKeepAlive Unavailable, are no "
+                 "failures). One Client per run; etcdc's 8-thread row: 8 threads sharing it; "
+                 "etcd-client's: 8 tasks on clones of it (one channel), each loop a spawned "
+                 "task. Lock rows: one Client per contender, each holder reads a counter and "
+                 "puts it + 1, which ends at the number of acquisitions; etcdc's lock is its "
+                 "own (etcd's concurrency recipe: a lease, a txn, reads, a watch while "
+                 "waiting), etcd-client's the Lock and Unlock calls of etcd's lock service "
+                 "with one lease per contender granted before the run (the recipe runs "
+                 "inside etcd, unseen by its counters). Keep-alive rows: etcdc renews with "
+                 "lease_keep_alive_once (a call each), etcd-client on one keeper stream per "
+                 "lease, opened before the timing; etcd CPU per renewal is over the whole "
+                 "run, the grants and revokes included. Watches: etcdc shares one stream, "
+                 "etcd-client opens one per watch; RSS growth is VmHWM minus VmRSS before "
+                 "the first watch, connections are the process's established TCP sockets "
+                 "to etcd's port (/proc/self/fd and /proc/self/net/tcp{,6}).")
+    lines.extend(v3_py_table(runs))
     if os.environ.get("BENCH_V3_NOTE"):
         lines.append(os.environ["BENCH_V3_NOTE"] + ".")
     if not have_c:
@@ -654,6 +911,45 @@ def v3_table(v3):
     if v3 and not v3["have"].get("tonic"):
         lines.append("etcd-client (tonic): n/a (benches/etcd-client was not built).")
     return lines
+
+def v3_py_table(runs):
+    """The lines of the Python v3 table: etcdc.etcd3 against python-etcd3
+    0.12.0 in the rows both ran (a measurement: no target)."""
+    rows = []
+    for run in runs:
+        for row in run["rows"]:
+            if row["mode"] in V3_PY_MODES:
+                rows.append((row["title"], row["etcd"], row["cells"], row["rate"],
+                             row["etcd_cpu_us"], True))
+        w = run.get("watch")
+        if w:
+            rows.append(("v3 watch: put → event, p50 / p99 (ms)", w["etcd"], w["cells"],
+                         w.get("p50", {}), {}, False))
+    rows = [r for r in rows if any(c in r[2] for c in V3_PY)]
+    if not rows:
+        return ["", "v3 from Python: n/a (no python-etcd3 venv: see benches/run.sh)."]
+    lines = ["", "v3 from Python, the same rows (a measurement, no target): etcdc.etcd3 "
+             "(etcdc's binding) against python-etcd3 0.12.0 (grpcio, protobuf 3.20.3), one "
+             "script (benches/bench_python_etcd3.py) with one import changed, 1/%d of the "
+             "counts above." % PY_SCALE, "",
+             "| v3 from Python | etcd | etcdc.etcd3 | python-etcd3 0.12.0 | etcdc.etcd3 / "
+             "python-etcd3 | etcd CPU per request (µs), etcdc.etcd3 / python-etcd3 |",
+             "|---|---|---|---|---|---|"]
+    for title, etcd, cells, fig, cpu, higher in rows:
+        a, b = fig.get("py-etcdc3"), fig.get("python-etcd3")
+        if a and b:
+            ratio = "%.2f" % ((a / b) if higher else (b / a))
+            if not higher:
+                ratio += " (p50, python-etcd3's / etcdc.etcd3's)"
+        else:
+            ratio = "—"
+        ca, cb = cpu.get("py-etcdc3"), cpu.get("python-etcd3")
+        cpu_text = "%.1f / %.1f" % (ca, cb) if ca is not None and cb is not None else "—"
+        lines.append("| %s | %s | %s | %s | %s | %s |" % (
+            title, etcd, cells.get("py-etcdc3", "n/a"), cells.get("python-etcd3", "n/a"),
+            ratio, cpu_text))
+    return lines
+
 
 def main():
     os.makedirs(OUT_DIR, exist_ok=True)

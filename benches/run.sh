@@ -8,15 +8,21 @@
 # table: each figure the median of RUNS runs (default 5; 1 with SMOKE) with
 # min and max, the targets of issue 9 and PASS/MISS for each (a MISS is a
 # measurement, not a failure). Then the v3 (gRPC) table: etcdc's v3 API
-# against the etcd-client crate (tonic), with etcd's CPU per request and the
-# targets of issue 22, on that etcd and on a throwaway etcd 3.5.1
-# (scripts/ensure-etcd35.sh), one etcd at a time. Exits non-zero if any
-# contender fails or does a different number of requests than etcd counted.
+# against the etcd-client crate (tonic), and the binding's etcdc.etcd3
+# against python-etcd3 0.12.0 (benches/bench_python_etcd3.py), with etcd's
+# CPU per request and the targets of issue 22, on that etcd and on a
+# throwaway etcd 3.5.1 (scripts/ensure-etcd35.sh), one etcd at a time. Exits
+# non-zero if any contender fails or does a different number of requests
+# than etcd counted.
 #
 # Installs what it needs when missing: etcd (scripts/ensure-etcd.sh), etcd
 # 3.5.1 (scripts/ensure-etcd35.sh), Debian's wrk and, for etcd-client's build
 # script, protobuf-compiler and libprotobuf-dev (apt-get, as root),
-# python-etcd in the venv target/bench-venv (pip).
+# python-etcd 0.4.5 in the venv target/bench-venv (pip; for the v2 table) and
+# python-etcd3 0.12.0 in target/bench-venv3 (pip, pinned grpcio and protobuf
+# 3.20.3; for the v3 table), each made only for the table that needs it,
+# again when its pins change. The binding runs under the venv's python with
+# PYTHONPATH=bindings/python (it has no dependency).
 # Builds: the release library, benches/bench_c.c (target/bench/bench_c), the
 # Rust bench (cargo bench --bench bench_rust), benches/etcd-client (its own
 # cargo project and Cargo.lock, into target/bench/etcd-client). The Python
@@ -122,40 +128,77 @@ if [ -n "$want_v3" ] && protoc_ok; then
   [ -x "$BENCH_TONIC" ] || { say "could not build benches/etcd-client"; exit 1; }
 fi
 
-# --- python-etcd venv ---------------------------------------------------------
-# python-etcd 0.4.5 (2017) with the newest urllib3 and dnspython that were
-# checked with it on Python 3.11; no shim is needed.
-pins="python-etcd==0.4.5 urllib3==2.8.0 dnspython==2.9.2"
-venv=target/bench-venv
-export BENCH_PYTHON=""
+# --- the Python venvs ----------------------------------------------------------
+# venv_ok VENV PINS MODULE: VENV exists, was made with exactly PINS (its
+# .pins) and imports MODULE. make_venv VENV PINS: makes it afresh (pip, from
+# PyPI; python3-venv with apt-get when root and it is missing).
 venv_ok() {
-  [ -x "$venv/bin/python" ] && [ "$(cat "$venv/.pins" 2>/dev/null)" = "$pins" ] &&
-    "$venv/bin/python" -c 'import etcd' 2>/dev/null
+  [ -x "$1/bin/python" ] && [ "$(cat "$1/.pins" 2>/dev/null)" = "$2" ] &&
+    "$1/bin/python" -c "import $3" 2>/dev/null
 }
 make_venv() {
-  rm -rf "$venv"
-  if ! python3 -m venv "$venv" >&2; then
+  rm -rf "$1"
+  if ! python3 -m venv "$1" >&2; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       say "python3 -m venv failed: installing python3-venv with apt-get..."
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >&2 || return 1
-      rm -rf "$venv"
-      python3 -m venv "$venv" >&2 || return 1
+      rm -rf "$1"
+      python3 -m venv "$1" >&2 || return 1
     else
       return 1
     fi
   fi
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --timeout 20 --retries 2 $pins >&2 || return 1
-  echo "$pins" > "$venv/.pins"
+  "$1/bin/python" -m pip install --quiet --disable-pip-version-check --timeout 20 --retries 2 $2 >&2 || return 1
+  echo "$2" > "$1/.pins"
 }
-if [ -z "$want_v2" ]; then
-  :  # the v3 rows need no Python
-elif venv_ok || { say "making $venv ($pins)..."; make_venv && venv_ok; }; then
-  export BENCH_PYTHON="$repo/$venv/bin/python"
-elif [ -n "$smoke" ]; then
-  say "could not make $venv with $pins: the smoke run skips python-etcd and the binding"
-else
-  say "could not make $venv with $pins (python3 -m venv, then pip from PyPI): see the messages above"
-  exit 1
+# want_venv VAR VENV PINS MODULE WHAT PART: sets VAR to VENV's python once it
+# is ready (made if need be). If it cannot be made: a smoke run leaves VAR
+# "" and says that it skips WHAT; a full run stops, pointing at
+# BENCH_PART=PART (the table that needs no such venv).
+want_venv() {
+  if venv_ok "$2" "$3" "$4" || { say "making $2 ($3)..."; make_venv "$2" "$3" && venv_ok "$2" "$3" "$4"; }; then
+    printf -v "$1" %s "$repo/$2/bin/python"
+  elif [ -n "$smoke" ]; then
+    say "could not make $2 with $3: the smoke run skips $5"
+    printf -v "$1" %s ""
+  else
+    say "could not make $2 with $3 (python3 -m venv, then pip from PyPI): see the messages above"
+    say "  (BENCH_PART=$6 benches/run.sh: the table that needs no $2)"
+    exit 1
+  fi
+}
+
+# python-etcd 0.4.5 (2017), for the v2 rows, with the newest urllib3 and
+# dnspython that were checked with it on Python 3.11; no shim is needed.
+export BENCH_PYTHON=""
+if [ -n "$want_v2" ]; then
+  want_venv BENCH_PYTHON target/bench-venv "python-etcd==0.4.5 urllib3==2.8.0 dnspython==2.9.2" \
+    etcd "python-etcd and the binding" v3
+fi
+
+# python-etcd3 0.12.0 (2020), for the v3 rows; etcdc.etcd3 (the binding,
+# no dependency) runs under the same python with PYTHONPATH=bindings/python.
+# Its generated *_pb2 modules predate protobuf 4, which refuses them
+# ("Descriptors cannot be created directly") unless
+# PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python; protobuf 3.20.3, the last
+# 3.x, imports them as they are, no variable needed. It has no compiled
+# wheel for Python 3.11, so python-etcd3 parses with pure-Python protobuf
+# (as it would on protobuf 4 with that variable): as its users on 3.11 run
+# it. grpcio, tenacity, six, typing_extensions: the newest, checked with it
+# (every v3 mode, counts exact against etcd's).
+export BENCH_PYTHON3="" BENCH_BINDING3=0
+if [ -n "$want_v3" ]; then
+  want_venv BENCH_PYTHON3 target/bench-venv3 \
+    "etcd3==0.12.0 grpcio==1.85.3 protobuf==3.20.3 tenacity==9.2.1 six==1.17.0 typing_extensions==4.16.0" \
+    etcd3 "python-etcd3 and the binding's etcd3 module" v2
+  # The binding's etcd3 module (another part of the project): "1" when it imports.
+  if [ -n "$BENCH_PYTHON3" ] && [ -f bindings/python/etcdc/etcd3/__init__.py ] &&
+     ETCDC_LIBRARY="$repo/target/release/libetcdc.so" PYTHONPATH="$repo/bindings/python" \
+     "$BENCH_PYTHON3" -c 'import etcdc.etcd3; etcdc.etcd3.client' >/dev/null 2>&1; then
+    BENCH_BINDING3=1
+  elif [ -n "$BENCH_PYTHON3" ]; then
+    say "the binding's etcdc.etcd3 (bindings/python) is missing or does not import: its v3 column is n/a"
+  fi
 fi
 
 # --- the Python binding (another part of the project; may not exist yet) ------
