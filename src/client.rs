@@ -35,6 +35,8 @@ pub struct Client {
     pub(crate) watch_hub: crate::v3::HubSlot<crate::v3::WatchHub>,
     /// The v3 lease keepers' shared stream and thread, while any runs.
     pub(crate) keeper_hub: crate::v3::HubSlot<crate::v3::KeeperHub>,
+    /// The stream `lease_keep_alive_once` renews on, once opened.
+    pub(crate) renew_stream: crate::v3::RenewStream,
 }
 
 impl Client {
@@ -64,6 +66,7 @@ impl Client {
             credentials: self.credentials.clone(),
             watch_hub: Default::default(),
             keeper_hub: Default::default(),
+            renew_stream: Default::default(),
         }
     }
 }
@@ -358,6 +361,7 @@ impl ClientBuilder {
             credentials,
             watch_hub: Default::default(),
             keeper_hub: Default::default(),
+            renew_stream: Default::default(),
             transport: Transport::new(TransportConfig {
                 endpoints,
                 prefix: prefix.to_owned(),

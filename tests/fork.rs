@@ -87,6 +87,12 @@ fn both_sides_of_a_fork_get_their_own_v3_answers() {
     );
     client.v3().put(a.as_bytes(), "A").unwrap();
     client.v3().put(b.as_bytes(), "B").unwrap();
+    // Renewals on the client's keep-alive stream on both sides: the child
+    // makes its own stream and leaves the parent's alone.
+    let lease = client.v3().lease_grant(60, 0).unwrap().id;
+    let renew = || client.v3().lease_keep_alive_once(lease).map(|k| k.ttl);
+    assert_eq!(renew().unwrap(), 60);
+    let streams = keep_alive_streams(&common::shared().url);
     let read = |key: &str| {
         client
             .v3()
@@ -105,10 +111,11 @@ fn both_sides_of_a_fork_get_their_own_v3_answers() {
         if pid == 0 {
             // SAFETY: arms a timer for this process.
             unsafe { libc::alarm(5) };
-            let code = match read(&b) {
-                Ok(Some((key, value))) if key == b.as_bytes() && value == b"B" => 0,
-                Ok(_) => 1,
-                Err(_) => 2,
+            let code = match (read(&b), renew()) {
+                (Ok(Some((key, value))), Ok(60)) if key == b.as_bytes() && value == b"B" => 0,
+                (Ok(_), Ok(60)) => 1,
+                (Err(_), _) => 2,
+                (_, _) => 3,
             };
             // SAFETY: ends the child without running the harness.
             unsafe { libc::_exit(code) };
@@ -118,14 +125,34 @@ fn both_sides_of_a_fork_get_their_own_v3_answers() {
         // SAFETY: our own child.
         unsafe { libc::waitpid(pid, &mut status, 0) };
         let child = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-        match (&mine, child) {
-            (Ok(Some((key, value))), Some(0)) if *key == a.as_bytes() && value == b"A" => {}
+        let renewed = renew();
+        match (&mine, child, &renewed) {
+            (Ok(Some((key, value))), Some(0), Ok(60)) if *key == a.as_bytes() && value == b"A" => {}
             _ => failures.push(format!(
-                "round {round}: parent {mine:?}, child exit {child:?} (status {status})"
+                "round {round}: parent {mine:?} renewed {renewed:?}, child exit {child:?} \
+                 (status {status})"
             )),
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
+    // One stream per child; the parent's own went on all along.
+    assert_eq!(keep_alive_streams(&common::shared().url) - streams, 50);
+}
+
+/// How many LeaseKeepAlive streams etcd has started (its
+/// grpc_server_started_total).
+fn keep_alive_streams(url: &str) -> u64 {
+    let body = ureq::get(&format!("{url}/metrics"))
+        .call()
+        .expect("metrics")
+        .into_body()
+        .read_to_string()
+        .expect("metrics body");
+    body.lines()
+        .filter(|l| l.starts_with("grpc_server_started_total{"))
+        .filter(|l| l.contains("grpc_method=\"LeaseKeepAlive\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
 }
 
 /// No lock a fork can leave held: while threads hammer one client (reads

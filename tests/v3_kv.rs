@@ -1877,3 +1877,83 @@ fn etcdc_header_revision(answer: &[u8]) -> i64 {
     }
     panic!("no revision in {answer:?}")
 }
+
+/// etcd's count of `metric` for the LeaseKeepAlive method (streams started,
+/// messages received), from /metrics.
+fn keep_alive_metric(url: &str, metric: &str) -> u64 {
+    let body = ureq::get(&format!("{url}/metrics"))
+        .call()
+        .expect("metrics")
+        .into_body()
+        .read_to_string()
+        .expect("metrics body");
+    body.lines()
+        .filter(|l| l.starts_with(&format!("{metric}{{")))
+        .filter(|l| l.contains("grpc_method=\"LeaseKeepAlive\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+both! {
+    /// lease_keep_alive_once renews on one stream per client (one message
+    /// each way); threads that find it busy make calls of their own; a
+    /// stream cut by a restart, or a first endpoint that is down, costs no
+    /// renewal an error.
+    fn renewals_share_one_stream(server) {
+        let mut etcd = server.start();
+        let c = client(&etcd.url);
+        let v3 = c.v3();
+        let id = v3.lease_grant(60, 0).unwrap().id;
+        let started = |e: &common::Etcd| keep_alive_metric(&e.url, "grpc_server_started_total");
+        let received =
+            |e: &common::Etcd| keep_alive_metric(&e.url, "grpc_server_msg_received_total");
+        assert_eq!((started(&etcd), received(&etcd)), (0, 0));
+        for _ in 0..50 {
+            let kept = v3.lease_keep_alive_once(id).unwrap();
+            assert_eq!((kept.id, kept.ttl), (id, 60));
+            assert_ne!(kept.header.cluster_id, 0);
+        }
+        assert_eq!((started(&etcd), received(&etcd)), (1, 50), "one stream, 50 renewals");
+
+        // 4 threads at once: every renewal answered, at most one stream
+        // shared, the others on calls of their own.
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..25 {
+                        assert_eq!(c.v3().lease_keep_alive_once(id).unwrap().ttl, 60);
+                    }
+                });
+            }
+        });
+        assert_eq!(received(&etcd), 150);
+
+        // A lease that is gone: NotFound on the stream too.
+        let gone = v3.lease_grant(60, 0).unwrap().id;
+        v3.lease_revoke(gone).unwrap();
+        assert_grpc(
+            v3.lease_keep_alive_once(gone),
+            Code::NotFound,
+            "etcdserver: requested lease not found",
+        );
+
+        // The stream's member restarted: the next renewal is answered all
+        // the same (on a call of its own: a stream for etcd too), and the
+        // ones after it on a new stream.
+        etcd.restart();
+        for _ in 0..5 {
+            assert_eq!(v3.lease_keep_alive_once(id).unwrap().ttl, 60);
+        }
+        assert_eq!((started(&etcd), received(&etcd)), (2, 5), "a call, then a new stream");
+
+        // A first endpoint that is down: renewed on the next.
+        let dead = format!("http://127.0.0.1:{}", common::dead_port());
+        let two = Client::builder()
+            .endpoints([dead.as_str(), etcd.url.as_str()])
+            .build()
+            .unwrap();
+        for _ in 0..3 {
+            assert_eq!(two.v3().lease_keep_alive_once(id).unwrap().ttl, 60);
+        }
+    }
+}

@@ -4,7 +4,8 @@
 //!
 //! These calls hold no background thread: to keep a lease, call
 //! `etcdc_v3_lease_keep_alive_once()` well within its TTL (a third of it is
-//! etcd's own client's rhythm). A lease id is an `int64_t` chosen by etcd,
+//! etcd's own client's rhythm), or let a lease keeper do it
+//! (`etcdc_v3_lease_keeper_new()`). A lease id is an `int64_t` chosen by etcd,
 //! or by the caller at grant; etcd's tools print it in hex (`"%" PRIx64`).
 //!
 //! Results are plain numbers through out-parameters, written only on
@@ -74,7 +75,10 @@ pub unsafe extern "C" fn etcdc_v3_lease_revoke(
 
 /// Renews the lease `id` once: its TTL starts again. On success `*ttl` (if
 /// not NULL) is its TTL again, in seconds. Safe to repeat: on a failure it
-/// moves on to another member as a read does.
+/// moves on to another member as a read does. The renewals of a client
+/// share one keep-alive stream, one message each way (a thread that finds
+/// it in use, or a renewal it does not answer within a second, makes a
+/// call of its own); the stream goes with the client.
 ///
 /// Errors: `ETCDC_ERR_GRPC_NOT_FOUND` for a lease that does not exist
 /// (expired or revoked; then it is too late: its keys are gone);

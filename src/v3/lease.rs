@@ -107,12 +107,19 @@ impl V3<'_> {
     }
 
     /// Renews lease `id` once (its TTL starts again). Safe to repeat: it
-    /// moves on to another member like a read.
+    /// moves on to another member like a read. Renewals share one
+    /// keep-alive stream per client, one message each way (a thread that
+    /// finds it busy, or a renewal it does not answer within a second,
+    /// makes a call of its own; see `renew_stream`). To keep a lease
+    /// alive, use a [`LeaseKeeper`](super::LeaseKeeper).
     ///
     /// Errors: `NotFound` when the lease does not exist (expired or
     /// revoked), as etcd's own client reports it.
     pub fn lease_keep_alive_once(&self, id: i64) -> Result<LeaseKeepAlive> {
-        self.lease_keep_alive_within(id, Limit::Default)
+        match self.client.renew_stream.renew(*self, id) {
+            Some((answer, endpoint)) => keep_alive(answer, endpoint),
+            None => self.lease_keep_alive_within(id, Limit::Default),
+        }
     }
 
     /// [`lease_keep_alive_once`](Self::lease_keep_alive_once) within `limit`.
@@ -124,17 +131,22 @@ impl V3<'_> {
             Kind::Linearizable,
             limit,
         )?;
-        if answer.ttl <= 0 {
-            return Err(Error::Grpc {
-                code: Code::NotFound,
-                message: "etcdserver: requested lease not found".into(),
-                endpoint,
-            });
-        }
-        Ok(LeaseKeepAlive {
-            header: answer.header.into(),
-            id: answer.id,
-            ttl: answer.ttl,
-        })
+        keep_alive(answer, endpoint)
     }
+}
+
+/// A keep-alive's answer: `NotFound` for a lease that is gone (TTL 0).
+fn keep_alive(answer: pb::LeaseKeepAliveResponse, endpoint: String) -> Result<LeaseKeepAlive> {
+    if answer.ttl <= 0 {
+        return Err(Error::Grpc {
+            code: Code::NotFound,
+            message: "etcdserver: requested lease not found".into(),
+            endpoint,
+        });
+    }
+    Ok(LeaseKeepAlive {
+        header: answer.header.into(),
+        id: answer.id,
+        ttl: answer.ttl,
+    })
 }

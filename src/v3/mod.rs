@@ -40,6 +40,7 @@ mod lease;
 mod lock;
 mod maintenance;
 pub(crate) mod proto;
+mod renew_stream;
 mod txn;
 mod types;
 mod watch;
@@ -66,6 +67,7 @@ pub use kv::{Delete, Put, Range, SortOrder, SortTarget};
 pub use lease::{LeaseGrant, LeaseKeepAlive, LeaseTimeToLive};
 pub use lock::{RecipeCanceller, V3Lock, DEFAULT_SESSION_TTL};
 pub use maintenance::{Alarm, AlarmKind, Hash, HashKv, Snapshot, Status};
+pub(crate) use renew_stream::RenewStream;
 pub use txn::{Compare, CompareOp, Op, Swapped, Txn};
 pub use types::{
     DeleteResponse, Header, KeyValue, OpResponse, PutResponse, RangeResponse, TxnResponse,
