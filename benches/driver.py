@@ -229,12 +229,10 @@ def grpc_stats():
 # stream cancelled or cut by the program's exit ("Watch Canceled"), and a
 # LeaseKeepAlive stream whose context ends before its handler returns,
 # which etcd's handler reports as "no leader" ("LeaseKeepAlive
-# Unavailable"): etcd-client's keeper streams at the end of a run, the
-# stream of an etcdc lock's lease keeper when it ends, and about 1 in 100
-# to 1 in 200 of etcdc's one-shot keep-alives (etcd 3.4.23 and 3.5.1),
-# whose answers came back OK, with their TTL, and were checked. No
-# failures, then: every answer is checked by the contender, and the
-# keep-alives are counted by message.
+# Unavailable"): etcd-client's keeper streams at the end of a run, and
+# etcdc's (its lease keepers', and lease_keep_alive_once's) when the
+# client ends. No failures, then: every answer is checked by the
+# contender, and the keep-alives are counted by message.
 ENDED_STREAMS = ("Watch Canceled", "LeaseKeepAlive Unavailable")
 
 
@@ -896,8 +894,8 @@ def v3_table(v3):
                  "waiting), etcd-client's the Lock and Unlock calls of etcd's lock service "
                  "with one lease per contender granted before the run (the recipe runs "
                  "inside etcd, unseen by its counters). Keep-alive rows: etcdc renews with "
-                 "lease_keep_alive_once (a call each), etcd-client on one keeper stream per "
-                 "lease, opened before the timing; etcd CPU per renewal is over the whole "
+                 "lease_keep_alive_once (one stream per client, opened by the first renewal), "
+                 "etcd-client on one keeper stream per lease, opened before the timing; etcd CPU per renewal is over the whole "
                  "run, the grants and revokes included. Watches: etcdc shares one stream, "
                  "etcd-client opens one per watch; RSS growth is VmHWM minus VmRSS before "
                  "the first watch, connections are the process's established TCP sockets "
