@@ -145,7 +145,7 @@ python-wheel: release
 
 # Benchmarks side by side (etcdc C/Rust/Python, python-etcd, wrk) on one
 # throwaway etcd, then etcdc's v3 API against the etcd-client crate (tonic) on
-# it and on etcd 3.5.1; prints the tables (also target/bench/results.md). ~10 min.
+# it and on etcd 3.5.1; prints the tables (also target/bench/results.md). ~25 min.
 bench:
 	benches/run.sh
 
