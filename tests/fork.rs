@@ -142,17 +142,11 @@ fn both_sides_of_a_fork_get_their_own_v3_answers() {
 /// How many LeaseKeepAlive streams etcd has started (its
 /// grpc_server_started_total).
 fn keep_alive_streams(url: &str) -> u64 {
-    let body = ureq::get(&format!("{url}/metrics"))
-        .call()
-        .expect("metrics")
-        .into_body()
-        .read_to_string()
-        .expect("metrics body");
-    body.lines()
-        .filter(|l| l.starts_with("grpc_server_started_total{"))
-        .filter(|l| l.contains("grpc_method=\"LeaseKeepAlive\""))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
+    common::metric(
+        url,
+        "grpc_server_started_total",
+        "grpc_method=\"LeaseKeepAlive\"",
+    )
 }
 
 /// No lock a fork can leave held: while threads hammer one client (reads

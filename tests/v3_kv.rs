@@ -1879,19 +1879,9 @@ fn etcdc_header_revision(answer: &[u8]) -> i64 {
 }
 
 /// etcd's count of `metric` for the LeaseKeepAlive method (streams started,
-/// messages received), from /metrics.
+/// messages received).
 fn keep_alive_metric(url: &str, metric: &str) -> u64 {
-    let body = ureq::get(&format!("{url}/metrics"))
-        .call()
-        .expect("metrics")
-        .into_body()
-        .read_to_string()
-        .expect("metrics body");
-    body.lines()
-        .filter(|l| l.starts_with(&format!("{metric}{{")))
-        .filter(|l| l.contains("grpc_method=\"LeaseKeepAlive\""))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
+    common::metric(url, metric, "grpc_method=\"LeaseKeepAlive\"")
 }
 
 both! {

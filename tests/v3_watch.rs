@@ -30,16 +30,7 @@ fn put(c: &Client, key: &[u8], value: &[u8]) -> i64 {
 
 /// The value of etcd's gauge of watchers (`etcd_debugging_mvcc_watcher_total`).
 fn etcd_watchers(url: &str) -> u64 {
-    let body = ureq::get(&format!("{url}/metrics"))
-        .call()
-        .expect("metrics")
-        .into_body()
-        .read_to_string()
-        .expect("metrics body");
-    body.lines()
-        .find_map(|l| l.strip_prefix("etcd_debugging_mvcc_watcher_total "))
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .expect("etcd_debugging_mvcc_watcher_total") as u64
+    common::metric(url, "etcd_debugging_mvcc_watcher_total", "")
 }
 
 /// Waits until `check` holds, at most `within`.

@@ -100,6 +100,30 @@ pub fn client() -> etcdc::Client {
     shared().client()
 }
 
+/// etcd's metric `name` from its /metrics, summed over the series whose
+/// labels contain `labels` (e.g. `grpc_method="LeaseKeepAlive"`; "" for
+/// all; 0 when no series has them yet). Panics if etcd has no such metric.
+pub fn metric(url: &str, name: &str, labels: &str) -> u64 {
+    let body = ureq::get(&format!("{url}/metrics"))
+        .call()
+        .expect("metrics")
+        .into_body()
+        .read_to_string()
+        .expect("metrics body");
+    assert!(
+        body.contains(&format!("# TYPE {name} ")),
+        "etcd has no metric {name}"
+    );
+    body.lines()
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|r| r.starts_with(['{', ' ']))
+        })
+        .filter(|l| l.contains(labels))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
 /// A loopback port nobody listens on (bound, then released).
 pub fn dead_port() -> u16 {
     free_port()
