@@ -21,23 +21,14 @@ included), which the driver checks against etcd's counters. Any failure ends
 the run with exit code 1.
 """
 
-import json
 import sys
 import threading
 import time
-from urllib.parse import urlsplit
-import os
+
+from bench_py_common import emit, endpoint, fail, make_value, parse_client, pct_ms
 
 
-def fail(what):
-    sys.stderr.write("bench_python_etcd: %s\n" % what)
-    sys.exit(1)
-
-
-args = sys.argv[1:]
-client_kind = "python-etcd"
-if args[:1] == ["--client"]:
-    client_kind, args = args[1], args[2:]
+client_kind, args = parse_client(sys.argv[1:], "python-etcd")
 if client_kind == "python-etcd":
     import etcd
 elif client_kind == "etcdc":
@@ -45,25 +36,11 @@ elif client_kind == "etcdc":
 else:
     fail("unknown client %r" % client_kind)
 
-url = urlsplit(os.environ.get("ETCDC_ENDPOINT") or fail("ETCDC_ENDPOINT is not set"))
+url = endpoint()
 
 
 def client():
     return etcd.Client(host=url.hostname, port=url.port, read_timeout=30)
-
-
-def make_value(n):
-    return "".join(chr(ord("0") + i % 10) for i in range(n))
-
-
-def emit(**fields):
-    print(json.dumps(fields), flush=True)
-
-
-def pct_ms(sorted_s, p):
-    n = len(sorted_s)
-    i = min(max(int(-(-p * n // 100)), 1), n) - 1
-    return round(sorted_s[i] * 1e3, 4)
 
 
 def get_once(c, key, n):

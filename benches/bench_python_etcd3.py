@@ -51,23 +51,14 @@ get_prefix are one Range or Put each. Any failure ends the run with exit
 code 1.
 """
 
-import json
-import os
 import sys
 import threading
 import time
-from urllib.parse import urlsplit
+
+from bench_py_common import emit, endpoint, fail, make_value, parse_client, pct_ms
 
 
-def fail(what):
-    sys.stderr.write("bench_python_etcd3: %s\n" % what)
-    sys.exit(1)
-
-
-args = sys.argv[1:]
-client_kind = "etcd3"
-if args[:1] == ["--client"]:
-    client_kind, args = args[1], args[2:]
+client_kind, args = parse_client(sys.argv[1:], "etcd3")
 if client_kind == "etcd3":
     import etcd3
 elif client_kind == "etcdc":
@@ -75,7 +66,7 @@ elif client_kind == "etcdc":
 else:
     fail("unknown client %r (etcd3 or etcdc)" % client_kind)
 
-url = urlsplit(os.environ.get("ETCDC_ENDPOINT") or fail("ETCDC_ENDPOINT is not set"))
+url = endpoint()
 
 # Every call bounded (a hang fails the run instead of stalling it).
 TIMEOUT_S = 30
@@ -83,23 +74,6 @@ TIMEOUT_S = 30
 
 def client():
     return etcd3.client(host=url.hostname, port=url.port, timeout=TIMEOUT_S)
-
-
-def make_value(n):
-    """n bytes of "0123456789...", as the other contenders send."""
-    return "".join(chr(ord("0") + i % 10) for i in range(n))
-
-
-def emit(**fields):
-    print(json.dumps(fields), flush=True)
-
-
-def pct_ms(sorted_s, p):
-    """The p-th percentile (nearest rank) of sorted seconds, in ms, as
-    bench_rust.rs computes it."""
-    n = len(sorted_s)
-    i = min(max(int(-(-p * n // 100)), 1), n) - 1
-    return round(sorted_s[i] * 1e3, 4)
 
 
 def count_arg(s):
