@@ -793,16 +793,17 @@ def v3_table(v3):
     lines.append("|---|---|---|---|---|---|---|---|---|")
     verdicts = []
 
-    def col(run, cs, c, missing):
-        return cs.get(c, missing if not run["have"].get(c) else "ERROR")
+    def cols(run, cs):
+        """The four contenders' cells of a row, joined by " | "."""
+        missing = {"c": "n/a (bench_c without v3 modes)"}
+        return " | ".join(cs.get(c, missing.get(c, "n/a") if not run["have"].get(c) else "ERROR")
+                          for c in V3_CONTENDERS)
 
     for run in runs:
         for row in run["rows"]:
             cs = row["cells"]
-            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                row["title"], row["etcd"], col(run, cs, "c", "n/a (bench_c without v3 modes)"),
-                col(run, cs, "rust", "n/a"), col(run, cs, "tonic", "n/a"),
-                col(run, cs, "tonic-ct", "n/a"), row["ratio"], row["etcd_cpu"],
+            lines.append("| %s | %s | %s | %s | %s | %s |" % (
+                row["title"], row["etcd"], cols(run, cs), row["ratio"], row["etcd_cpu"],
                 row["target"]))
             verdicts.extend(row["verdicts"])
     for run in runs:
@@ -810,12 +811,9 @@ def v3_table(v3):
         if not w:
             continue
         cs = w["cells"]
-        lines.append("| v3 watch: put → event, p50 / p99 over %s events (ms) | %s | %s | %s "
-                     "| %s | %s | %s | — | etcdc p50 ≤ tonic's |" % (
-                         fmt_num(WATCH_N, 0), w["etcd"],
-                         col(run, cs, "c", "n/a (bench_c without v3 modes)"),
-                         col(run, cs, "rust", "n/a"), col(run, cs, "tonic", "n/a"),
-                         col(run, cs, "tonic-ct", "n/a"), w["ratio"]))
+        lines.append("| v3 watch: put → event, p50 / p99 over %s events (ms) | %s | %s "
+                     "| %s | — | etcdc p50 ≤ tonic's |" % (
+                         fmt_num(WATCH_N, 0), w["etcd"], cols(run, cs), w["ratio"]))
         verdicts.extend(w["verdicts"])
     for run in runs:
         w = run.get("watches")
@@ -824,12 +822,9 @@ def v3_table(v3):
         cs = w["cells"]
         lines.append("| v3: %s watches on one client, each key put once and every event "
                      "awaited: peak RSS growth / threads / TCP connections to etcd | %s | %s "
-                     "| %s | %s | %s | %s | — | well under %s threads and connections "
+                     "| %s | — | well under %s threads and connections "
                      "(judged: < %d threads, < %d connections) |" % (
-                         fmt_num(w["watches"], 0), w["etcd"],
-                         col(run, cs, "c", "n/a (bench_c without v3 modes)"),
-                         col(run, cs, "rust", "n/a"), col(run, cs, "tonic", "n/a"),
-                         col(run, cs, "tonic-ct", "n/a"), w["ratio"],
+                         fmt_num(w["watches"], 0), w["etcd"], cols(run, cs), w["ratio"],
                          fmt_num(w["watches"], 0), V3_WATCHES_MAX_THREADS,
                          V3_WATCHES_MAX_CONNS))
         verdicts.extend(w["verdicts"])

@@ -3852,13 +3852,14 @@ void etcdc_v3_event_free(struct etcdc_v3_event *event);
  * session): granted at the first acquire, renewed by a thread of the lock
  * (`etcdc-lease`) from then on, used again by every later acquire (a
  * release deletes the key only), revoked by `etcdc_v3_lock_free()`; a
- * lease found lost at an acquire is replaced by a new one. The contender whose key was created first holds the lock; each
- * other one watches the deletion of the key created just before its own,
- * so a release wakes one waiter and the lock passes in arrival order. A
- * holder that dies stops renewing: etcd deletes its key when the lease
- * expires, after its TTL, and the next contender gets the lock. `a` and
- * `a/` are two locks; do not nest lock names (the contenders of lock
- * `a/b` sit inside lock `a`'s prefix, as Go puts them too).
+ * lease found lost at an acquire is replaced by a new one. The contender
+ * whose key was created first holds the lock; each other one watches the
+ * deletion of the key created just before its own, so a release wakes
+ * one waiter and the lock passes in arrival order. A holder that dies
+ * stops renewing: etcd deletes its key when the lease expires, after its
+ * TTL, and the next contender gets the lock. `a` and `a/` are two locks;
+ * do not nest lock names (the contenders of lock `a/b` sit inside lock
+ * `a`'s prefix, as Go puts them too).
  *
  * A lease lost while waiting or holding (it expired, or someone revoked
  * it) is `ETCDC_ERR_LOCK_EXPIRED`: the lock is not held, and someone else
@@ -4101,10 +4102,10 @@ enum etcdc_status etcdc_v3_txn_when_lock_held(struct etcdc_v3_txn *txn,
 /**
  * Frees the handle, releasing the lock if held and revoking its lease
  * (best effort: if that does not get through, the lease and its key expire
- * after the TTL) and ending its threads. NULL is a no-op. No other thread may be using it: to stop a
- * thread blocked in `etcdc_v3_lock_acquire()`, cancel, let that thread
- * return, then free. In a forked child, frees the copy's memory and nothing
- * else.
+ * after the TTL) and ending its threads. NULL is a no-op. No other thread
+ * may be using it: to stop a thread blocked in `etcdc_v3_lock_acquire()`,
+ * cancel, let that thread return, then free. In a forked child, frees the
+ * copy's memory and nothing else.
  */
 void etcdc_v3_lock_free(struct etcdc_v3_lock *lock);
 

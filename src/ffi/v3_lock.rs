@@ -9,13 +9,14 @@
 //! session): granted at the first acquire, renewed by a thread of the lock
 //! (`etcdc-lease`) from then on, used again by every later acquire (a
 //! release deletes the key only), revoked by `etcdc_v3_lock_free()`; a
-//! lease found lost at an acquire is replaced by a new one. The contender whose key was created first holds the lock; each
-//! other one watches the deletion of the key created just before its own,
-//! so a release wakes one waiter and the lock passes in arrival order. A
-//! holder that dies stops renewing: etcd deletes its key when the lease
-//! expires, after its TTL, and the next contender gets the lock. `a` and
-//! `a/` are two locks; do not nest lock names (the contenders of lock
-//! `a/b` sit inside lock `a`'s prefix, as Go puts them too).
+//! lease found lost at an acquire is replaced by a new one. The contender
+//! whose key was created first holds the lock; each other one watches the
+//! deletion of the key created just before its own, so a release wakes
+//! one waiter and the lock passes in arrival order. A holder that dies
+//! stops renewing: etcd deletes its key when the lease expires, after its
+//! TTL, and the next contender gets the lock. `a` and `a/` are two locks;
+//! do not nest lock names (the contenders of lock `a/b` sit inside lock
+//! `a`'s prefix, as Go puts them too).
 //!
 //! A lease lost while waiting or holding (it expired, or someone revoked
 //! it) is `ETCDC_ERR_LOCK_EXPIRED`: the lock is not held, and someone else
@@ -441,10 +442,10 @@ pub(crate) unsafe fn when_owner(
 
 /// Frees the handle, releasing the lock if held and revoking its lease
 /// (best effort: if that does not get through, the lease and its key expire
-/// after the TTL) and ending its threads. NULL is a no-op. No other thread may be using it: to stop a
-/// thread blocked in `etcdc_v3_lock_acquire()`, cancel, let that thread
-/// return, then free. In a forked child, frees the copy's memory and nothing
-/// else.
+/// after the TTL) and ending its threads. NULL is a no-op. No other thread
+/// may be using it: to stop a thread blocked in `etcdc_v3_lock_acquire()`,
+/// cancel, let that thread return, then free. In a forked child, frees the
+/// copy's memory and nothing else.
 #[no_mangle]
 pub unsafe extern "C" fn etcdc_v3_lock_free(lock: *mut etcdc_v3_lock) {
     free!(lock)

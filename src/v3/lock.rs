@@ -249,8 +249,20 @@ impl Entry {
         }
         match self.delete_own(v3) {
             Ok((answer, ambiguous)) if answer.succeeded || ambiguous => (Ok(()), Some(self.keeper)),
-            _ => (self.remove(v3), None),
+            deleted => (self.settle(v3, deleted), None),
         }
+    }
+
+    /// Deletes the key if it is still this entry's (same create revision),
+    /// then stops the keeper and revokes the lease: what a resign does.
+    /// [`Error::LockExpired`] when the key (or lease) was gone before.
+    pub fn remove(self, v3: V3<'_>) -> Result<()> {
+        if self.lost() {
+            let _ = self.keeper.stop(false);
+            return Err(expired(&self.key));
+        }
+        let deleted = self.delete_own(v3);
+        self.settle(v3, deleted)
     }
 
     /// Deletes the key if it is still this entry's (same create revision),
@@ -270,25 +282,16 @@ impl Entry {
         Ok((answer, ambiguous))
     }
 
-    /// Deletes the key if it is still this entry's (same create revision),
-    /// then stops the keeper and revokes the lease: what a resign does.
-    /// [`Error::LockExpired`] when the key (or lease) was gone before.
-    pub fn remove(self, v3: V3<'_>) -> Result<()> {
-        if self.lost() {
-            let _ = self.keeper.stop(false);
-            return Err(expired(&self.key));
-        }
-        let (deleted, ambiguous) = match self.delete_own(v3) {
-            Ok((answer, ambiguous)) => (Ok(answer), ambiguous),
-            Err(e) => (Err(e), false),
-        };
+    /// After [`delete_own`](Self::delete_own) answered `deleted`: stops the
+    /// keeper, revokes the lease, and says whether the key is gone.
+    fn settle(self, v3: V3<'_>, deleted: Result<(TxnResponse, bool)>) -> Result<()> {
         let key = self.key.clone();
         let revoked = self.stop_and_revoke(v3);
         match (deleted, revoked) {
-            (Ok(answer), _) if answer.succeeded => Ok(()),
+            (Ok((answer, _)), _) if answer.succeeded => Ok(()),
             // A repeat found no key: an earlier attempt deleted it (or it
             // was gone already); either way it is not held now.
-            (Ok(_), _) if ambiguous => Ok(()),
+            (Ok((_, true)), _) => Ok(()),
             (Ok(_), _) | (_, Err(Error::NotHeld(_))) => Err(expired(&key)),
             // The key went with the lease.
             (Err(_), Ok(())) => Ok(()),
@@ -569,8 +572,9 @@ impl V3Lock {
     ///
     /// Errors: [`Error::AcquireTimeout`] or [`Error::Cancelled`] when it
     /// gives up (its key is then removed: nothing is left behind but the
-    /// handle's lease, which goes with the handle); [`Error::LockExpired`] if its lease or key was lost
-    /// while it waited; request errors (its key is removed, best effort).
+    /// handle's lease, which goes with the handle); [`Error::LockExpired`]
+    /// if its lease or key was lost while it waited; request errors (its
+    /// key is removed, best effort).
     pub fn acquire(&mut self, timeout: Option<Duration>) -> Result<()> {
         if let State::Held(_) = self.state {
             return Ok(());

@@ -29,7 +29,7 @@ use crate::transport::grpc::GrpcStream;
 
 /// How long a renewal on the stream waits to send and for its answer
 /// before it is made as a call of its own.
-pub(crate) const ANSWER: Duration = Duration::from_secs(1);
+const ANSWER: Duration = Duration::from_secs(1);
 
 /// A client's renewal stream, while it has one.
 #[derive(Debug, Default)]

@@ -1,7 +1,7 @@
 """etcdc.etcd3, cluster and maintenance: python-etcd3 0.12.0's members,
 add_member / remove_member / update_member, Member, status, hash, compact,
-defragment, snapshot, create_alarm / list_alarms / disarm_alarm; against etcd 3.4 and
-3.5.1 (etcdctl 3.5.1 checks the snapshot)."""
+defragment, snapshot, create_alarm / list_alarms / disarm_alarm; against
+etcd 3.4 and 3.5.1 (etcdctl 3.5.1 checks the snapshot)."""
 
 import io
 import os

@@ -87,8 +87,6 @@ class KeyValue(_Message):
         ("lease", 0),
     )
 
-    _ALL = frozenset(("key", "create_revision", "mod_revision", "version", "value", "lease"))
-
     @classmethod
     def _of(cls, key, value, create_revision, mod_revision, version, lease):
         """A KeyValue with every field given (what a range answers), made
@@ -96,7 +94,7 @@ class KeyValue(_Message):
         kv = cls.__new__(cls)
         kv.__dict__.update(key=key, create_revision=create_revision,
                            mod_revision=mod_revision, version=version, value=value,
-                           lease=lease, _set=cls._ALL)
+                           lease=lease, _set=cls._NAMES)
         return kv
 
 

@@ -11,10 +11,10 @@ Its lease is kept alive by a thread of libetcdc from the first
 ``acquire()`` until the Lock is closed or garbage-collected (a release
 deletes the key only; the next acquire uses the lease again, as Go's
 session): the lock is held until ``release()`` (or the close), however
-long, as long as this process runs and reaches etcd. ``ttl`` is how long the others wait for a holder that
-died or lost etcd before the lock passes. (python-etcd3's lease is not
-renewed: its lock expires ``ttl`` seconds after ``acquire()`` unless
-``refresh()`` is called in time.)
+long, as long as this process runs and reaches etcd. ``ttl`` is how long
+the others wait for a holder that died or lost etcd before the lock
+passes. (python-etcd3's lease is not renewed: its lock expires ``ttl``
+seconds after ``acquire()`` unless ``refresh()`` is called in time.)
 """
 
 import ctypes
